@@ -1,0 +1,221 @@
+package emulator
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/defender-gateway/gateway/internal/emulator/entra"
+	"github.com/defender-gateway/gateway/internal/emulator/wire"
+)
+
+// Fault makes matching requests fail, stall or lose their connection. Faults
+// apply before the token check, to all three servers.
+type Fault struct {
+	// API is APIEntra, APIGraph or APIXDR.
+	API string
+	// Method matches the HTTP method; "" matches any.
+	Method string
+	// PathPrefix matches the start of the URL path; "" matches any.
+	PathPrefix string
+	// Status is the status to answer with. 0 with a Delay only slows the
+	// request down: it is then served normally.
+	Status int
+	// Code and Message fill the error body, in the API's own shape (for Entra
+	// Code is the OAuth error and Message the error_description, which should
+	// start with "AADSTSn:"). Empty values get defaults for Status.
+	Code, Message string
+	// RetryAfter, when > 0, is sent as a Retry-After header in seconds.
+	RetryAfter time.Duration
+	// Times is how many requests the fault affects; 0 means until removed.
+	Times int
+	// Delay is a wait before answering; the request returns early, with no
+	// answer, if the client cancels it or the emulator closes.
+	Delay time.Duration
+	// Reset hijacks and closes the connection without answering (after Delay).
+	Reset bool
+}
+
+// faultSet holds the injected faults in the order they were added; the first
+// match wins. It is safe for concurrent use.
+type faultSet struct {
+	mu     sync.Mutex
+	nextID int
+	faults []*activeFault
+}
+
+type activeFault struct {
+	id        int
+	fault     Fault
+	remaining int // for Times > 0
+}
+
+func (s *faultSet) add(f Fault) (remove func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextID++
+	id := s.nextID
+	s.faults = append(s.faults, &activeFault{id: id, fault: f, remaining: f.Times})
+	return func() { s.remove(id) }
+}
+
+func (s *faultSet) remove(id int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, f := range s.faults {
+		if f.id == id {
+			s.faults = append(s.faults[:i], s.faults[i+1:]...)
+			return
+		}
+	}
+}
+
+func (s *faultSet) clear() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+}
+
+// take returns the first fault matching the request and counts it down,
+// dropping it once its Times are used up.
+func (s *faultSet) take(api string, r *http.Request) (Fault, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, af := range s.faults {
+		f := af.fault
+		if f.API != api ||
+			(f.Method != "" && !strings.EqualFold(f.Method, r.Method)) ||
+			!strings.HasPrefix(r.URL.Path, f.PathPrefix) {
+			continue
+		}
+		if f.Times > 0 {
+			af.remaining--
+			if af.remaining <= 0 {
+				s.faults = append(s.faults[:i], s.faults[i+1:]...)
+			}
+		}
+		return f, true
+	}
+	return Fault{}, false
+}
+
+// injectFaults wraps next so that matching faults answer instead of it.
+func (e *Emulator) injectFaults(api string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, ok := e.faults.take(api, r)
+		if !ok {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if f.Delay > 0 && !e.wait(r, f.Delay) {
+			return
+		}
+		switch {
+		case f.Reset:
+			resetConnection(w)
+		case f.Status == 0:
+			next.ServeHTTP(w, r)
+		default:
+			writeFault(w, r, api, f)
+		}
+	})
+}
+
+// wait sleeps for d and reports false if the request was canceled or the
+// emulator closed first.
+func (e *Emulator) wait(r *http.Request, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	case <-e.done:
+		return false
+	}
+}
+
+// resetConnection closes the client connection without a response.
+func resetConnection(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		// Not hijackable (never the case for the emulator's HTTP/1.1
+		// servers): abort the handler, which also drops the connection.
+		panic(http.ErrAbortHandler)
+	}
+	_ = conn.Close()
+}
+
+func writeFault(w http.ResponseWriter, r *http.Request, api string, f Fault) {
+	if f.RetryAfter > 0 {
+		wire.SetRetryAfter(w, f.RetryAfter)
+	}
+	code, message := f.Code, f.Message
+	switch api {
+	case APIEntra:
+		if code == "" {
+			code = defaultEntraCode(f.Status)
+		}
+		if message == "" {
+			message = defaultEntraMessage(f.Status)
+		}
+		entra.WriteError(w, r, f.Status, code, message)
+	case APIGraph:
+		code, message = defaultAPIError(f.Status, code, message, "InvalidAuthenticationToken")
+		wire.WriteGraphError(w, r, f.Status, code, message)
+	default:
+		code, message = defaultAPIError(f.Status, code, message, "Unauthorized")
+		wire.WriteXDRError(w, f.Status, code, message)
+	}
+}
+
+// defaultAPIError fills in a Graph/XDR error code (the status text without
+// spaces, e.g. TooManyRequests) and message.
+func defaultAPIError(status int, code, message, unauthorizedCode string) (string, string) {
+	if code == "" {
+		if status == http.StatusUnauthorized {
+			code = unauthorizedCode
+		} else {
+			code = strings.ReplaceAll(http.StatusText(status), " ", "")
+		}
+		if code == "" {
+			code = "UnknownError"
+		}
+	}
+	if message == "" {
+		switch status {
+		case http.StatusTooManyRequests:
+			message = "Too many requests. Retry after the time in the Retry-After header."
+		case http.StatusServiceUnavailable:
+			message = "The service is temporarily unavailable. Please retry later."
+		default:
+			message = fmt.Sprintf("Injected fault: %d %s.", status, http.StatusText(status))
+		}
+	}
+	return code, message
+}
+
+func defaultEntraCode(status int) string {
+	switch {
+	case status == http.StatusUnauthorized:
+		return "invalid_client"
+	case status == http.StatusTooManyRequests, status >= 500:
+		return "temporarily_unavailable"
+	default:
+		return "invalid_request"
+	}
+}
+
+func defaultEntraMessage(status int) string {
+	switch {
+	case status == http.StatusTooManyRequests:
+		return "AADSTS50196: The server terminated an operation because it encountered a client request loop."
+	case status >= 500:
+		return "AADSTS90033: A transient error has occurred. Please try again."
+	default:
+		return fmt.Sprintf("AADSTS90014: Injected fault: %d %s.", status, http.StatusText(status))
+	}
+}

@@ -1,0 +1,80 @@
+package graphapi
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/defender-gateway/gateway/internal/emulator/store"
+)
+
+// unknownFutureValue is what Graph sends for enum members added after it
+// unless the client asks for them (Prefer: include-unknown-enum-members).
+const unknownFutureValue = "unknownFutureValue"
+
+const preferUnknownMembers = "include-unknown-enum-members"
+
+// wantsUnknownMembers reports whether the request's Prefer header asks for
+// evolvable enum members.
+func wantsUnknownMembers(r *http.Request) bool {
+	for _, v := range r.Header.Values("Prefer") {
+		for _, pref := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(pref), preferUnknownMembers) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// statusOut is the wire spelling of s: awaitingAction sits after
+// unknownFutureValue in the Graph enum, so it is only sent on request.
+func statusOut(s store.Status, includeUnknown bool) string {
+	if s == store.StatusAwaitingAction && !includeUnknown {
+		return unknownFutureValue
+	}
+	return string(s)
+}
+
+// determinationAliases are the G4/G7 spellings Graph also uses for four
+// determinations (reference §7.3); input accepts both.
+var determinationAliases = map[string]store.Determination{
+	"compromisedaccount":      store.DeterminationCompromisedUser,
+	"notmalicious":            store.DeterminationClean,
+	"notenoughdatatovalidate": store.DeterminationInsufficientData,
+	"confirmedactivity":       store.DeterminationConfirmedUserActivity,
+}
+
+// parseEnum finds s (case-insensitively) among values.
+func parseEnum[T ~string](kind, s string, values []T) (T, error) {
+	for _, v := range values {
+		if strings.EqualFold(string(v), s) {
+			return v, nil
+		}
+	}
+	return "", fmt.Errorf("%q is not a valid %s", s, kind)
+}
+
+// patchableStatuses are the statuses a client may set.
+var patchableStatuses = []store.Status{store.StatusActive, store.StatusInProgress, store.StatusResolved, store.StatusRedirected}
+
+func parseStatus(s string) (store.Status, error) { return parseEnum("status", s, store.Statuses) }
+
+func parsePatchStatus(s string) (store.Status, error) {
+	return parseEnum("status (use active, inProgress, resolved or redirected)", s, patchableStatuses)
+}
+
+func parseSeverity(s string) (store.Severity, error) {
+	return parseEnum("severity", s, store.Severities)
+}
+
+func parseClassification(s string) (store.Classification, error) {
+	return parseEnum("classification", s, store.Classifications)
+}
+
+func parseDetermination(s string) (store.Determination, error) {
+	if d, ok := determinationAliases[strings.ToLower(s)]; ok {
+		return d, nil
+	}
+	return parseEnum("determination", s, store.Determinations)
+}

@@ -1,0 +1,115 @@
+package graphapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/defender-gateway/gateway/internal/emulator/claims"
+	"github.com/defender-gateway/gateway/internal/emulator/kql"
+	"github.com/defender-gateway/gateway/internal/emulator/wire"
+)
+
+// huntingResults is microsoft.graph.security.huntingQueryResults.
+type huntingResults struct {
+	Context string           `json:"@odata.context"`
+	Schema  []huntingColumn  `json:"schema"`
+	Results []map[string]any `json:"results"`
+}
+
+type huntingColumn struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+}
+
+func (h *handler) runHuntingQuery(w http.ResponseWriter, r *http.Request, c claims.Claims) {
+	members, err := readObject(w, r)
+	if err != nil {
+		badRequest(w, r, err.Error())
+		return
+	}
+	query, err := decodeHuntingRequest(members)
+	if err != nil {
+		badRequest(w, r, err.Error())
+		return
+	}
+	res, err := h.store.Hunting(c.TenantID).Run(r.Context(), query)
+	var kqlErr *kql.Error
+	switch {
+	case errors.As(err, &kqlErr):
+		badRequest(w, r, kqlErr.Message)
+		return
+	case err != nil:
+		wire.WriteGraphError(w, r, http.StatusInternalServerError, "InternalServerError", "The query failed: "+err.Error())
+		return
+	}
+	out := huntingResults{
+		Context: baseURL(r) + "/v1.0/$metadata#microsoft.graph.security.huntingQueryResults",
+		Schema:  make([]huntingColumn, len(res.Columns)),
+		Results: make([]map[string]any, len(res.Rows)),
+	}
+	for i, col := range res.Columns {
+		out.Schema[i] = huntingColumn{Name: col.Name, Type: col.Type}
+	}
+	for i, row := range res.Rows {
+		out.Results[i] = rowObject(res.Columns, row)
+	}
+	wire.WriteJSON(w, http.StatusOK, out)
+}
+
+// decodeHuntingRequest reads {"Query","Timespan"}; Graph matches property
+// names case-insensitively here (reference §7.5).
+func decodeHuntingRequest(members map[string]json.RawMessage) (string, error) {
+	var query string
+	hasQuery := false
+	for _, key := range slices.Sorted(maps.Keys(members)) {
+		raw := members[key]
+		switch {
+		case isAnnotation(key):
+		case strings.EqualFold(key, "query"):
+			s, _, err := decodeString("Query", raw)
+			if err != nil {
+				return "", err
+			}
+			query, hasQuery = s, true
+		case strings.EqualFold(key, "timespan"):
+			s, isNull, err := decodeString("Timespan", raw)
+			if err != nil {
+				return "", err
+			}
+			if !isNull {
+				if err := validateTimespan(s); err != nil {
+					return "", err
+				}
+			}
+		default:
+			return "", fmt.Errorf("Property '%s' does not exist; runHuntingQuery takes Query and Timespan.", key)
+		}
+	}
+	if !hasQuery || strings.TrimSpace(query) == "" {
+		return "", errors.New("The parameter 'Query' is required and must not be empty.")
+	}
+	return query, nil
+}
+
+// rowObject keys a result row by column name, with datetimes as RFC 3339
+// UTC strings.
+func rowObject(columns []kql.Column, row []any) map[string]any {
+	obj := make(map[string]any, len(columns))
+	for i, col := range columns {
+		var v any
+		if i < len(row) {
+			v = row[i]
+		}
+		if t, ok := v.(time.Time); ok {
+			v = t.UTC().Format(time.RFC3339Nano)
+		}
+		obj[col.Name] = v
+	}
+	return obj
+}

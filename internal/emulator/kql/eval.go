@@ -1,0 +1,178 @@
+package kql
+
+import (
+	"context"
+	"slices"
+	"time"
+)
+
+// ctxCheckInterval is how many rows a stage processes between checks of
+// the context.
+const ctxCheckInterval = 1024
+
+// step executes one compiled pipeline stage. Steps never modify their
+// input rows; they return new slices or subslices.
+type step func(ctx context.Context, rows [][]any) ([][]any, error)
+
+// compilePipeline type-checks every stage against the schema flowing
+// through the pipeline before any row is touched, returning the steps and
+// the final schema.
+func compilePipeline(stages []stage, schema []Column, now time.Time) ([]step, []Column, error) {
+	plan := make([]step, 0, len(stages))
+	for _, st := range stages {
+		var (
+			s   step
+			err error
+		)
+		switch st := st.(type) {
+		case *whereStage:
+			s, err = compileWhere(st, schema, now)
+		case *projectStage:
+			s, schema, err = compileProject(st, schema)
+		case *takeStage:
+			s = takeStep(st.count)
+		case *sortStage:
+			s, err = compileSort(st.keys, schema)
+		case *topStage:
+			s, err = compileTop(st, schema)
+		case *summarizeStage:
+			s, schema, err = compileSummarize(st, schema)
+		case *countStage:
+			s, schema = countStep, []Column{{Name: "Count", Type: TypeInt64}}
+		default:
+			err = errorAt(st.stagePos(), "unsupported pipeline stage %T", st)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		plan = append(plan, s)
+	}
+	return plan, schema, nil
+}
+
+func compileWhere(st *whereStage, schema []Column, now time.Time) (step, error) {
+	c := &exprCompiler{schema: schema, now: now}
+	pred, err := c.compileBoolean(st.pred, "'where'")
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, rows [][]any) ([][]any, error) {
+		var out [][]any
+		for i, row := range rows {
+			if i%ctxCheckInterval == 0 {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+			}
+			if pred.eval(row) == true {
+				out = append(out, row)
+			}
+		}
+		return out, nil
+	}, nil
+}
+
+func compileProject(st *projectStage, schema []Column) (step, []Column, error) {
+	indexes := make([]int, len(st.items))
+	out := make([]Column, len(st.items))
+	for i, item := range st.items {
+		idx, err := columnIndex(schema, item.column)
+		if err != nil {
+			return nil, nil, err
+		}
+		if slices.ContainsFunc(out[:i], func(c Column) bool { return c.Name == item.name }) {
+			return nil, nil, errorAt(item.column.pos, "A column named '%s' already exists in the projection (line [%d,%d])", item.name, item.column.pos.line, item.column.pos.col)
+		}
+		indexes[i] = idx
+		out[i] = Column{Name: item.name, Type: schema[idx].Type}
+	}
+	return func(ctx context.Context, rows [][]any) ([][]any, error) {
+		projected := make([][]any, len(rows))
+		for i, row := range rows {
+			if i%ctxCheckInterval == 0 {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+			}
+			newRow := make([]any, len(indexes))
+			for j, idx := range indexes {
+				newRow[j] = row[idx]
+			}
+			projected[i] = newRow
+		}
+		return projected, nil
+	}, out, nil
+}
+
+func takeStep(n int64) step {
+	return func(_ context.Context, rows [][]any) ([][]any, error) {
+		if n < int64(len(rows)) {
+			return rows[:n], nil
+		}
+		return rows, nil
+	}
+}
+
+func countStep(_ context.Context, rows [][]any) ([][]any, error) {
+	return [][]any{{int64(len(rows))}}, nil
+}
+
+// boundKey is a sort key resolved to a column index.
+type boundKey struct {
+	index int
+	desc  bool
+}
+
+func bindSortKeys(keys []sortKey, schema []Column) ([]boundKey, error) {
+	bound := make([]boundKey, len(keys))
+	for i, key := range keys {
+		idx, err := columnIndex(schema, key.column)
+		if err != nil {
+			return nil, err
+		}
+		if schema[idx].Type == TypeDynamic {
+			p := key.column.pos
+			return nil, errorAt(p, "Cannot sort by dynamic column '%s' (line [%d,%d])", key.column.name, p.line, p.col)
+		}
+		bound[i] = boundKey{index: idx, desc: key.desc}
+	}
+	return bound, nil
+}
+
+func compileSort(keys []sortKey, schema []Column) (step, error) {
+	bound, err := bindSortKeys(keys, schema)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, rows [][]any) ([][]any, error) {
+		sorted := slices.Clone(rows)
+		slices.SortStableFunc(sorted, func(a, b []any) int {
+			for _, key := range bound {
+				c := compareForSort(a[key.index], b[key.index])
+				if key.desc {
+					c = -c
+				}
+				if c != 0 {
+					return c
+				}
+			}
+			return 0
+		})
+		return sorted, ctx.Err()
+	}, nil
+}
+
+func compileTop(st *topStage, schema []Column) (step, error) {
+	sortRows, err := compileSort([]sortKey{st.key}, schema)
+	if err != nil {
+		return nil, err
+	}
+	take := takeStep(st.count)
+	return func(ctx context.Context, rows [][]any) ([][]any, error) {
+		sorted, err := sortRows(ctx, rows)
+		if err != nil {
+			return nil, err
+		}
+		return take(ctx, sorted)
+	}, nil
+}

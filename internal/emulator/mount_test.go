@@ -1,0 +1,39 @@
+package emulator
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/defender-gateway/gateway/internal/emulator/identity"
+)
+
+// TestMountedAPIs checks the real wiring of mount.go: the fake APIs answer
+// behind the token check and see the token's permissions.
+func TestMountedAPIs(t *testing.T) {
+	e, err := Start(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Close() })
+	graphFull := "Bearer " + fetchToken(t, e, identity.ClientID, identity.ClientSecret, identity.GraphResource)
+	xdrFull := "Bearer " + fetchToken(t, e, identity.ClientID, identity.ClientSecret, identity.XDRResource)
+	graphRead := "Bearer " + fetchToken(t, e, identity.ReadOnlyClientID, identity.ReadOnlyClientSecret, identity.GraphResource)
+
+	tests := []struct {
+		name, method, url, token string
+		wantStatus               int
+	}{
+		{"graph list incidents", http.MethodGet, e.GraphURL() + "/security/incidents", graphFull, http.StatusOK},
+		{"xdr list incidents", http.MethodGet, e.XDRURL() + "/api/incidents", xdrFull, http.StatusOK},
+		{"graph without token", http.MethodGet, e.GraphURL() + "/security/incidents", "", http.StatusUnauthorized},
+		{"graph hunting with read-only roles", http.MethodPost, e.GraphURL() + "/security/runHuntingQuery", graphRead, http.StatusForbidden},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := call(t, e, tt.method, tt.url, tt.token)
+			if resp.status != tt.wantStatus {
+				t.Errorf("status = %d, want %d; body %v", resp.status, tt.wantStatus, resp.body)
+			}
+		})
+	}
+}

@@ -1,0 +1,116 @@
+package emulator
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The API names used in Request.API and Fault.API.
+const (
+	APIEntra = "entra"
+	APIGraph = "graph"
+	APIXDR   = "xdr"
+)
+
+// Request is one request any of the emulator's servers received.
+type Request struct {
+	// API is APIEntra, APIGraph or APIXDR.
+	API                    string
+	Method, Path, RawQuery string
+	// Status is the response status; 0 when no response was written (the
+	// connection was reset by a fault or the client gave up during a delay).
+	Status int
+	// TenantID is the token's tid for Graph and XDR (empty when no valid
+	// token was presented) and, for Entra, the tenant in the path (resolved
+	// to its ID when known).
+	TenantID string
+	// Time is when the request arrived, by Options.Now.
+	Time time.Time
+}
+
+// requestLog records requests. It is safe for concurrent use.
+type requestLog struct {
+	mu       sync.Mutex
+	requests []Request
+}
+
+func (l *requestLog) add(r Request) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.requests = append(l.requests, r)
+}
+
+func (l *requestLog) snapshot() []Request {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.requests)
+}
+
+func (l *requestLog) reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.requests = nil
+}
+
+// isTokenRequest reports whether r is a POST to an Entra token endpoint.
+func isTokenRequest(r Request) bool {
+	return r.API == APIEntra && r.Method == http.MethodPost && strings.HasSuffix(r.Path, "/oauth2/v2.0/token")
+}
+
+type requestKey struct{}
+
+// setRequestTenant records the tenant of the request being served; the
+// token middleware calls it once the token is verified.
+func setRequestTenant(ctx context.Context, tenantID string) {
+	if rec, ok := ctx.Value(requestKey{}).(*Request); ok {
+		rec.TenantID = tenantID
+	}
+}
+
+// recordRequests wraps next so that every request is added to log once it
+// has been answered.
+func (e *Emulator) recordRequests(api string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &Request{
+			API:      api,
+			Method:   r.Method,
+			Path:     r.URL.Path,
+			RawQuery: r.URL.RawQuery,
+			Time:     e.now(),
+		}
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), requestKey{}, rec)))
+		rec.Status = sw.status
+		if sw.wrote && rec.Status == 0 {
+			rec.Status = http.StatusOK
+		}
+		e.requests.add(*rec)
+		e.logger.Debug("emulator request", "api", api, "method", rec.Method, "path", rec.Path, "status", rec.Status, "tenant", rec.TenantID)
+	})
+}
+
+// statusWriter remembers the status written through it. Unwrap lets
+// http.ResponseController reach the connection (for Flush and Hijack).
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -1,0 +1,118 @@
+package xdrapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/defender-gateway/gateway/internal/emulator/claims"
+	"github.com/defender-gateway/gateway/internal/emulator/kql"
+	"github.com/defender-gateway/gateway/internal/emulator/wire"
+)
+
+// huntingResponse is the answer of POST /api/advancedhunting/run
+// (reference §5).
+type huntingResponse struct {
+	Stats   huntingStats     `json:"Stats"`
+	Schema  []huntingColumn  `json:"Schema"`
+	Results []map[string]any `json:"Results"`
+}
+
+type huntingColumn struct {
+	Name string `json:"Name"`
+	Type string `json:"Type"`
+}
+
+// huntingStats mimics the opaque statistics block real responses carry.
+type huntingStats struct {
+	ExecutionTime     float64          `json:"ExecutionTime"`
+	ResourceUsage     map[string]any   `json:"resource_usage"`
+	DatasetStatistics []map[string]any `json:"dataset_statistics"`
+}
+
+func (h *handler) runHuntingQuery(w http.ResponseWriter, r *http.Request, c claims.Claims) {
+	members, err := readObject(w, r)
+	if err != nil {
+		wire.WriteXDRError(w, http.StatusBadRequest, codeInvalidRequestBody, err.Error())
+		return
+	}
+	query, code, err := decodeQuery(members)
+	if err != nil {
+		wire.WriteXDRError(w, http.StatusBadRequest, code, err.Error())
+		return
+	}
+	started := time.Now()
+	res, err := h.store.Hunting(c.TenantID).Run(r.Context(), query)
+	var kqlErr *kql.Error
+	switch {
+	case errors.As(err, &kqlErr):
+		wire.WriteXDRError(w, http.StatusBadRequest, codeBadRequest, kqlErr.Message)
+		return
+	case err != nil:
+		wire.WriteXDRError(w, http.StatusInternalServerError, codeInternalServerError, "The query failed: "+err.Error())
+		return
+	}
+	elapsed := time.Since(started)
+	out := huntingResponse{
+		Stats: huntingStats{
+			ExecutionTime: elapsed.Seconds(),
+			ResourceUsage: map[string]any{
+				"cache":           map[string]any{"memory": map[string]any{"hits": 0, "misses": 0, "total": 0}},
+				"cpu":             map[string]any{"user": formatCPU(elapsed), "kernel": "00:00:00", "total cpu": formatCPU(elapsed)},
+				"memory":          map[string]any{"peak_per_node": 0},
+				"network":         map[string]any{"inter_cluster_total_bytes": 0, "cross_cluster_total_bytes": 0},
+				"extents_scanned": 0,
+			},
+			DatasetStatistics: []map[string]any{{"table_row_count": len(res.Rows), "table_size": 0}},
+		},
+		Schema:  make([]huntingColumn, len(res.Columns)),
+		Results: make([]map[string]any, len(res.Rows)),
+	}
+	for i, col := range res.Columns {
+		out.Schema[i] = huntingColumn{Name: col.Name, Type: col.Type}
+	}
+	for i, row := range res.Rows {
+		out.Results[i] = rowObject(res.Columns, row)
+	}
+	wire.WriteJSON(w, http.StatusOK, out)
+}
+
+// decodeQuery reads the case-sensitive "Query" key; other keys are ignored.
+func decodeQuery(members map[string]json.RawMessage) (query, code string, err error) {
+	raw, ok := members["Query"]
+	if !ok {
+		return "", codeMissingRequiredParm, errors.New("Missing required parameter 'Query'.")
+	}
+	if err := json.Unmarshal(raw, &query); err != nil {
+		return "", codeInvalidRequestBody, errors.New("'Query' must be a string.")
+	}
+	if strings.TrimSpace(query) == "" {
+		return "", codeMissingRequiredParm, errors.New("Parameter 'Query' must not be empty.")
+	}
+	return query, "", nil
+}
+
+// rowObject keys a result row by column name, with datetimes as RFC 3339
+// UTC strings.
+func rowObject(columns []kql.Column, row []any) map[string]any {
+	obj := make(map[string]any, len(columns))
+	for i, col := range columns {
+		var v any
+		if i < len(row) {
+			v = row[i]
+		}
+		if t, ok := v.(time.Time); ok {
+			v = formatTime(t)
+		}
+		obj[col.Name] = v
+	}
+	return obj
+}
+
+// formatCPU renders a duration as the hh:mm:ss.fffffff strings Kusto uses.
+func formatCPU(d time.Duration) string {
+	return fmt.Sprintf("%02d:%02d:%010.7f", int(d.Hours()), int(d.Minutes())%60, (d % time.Minute).Seconds())
+}
