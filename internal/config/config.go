@@ -1,0 +1,76 @@
+package config
+
+import (
+	"time"
+
+	"github.com/defender-gateway/gateway/internal/defender"
+)
+
+// Config is every setting of the gateway. Load fills it; fields may be
+// changed afterwards (the sandbox does) and must then pass Validate.
+type Config struct {
+	// TenantID is the home tenant: a GUID or a verified domain.
+	TenantID string
+	// ClientID is the app registration's application (client) id.
+	ClientID string
+	// ClientSecret is the client secret, given directly or read from
+	// ClientSecretFile at load.
+	ClientSecret     Secret
+	ClientSecretFile string
+	// ClientCertificatePEM is the certificate and private key read from
+	// ClientCertificateFile at load.
+	ClientCertificateFile string
+	ClientCertificatePEM  SecretBytes
+	// Backend is the upstream API.
+	Backend defender.BackendKind
+	// AuthorityHost is the Entra ID host, without a tenant.
+	AuthorityHost string
+	// APIURL is the upstream API base; by default the backend's public one.
+	APIURL string
+	// Scope is the token scope; by default the backend's public .default.
+	Scope string
+	// PageTokenKey signs page tokens; empty means a random key per process.
+	PageTokenKey SecretBytes
+	// UpstreamTimeout bounds every upstream HTTP request.
+	UpstreamTimeout time.Duration
+	// ShutdownTimeout bounds the graceful shutdown.
+	ShutdownTimeout time.Duration
+	// LogLevel is debug, info, warn or error.
+	LogLevel string
+	// GRPCAddr and HTTPAddr are the listen addresses, host:port.
+	GRPCAddr string
+	HTTPAddr string
+	// Sandbox runs the gateway against its in-process emulator.
+	Sandbox bool
+}
+
+// Defaults of the settings that have one.
+const (
+	DefaultBackend         = defender.BackendGraph
+	DefaultAuthorityHost   = "https://login.microsoftonline.com"
+	DefaultUpstreamTimeout = 60 * time.Second
+	DefaultShutdownTimeout = 15 * time.Second
+	DefaultLogLevel        = "info"
+	DefaultGRPCAddr        = ":50051"
+	DefaultHTTPAddr        = ":8080"
+)
+
+// backendDefaults are the public-cloud API base and scope of each backend.
+var backendDefaults = map[defender.BackendKind]struct{ APIURL, Scope string }{
+	defender.BackendGraph: {"https://graph.microsoft.com/v1.0", "https://graph.microsoft.com/.default"},
+	defender.BackendXDR:   {"https://api.security.microsoft.com", "https://api.security.microsoft.com/.default"},
+}
+
+// defaults returns a Config holding every default; the per-backend API URL
+// and scope are filled once the backend is known.
+func defaults() *Config {
+	return &Config{
+		Backend:         DefaultBackend,
+		AuthorityHost:   DefaultAuthorityHost,
+		UpstreamTimeout: DefaultUpstreamTimeout,
+		ShutdownTimeout: DefaultShutdownTimeout,
+		LogLevel:        DefaultLogLevel,
+		GRPCAddr:        DefaultGRPCAddr,
+		HTTPAddr:        DefaultHTTPAddr,
+	}
+}

@@ -1,0 +1,30 @@
+package config
+
+import "log/slog"
+
+// LogValue is every effective setting, secrets masked: the client secret
+// and page token key print as [REDACTED], the certificate as its file path.
+func (c Config) LogValue() slog.Value {
+	pageTokenKey := c.PageTokenKey.String()
+	if pageTokenKey == "" {
+		pageTokenKey = "(random per process)"
+	}
+	return slog.GroupValue(
+		slog.String("tenant_id", c.TenantID),
+		slog.String("client_id", c.ClientID),
+		slog.String("client_secret", c.ClientSecret.String()),
+		slog.String("client_secret_file", c.ClientSecretFile),
+		slog.String("client_certificate_file", c.ClientCertificateFile),
+		slog.String("backend", string(c.Backend)),
+		slog.String("authority_host", c.AuthorityHost),
+		slog.String("api_url", c.APIURL),
+		slog.String("scope", c.Scope),
+		slog.String("page_token_key", pageTokenKey),
+		slog.Duration("upstream_timeout", c.UpstreamTimeout),
+		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.String("log_level", c.LogLevel),
+		slog.String("grpc_addr", c.GRPCAddr),
+		slog.String("http_addr", c.HTTPAddr),
+		slog.Bool("sandbox", c.Sandbox),
+	)
+}

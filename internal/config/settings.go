@@ -1,0 +1,96 @@
+package config
+
+import (
+	"encoding/base64"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/defender-gateway/gateway/internal/defender"
+)
+
+// setting is one configuration entry: its environment variable, its flag,
+// how it reads a value into a Config, and its documentation.
+type setting struct {
+	env  string
+	flag string
+	// def is the default as documented; "" when none.
+	def   string
+	usage string
+	// isBool makes the flag valueless (--sandbox).
+	isBool bool
+	set    func(c *Config, value string) error
+}
+
+// settings lists every setting in the order of the documentation.
+var settings = []setting{
+	{env: "DEFENDER_TENANT_ID", flag: "tenant-id", usage: "Home tenant: its GUID or a verified domain. Required unless --sandbox.",
+		set: func(c *Config, v string) error { c.TenantID = strings.TrimSpace(v); return nil }},
+	{env: "DEFENDER_CLIENT_ID", flag: "client-id", usage: "Application (client) ID of the app registration. Required unless --sandbox.",
+		set: func(c *Config, v string) error { c.ClientID = strings.TrimSpace(v); return nil }},
+	{env: "DEFENDER_CLIENT_SECRET", flag: "client-secret", usage: "Client secret. Prefer the _FILE form: flags show in the process list.",
+		set: func(c *Config, v string) error { c.ClientSecret = Secret(v); return nil }},
+	{env: "DEFENDER_CLIENT_SECRET_FILE", flag: "client-secret-file", usage: "File holding the client secret (read at start; a trailing newline is trimmed).",
+		set: func(c *Config, v string) error { c.ClientSecretFile = v; return nil }},
+	{env: "DEFENDER_CLIENT_CERTIFICATE_FILE", flag: "client-certificate-file", usage: "PEM file with the client certificate and its unencrypted private key, instead of a secret.",
+		set: func(c *Config, v string) error { c.ClientCertificateFile = v; return nil }},
+	{env: "DEFENDER_BACKEND", flag: "backend", def: string(DefaultBackend), usage: "Upstream API: graph (Microsoft Graph security API) or xdr (Defender XDR API).",
+		set: func(c *Config, v string) error {
+			c.Backend = defender.BackendKind(strings.ToLower(strings.TrimSpace(v)))
+			return nil
+		}},
+	{env: "DEFENDER_AUTHORITY_HOST", flag: "authority-host", def: DefaultAuthorityHost, usage: "Entra ID authority host (national clouds: https://login.microsoftonline.us ...).",
+		set: func(c *Config, v string) error { c.AuthorityHost = strings.TrimSpace(v); return nil }},
+	{env: "DEFENDER_API_URL", flag: "api-url", def: "graph: https://graph.microsoft.com/v1.0; xdr: https://api.security.microsoft.com", usage: "Upstream API base URL.",
+		set: func(c *Config, v string) error { c.APIURL = strings.TrimSpace(v); return nil }},
+	{env: "DEFENDER_SCOPE", flag: "scope", def: "graph: https://graph.microsoft.com/.default; xdr: https://api.security.microsoft.com/.default", usage: "Token scope (override for national clouds).",
+		set: func(c *Config, v string) error { c.Scope = strings.TrimSpace(v); return nil }},
+	{env: "DEFENDER_PAGE_TOKEN_KEY", flag: "page-token-key", usage: "Base64 of at least 32 random bytes signing page tokens. Empty: a random key per process (tokens do not survive a restart or work across replicas).",
+		set: setPageTokenKey},
+	{env: "DEFENDER_UPSTREAM_TIMEOUT", flag: "upstream-timeout", def: "60s", usage: "Bound of every upstream HTTP request (Go duration).",
+		set: func(c *Config, v string) error { return setDuration(&c.UpstreamTimeout, v) }},
+	{env: "DEFENDER_SHUTDOWN_TIMEOUT", flag: "shutdown-timeout", def: "15s", usage: "Bound of the graceful shutdown (Go duration).",
+		set: func(c *Config, v string) error { return setDuration(&c.ShutdownTimeout, v) }},
+	{env: "DEFENDER_LOG_LEVEL", flag: "log-level", def: DefaultLogLevel, usage: "Log level: debug, info, warn or error.",
+		set: func(c *Config, v string) error { c.LogLevel = strings.ToLower(strings.TrimSpace(v)); return nil }},
+	{env: "DEFENDER_GRPC_ADDR", flag: "grpc-addr", def: DefaultGRPCAddr, usage: "gRPC listen address, host:port.",
+		set: func(c *Config, v string) error { c.GRPCAddr = strings.TrimSpace(v); return nil }},
+	{env: "DEFENDER_HTTP_ADDR", flag: "http-addr", def: DefaultHTTPAddr, usage: "HTTP listen address (REST, /healthz, /metrics), host:port.",
+		set: func(c *Config, v string) error { c.HTTPAddr = strings.TrimSpace(v); return nil }},
+	{env: "DEFENDER_SANDBOX", flag: "sandbox", def: "false", isBool: true, usage: "Run against the built-in emulator; no credentials needed.",
+		set: func(c *Config, v string) error {
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				return errors.New("must be true or false")
+			}
+			c.Sandbox = b
+			return nil
+		}},
+}
+
+func setDuration(d *time.Duration, v string) error {
+	parsed, err := time.ParseDuration(strings.TrimSpace(v))
+	if err != nil {
+		return errors.New("must be a Go duration such as 30s or 2m")
+	}
+	*d = parsed
+	return nil
+}
+
+// setPageTokenKey decodes standard or URL-safe base64, padded or not. The
+// errors never repeat the value.
+func setPageTokenKey(c *Config, v string) error {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		c.PageTokenKey = nil
+		return nil
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if key, err := enc.DecodeString(v); err == nil {
+			c.PageTokenKey = key
+			return nil
+		}
+	}
+	return errors.New("must be base64 (e.g. the output of: openssl rand -base64 32)")
+}

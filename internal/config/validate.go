@@ -1,0 +1,116 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// minPageTokenKeyBytes is the least key length for HMAC-SHA256 page tokens.
+const minPageTokenKeyBytes = 32
+
+// Validate checks c and returns one error naming every problem, or nil. In
+// sandbox mode the credentials are not required: the sandbox supplies them.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	if !c.Sandbox {
+		if c.TenantID == "" {
+			add("DEFENDER_TENANT_ID (--tenant-id) is required")
+		}
+		if c.ClientID == "" {
+			add("DEFENDER_CLIENT_ID (--client-id) is required")
+		}
+		if c.ClientSecret == "" && len(c.ClientCertificatePEM) == 0 {
+			add("a credential is required: DEFENDER_CLIENT_SECRET, DEFENDER_CLIENT_SECRET_FILE or DEFENDER_CLIENT_CERTIFICATE_FILE")
+		}
+	}
+	if c.ClientSecret != "" && len(c.ClientCertificatePEM) > 0 {
+		add("a client secret (DEFENDER_CLIENT_SECRET or DEFENDER_CLIENT_SECRET_FILE) and DEFENDER_CLIENT_CERTIFICATE_FILE are both set; set one")
+	}
+	if _, ok := backendDefaults[c.Backend]; !ok {
+		add("DEFENDER_BACKEND: %q is not a backend; use graph or xdr", c.Backend)
+	}
+	if err := checkURL(c.AuthorityHost, false); err != nil {
+		add("DEFENDER_AUTHORITY_HOST: %w", err)
+	}
+	if err := checkURL(c.APIURL, true); err != nil {
+		add("DEFENDER_API_URL: %w", err)
+	}
+	if c.Scope == "" {
+		add("DEFENDER_SCOPE is empty")
+	}
+	if n := len(c.PageTokenKey); n > 0 && n < minPageTokenKeyBytes {
+		add("DEFENDER_PAGE_TOKEN_KEY: decodes to %d bytes; use at least %d (openssl rand -base64 32)", n, minPageTokenKeyBytes)
+	}
+	if c.UpstreamTimeout <= 0 {
+		add("DEFENDER_UPSTREAM_TIMEOUT: must be positive, not %s", c.UpstreamTimeout)
+	}
+	if c.ShutdownTimeout <= 0 {
+		add("DEFENDER_SHUTDOWN_TIMEOUT: must be positive, not %s", c.ShutdownTimeout)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		add("DEFENDER_LOG_LEVEL: %q is not a level; use debug, info, warn or error", c.LogLevel)
+	}
+	if err := checkAddr(c.GRPCAddr); err != nil {
+		add("DEFENDER_GRPC_ADDR: %w", err)
+	}
+	if err := checkAddr(c.HTTPAddr); err != nil {
+		add("DEFENDER_HTTP_ADDR: %w", err)
+	}
+	return errors.Join(errs...)
+}
+
+// checkURL accepts an absolute https URL, or http for a loopback host (a
+// local emulator or proxy). An authority host (withPath false) has no path.
+func checkURL(raw string, withPath bool) error {
+	if raw == "" {
+		return errors.New("is empty")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute URL", raw)
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("%q must not have user info, a query or a fragment", raw)
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !isLoopback(u.Hostname()) {
+			return fmt.Errorf("%q must use https (http is allowed only for loopback hosts)", raw)
+		}
+	default:
+		return fmt.Errorf("%q must use https", raw)
+	}
+	if !withPath && strings.Trim(u.Path, "/") != "" {
+		return fmt.Errorf("%q must be a host without a path; the tenant is added to it", raw)
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// checkAddr accepts host:port with a numeric port; the host may be empty.
+func checkAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port", addr)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n > 65535 {
+		return fmt.Errorf("%q has no valid port", addr)
+	}
+	return nil
+}
