@@ -1,0 +1,39 @@
+package service
+
+import (
+	defenderv1 "github.com/defender-gateway/gateway/gen/defender/v1"
+	"github.com/defender-gateway/gateway/internal/authctx"
+	"github.com/defender-gateway/gateway/internal/defender"
+)
+
+var contextKinds = map[string]defenderv1.ContextKind{
+	"app":     defenderv1.ContextKind_CONTEXT_KIND_APP,
+	"user":    defenderv1.ContextKind_CONTEXT_KIND_USER,
+	"partner": defenderv1.ContextKind_CONTEXT_KIND_PARTNER,
+}
+
+var credentialKinds = map[string]defenderv1.CredentialKind{
+	"client_secret": defenderv1.CredentialKind_CREDENTIAL_KIND_CLIENT_SECRET,
+	"certificate":   defenderv1.CredentialKind_CREDENTIAL_KIND_CERTIFICATE,
+}
+
+var backends = map[defender.BackendKind]defenderv1.Backend{
+	defender.BackendGraph: defenderv1.Backend_BACKEND_GRAPH,
+	defender.BackendXDR:   defenderv1.Backend_BACKEND_XDR,
+}
+
+// authContextToProto describes a context. Info holds no credential, so
+// nothing secret can reach the response; unknown kinds are UNSPECIFIED.
+func authContextToProto(info authctx.Info) *defenderv1.AuthContext {
+	return &defenderv1.AuthContext{
+		Name:           info.Name,
+		Kind:           contextKinds[info.Kind],
+		Tenant:         info.Tenant,
+		ClientId:       info.ClientID,
+		CredentialKind: credentialKinds[info.CredentialKind],
+		Backend:        backends[info.Backend],
+		ApiUrl:         info.APIURL,
+		AuthorityHost:  info.AuthorityHost,
+		Scope:          info.Scope,
+	}
+}

@@ -1,0 +1,108 @@
+package service
+
+import (
+	"strings"
+)
+
+// Resource name collections.
+const (
+	tenantsCollection   = "tenants"
+	incidentsCollection = "incidents"
+	defaultTenant       = "default"
+
+	maxTenantLen     = 253 // a DNS name
+	maxIncidentIDLen = 19  // the digits of the largest int64
+)
+
+// parseTenantName parses `tenants/{tenant}` from field and returns {tenant}.
+func parseTenantName(field, name string) (string, error) {
+	tenant, ok := strings.CutPrefix(name, tenantsCollection+"/")
+	if !ok || !validTenant(tenant) {
+		return "", fieldError(field, "must be tenants/{tenant}, where {tenant} is a tenant GUID, a domain or \"default\"")
+	}
+	return tenant, nil
+}
+
+// parseIncidentName parses `tenants/{tenant}/incidents/{incident}` from field.
+func parseIncidentName(field, name string) (tenant, id string, err error) {
+	const usage = "must be tenants/{tenant}/incidents/{incident}, where {tenant} is a tenant GUID, a domain or \"default\" and {incident} is a numeric id"
+	rest, ok := strings.CutPrefix(name, tenantsCollection+"/")
+	if !ok {
+		return "", "", fieldError(field, usage)
+	}
+	tenant, id, ok = strings.Cut(rest, "/"+incidentsCollection+"/")
+	if !ok || !validTenant(tenant) || !validIncidentID(id) {
+		return "", "", fieldError(field, usage)
+	}
+	return tenant, id, nil
+}
+
+// incidentName is the resource name of incident id under the canonical tenant.
+func incidentName(tenant, id string) string {
+	return tenantsCollection + "/" + tenant + "/" + incidentsCollection + "/" + id
+}
+
+// validTenant accepts "default" (any case), a GUID, or a DNS domain of at
+// least two labels.
+func validTenant(s string) bool {
+	return strings.EqualFold(s, defaultTenant) || isGUID(s) || isDomain(s)
+}
+
+// isGUID accepts the 8-4-4-4-12 hexadecimal form.
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := range len(s) {
+		switch i {
+		case 8, 13, 18, 23:
+			if s[i] != '-' {
+				return false
+			}
+		default:
+			if !isHex(s[i]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// isDomain accepts LDH labels of 1 to 63 characters, not starting or ending
+// with a hyphen, at least two of them, at most 253 characters in all.
+func isDomain(s string) bool {
+	if len(s) > maxTenantLen {
+		return false
+	}
+	labels := strings.Split(s, ".")
+	if len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for i := range len(l) {
+			if !isAlnum(l[i]) && l[i] != '-' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func validIncidentID(s string) bool {
+	if len(s) == 0 || len(s) > maxIncidentIDLen {
+		return false
+	}
+	for i := range len(s) {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+func isHex(c byte) bool   { return isDigit(c) || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
+func isAlnum(c byte) bool { return isDigit(c) || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
