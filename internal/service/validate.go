@@ -164,9 +164,13 @@ func updateFromRequest(in *defenderv1.Incident, mask *fieldmaskpb.FieldMask, com
 }
 
 // maskPaths checks the mask and returns the set of updatable paths in it.
+// Paths may be spelled as proto field names (assigned_to) or as their JSON
+// names (assignedTo): grpc-gateway passes a REST `updateMask` query
+// parameter through unchanged, and REST users write JSON names.
 func maskPaths(mask *fieldmaskpb.FieldMask) (map[string]bool, error) {
 	set := map[string]bool{}
-	for _, p := range mask.GetPaths() {
+	for _, raw := range mask.GetPaths() {
+		p := protoFieldName(strings.TrimSpace(raw))
 		switch {
 		case p == "*":
 			return nil, fieldError("update_mask", `"*" (full replacement) is not supported: name the fields to update, any of `+
@@ -179,6 +183,20 @@ func maskPaths(mask *fieldmaskpb.FieldMask) (map[string]bool, error) {
 		}
 	}
 	return set, nil
+}
+
+// protoFieldName turns a lowerCamelCase JSON name into its snake_case proto
+// field name; a name that is already snake_case is returned unchanged.
+func protoFieldName(p string) string {
+	var b strings.Builder
+	for _, r := range p {
+		if 'A' <= r && r <= 'Z' {
+			b.WriteByte('_')
+			r += 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // validTags checks the replacement tag list; nil becomes an empty list, so

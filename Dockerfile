@@ -1,0 +1,15 @@
+# Defender Gateway: a static binary on a distroless, non-root runtime.
+FROM golang:1.26-bookworm AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/server ./cmd/server
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/server /server
+USER nonroot:nonroot
+# gRPC and REST/HTTP.
+EXPOSE 50051 8080
+HEALTHCHECK --interval=15s --timeout=3s --retries=3 CMD ["/server", "healthcheck"]
+ENTRYPOINT ["/server"]

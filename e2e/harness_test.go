@@ -1,0 +1,146 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/defender-gateway/gateway/internal/app"
+	"github.com/defender-gateway/gateway/internal/config"
+	"github.com/defender-gateway/gateway/internal/emulator"
+	"github.com/defender-gateway/gateway/internal/emulator/identity"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		// The OpenTelemetry global no-op providers and grpc's internal
+		// resolver goroutines outlive single tests by design.
+		goleak.IgnoreAnyFunction("google.golang.org/grpc/internal/grpcsync.(*CallbackSerializer).run"),
+		goleak.IgnoreAnyFunction("net/http.(*persistConn).writeLoop"),
+		goleak.IgnoreAnyFunction("net/http.(*persistConn).readLoop"),
+		goleak.IgnoreAnyFunction("internal/poll.runtime_pollWait"),
+	)
+}
+
+// backends are the upstreams every case runs against.
+var backends = []string{"graph", "xdr"}
+
+// gateway is one running gateway and the emulator behind it.
+type gateway struct {
+	emu      *emulator.Emulator
+	grpcAddr string
+	httpAddr string
+	stop     func()
+	done     chan error
+}
+
+// startEmulator starts an emulator that lives as long as the test.
+func startEmulator(t *testing.T) *emulator.Emulator {
+	t.Helper()
+	emu, err := emulator.Start(emulator.Options{})
+	if err != nil {
+		t.Fatalf("start emulator: %v", err)
+	}
+	t.Cleanup(func() { emu.Close() })
+	return emu
+}
+
+// sandboxConfig is the configuration of a gateway on emu with backend and
+// the emulator's full-permission app, exactly as an operator would write it
+// (no --sandbox shortcut).
+func sandboxConfig(t *testing.T, emu *emulator.Emulator, backend string) *config.Config {
+	t.Helper()
+	return appConfig(t, emu, backend, identity.ClientID, identity.ClientSecret)
+}
+
+// appConfig is sandboxConfig for another app registration.
+func appConfig(t *testing.T, emu *emulator.Emulator, backend, clientID, secret string) *config.Config {
+	t.Helper()
+	api, scope := emu.GraphURL(), identity.GraphResource+"/.default"
+	if backend == "xdr" {
+		api, scope = emu.XDRURL(), identity.XDRResource+"/.default"
+	}
+	args := []string{
+		"--tenant-id", identity.HomeTenantID,
+		"--client-id", clientID,
+		"--backend", backend,
+		"--authority-host", emu.AuthorityHost(),
+		"--api-url", api,
+		"--scope", scope,
+		"--grpc-addr", "127.0.0.1:0",
+		"--http-addr", "127.0.0.1:0",
+		"--shutdown-timeout", "5s",
+	}
+	env := map[string]string{"DEFENDER_CLIENT_SECRET": secret}
+	cfg, err := config.Load(args, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatalf("load config: %v", err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("validate config: %v", err)
+	}
+	return cfg
+}
+
+// startGateway builds and serves a gateway for cfg; it stops with the test.
+func startGateway(t *testing.T, emu *emulator.Emulator, cfg *config.Config) *gateway {
+	t.Helper()
+	gw, err := app.Build(cfg, app.Dependencies{HTTPClient: emu.HTTPClient()})
+	if err != nil {
+		t.Fatalf("build gateway: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	g := &gateway{
+		emu:      emu,
+		grpcAddr: gw.Server.GRPCAddr(),
+		httpAddr: gw.Server.HTTPAddr(),
+		stop:     cancel,
+		done:     make(chan error, 1),
+	}
+	go func() { g.done <- gw.Server.Serve(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-g.done:
+			if err != nil {
+				t.Errorf("gateway stopped with %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("gateway did not stop within 10s")
+		}
+	})
+	return g
+}
+
+// clients returns the gRPC and REST clients of g, each stopping with the test.
+func (g *gateway) clients(t *testing.T) []client {
+	t.Helper()
+	conn, err := grpc.NewClient(g.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatalf("dial gateway: %v", err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	hc := &http.Client{Timeout: 30 * time.Second}
+	t.Cleanup(hc.CloseIdleConnections)
+	return []client{newGRPCClient(conn), newRESTClient(hc, "http://"+g.httpAddr)}
+}
+
+// forEach runs fn for every backend and transport, each on a fresh emulator
+// and gateway so that cases cannot disturb each other's data.
+func forEach(t *testing.T, fn func(t *testing.T, g *gateway, c client)) {
+	t.Helper()
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			emu := startEmulator(t)
+			g := startGateway(t, emu, sandboxConfig(t, emu, backend))
+			for _, c := range g.clients(t) {
+				t.Run(c.name(), func(t *testing.T) { fn(t, g, c) })
+			}
+		})
+	}
+}

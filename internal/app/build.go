@@ -1,0 +1,117 @@
+package app
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+
+	"github.com/defender-gateway/gateway/internal/authctx"
+	"github.com/defender-gateway/gateway/internal/config"
+	"github.com/defender-gateway/gateway/internal/defender"
+	"github.com/defender-gateway/gateway/internal/defender/credentials"
+	"github.com/defender-gateway/gateway/internal/pagetoken"
+	"github.com/defender-gateway/gateway/internal/server"
+	"github.com/defender-gateway/gateway/internal/service"
+)
+
+// Dependencies are what the gateway takes from its surroundings.
+type Dependencies struct {
+	// HTTPClient makes every upstream call (Entra ID and the API). Nil
+	// builds one from the default transport, which honours SSL_CERT_FILE and
+	// the proxy environment variables.
+	HTTPClient *http.Client
+	Logger     *slog.Logger
+}
+
+// Gateway is an assembled, listening gateway.
+type Gateway struct {
+	Server *server.Server
+}
+
+// Build assembles the gateway from a validated configuration and binds its
+// listeners.
+func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
+	logger := deps.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	httpClient := upstreamClient(deps.HTTPClient, cfg.UpstreamTimeout)
+
+	tokens, err := credentials.NewApp(credentials.AppOptions{
+		AuthorityHost:  cfg.AuthorityHost,
+		TenantID:       cfg.TenantID,
+		ClientID:       cfg.ClientID,
+		ClientSecret:   string(cfg.ClientSecret),
+		CertificatePEM: []byte(cfg.ClientCertificatePEM),
+		Scope:          cfg.Scope,
+		HTTPClient:     httpClient,
+		Logger:         logger.With("component", "credentials"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	contexts, err := authctx.New(authctx.Options{
+		App: authctx.AppContext{
+			Tenant:         cfg.TenantID,
+			ClientID:       cfg.ClientID,
+			Backend:        cfg.Backend,
+			APIURL:         cfg.APIURL,
+			AuthorityHost:  cfg.AuthorityHost,
+			Scope:          cfg.Scope,
+			CredentialKind: tokens.CredentialKind(),
+			Tokens:         tokens,
+		},
+		HTTPClient: httpClient,
+		NewBackend: defender.NewBackend,
+		Logger:     logger.With("component", "defender"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	pageTokens, err := pageTokenCodec(cfg)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := server.New(server.Options{
+		GRPCAddr: cfg.GRPCAddr,
+		HTTPAddr: cfg.HTTPAddr,
+		Services: server.Services{
+			Incidents: service.NewIncidentService(contexts, pageTokens, logger),
+			Hunting:   service.NewHuntingService(contexts, logger),
+			Auth:      service.NewAuthService(contexts, logger),
+		},
+		Logger:          logger,
+		ShutdownTimeout: cfg.ShutdownTimeout,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Gateway{Server: srv}, nil
+}
+
+// upstreamClient wraps the base client's transport with tracing and bounds
+// every upstream request by timeout (a caller's shorter deadline still wins).
+func upstreamClient(base *http.Client, timeout time.Duration) *http.Client {
+	transport := http.DefaultTransport
+	if base != nil && base.Transport != nil {
+		transport = base.Transport
+	}
+	return &http.Client{
+		Transport: otelhttp.NewTransport(transport),
+		Timeout:   timeout,
+		// Upstream redirects would carry the bearer token elsewhere.
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return errors.New("upstream redirects are not followed")
+		},
+	}
+}
+
+func pageTokenCodec(cfg *config.Config) (*pagetoken.Codec, error) {
+	if key := cfg.PageTokenKey; len(key) > 0 {
+		return pagetoken.New([]byte(key))
+	}
+	return pagetoken.NewRandom(), nil
+}

@@ -1,0 +1,76 @@
+package defender
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"strings"
+	"time"
+)
+
+// wireString decodes a JSON string or number (XDR ids are numbers, Graph
+// ids strings) as text; null is "".
+type wireString string
+
+func (s *wireString) UnmarshalJSON(b []byte) error {
+	if bytes.Equal(b, []byte("null")) {
+		*s = ""
+		return nil
+	}
+	var str string
+	if err := json.Unmarshal(b, &str); err == nil {
+		*s = wireString(str)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return err
+	}
+	*s = wireString(n.String())
+	return nil
+}
+
+// wireTime decodes an upstream timestamp leniently: 0–7 (or more)
+// fractional digits, with a zone or without one (then UTC). null, a
+// non-string or an unparseable value is the zero time rather than an error,
+// so one bad field does not fail a whole listing.
+type wireTime struct{ time.Time }
+
+func (t *wireTime) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) != nil {
+		t.Time = time.Time{}
+		return nil
+	}
+	t.Time, _ = parseUpstreamTime(s)
+	return nil
+}
+
+// parseUpstreamTime parses an upstream timestamp into UTC. Go's parser
+// accepts any number of fractional digits after the seconds.
+func parseUpstreamTime(s string) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, false
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05Z07:00", "2006-01-02 15:04:05"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// wireInt32 decodes a JSON number into an int32, clamping out-of-range and
+// ignoring a non-number (then 0).
+type wireInt32 int32
+
+func (n *wireInt32) UnmarshalJSON(b []byte) error {
+	var f float64
+	if json.Unmarshal(b, &f) != nil {
+		*n = 0
+		return nil
+	}
+	*n = wireInt32(math.Max(math.MinInt32, math.Min(math.MaxInt32, f)))
+	return nil
+}

@@ -1,0 +1,68 @@
+package defender
+
+// updateFields are the enum fields of an IncidentUpdate in one backend's
+// spelling; nil leaves a field unchanged.
+type updateFields struct {
+	status, classification, determination *string
+	tags                                  *[]string
+}
+
+// updateFields converts u's enums before any call, so a value the backend
+// cannot take fails without side effects.
+func (w wireNames) updateFields(u IncidentUpdate) (updateFields, error) {
+	var f updateFields
+	if u.Status != nil {
+		s, err := w.statusName(*u.Status)
+		if err != nil {
+			return f, err
+		}
+		f.status = &s
+	}
+	if u.Classification != nil {
+		s, err := w.classificationName(*u.Classification)
+		if err != nil {
+			return f, err
+		}
+		f.classification = &s
+	}
+	if u.Determination != nil {
+		s, err := w.determinationName(*u.Determination)
+		if err != nil {
+			return f, err
+		}
+		f.determination = &s
+	}
+	if u.Tags != nil {
+		tags := *u.Tags
+		if tags == nil {
+			tags = []string{} // replace with none, not null
+		}
+		f.tags = &tags
+	}
+	return f, nil
+}
+
+// validateIncidentID accepts the numeric ids both backends use.
+func validateIncidentID(id string) error {
+	if id == "" || len(id) > 20 {
+		return Errorf(KindInvalidArgument, ReasonInvalidArgument, "the incident id must be numeric")
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < '0' || id[i] > '9' {
+			return Errorf(KindInvalidArgument, ReasonInvalidArgument, "the incident id must be numeric")
+		}
+	}
+	return nil
+}
+
+// incidentResult checks an upstream incident and drops alerts the caller
+// did not ask for.
+func incidentResult(inc Incident, withAlerts bool) (*Incident, error) {
+	if inc.ID == "" {
+		return nil, Errorf(KindInternal, ReasonInternal, "the upstream sent an incident without an id")
+	}
+	if !withAlerts {
+		inc.Alerts = nil
+	}
+	return &inc, nil
+}

@@ -1,0 +1,161 @@
+package defender
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+const (
+	// maxRetryAfter clamps an upstream Retry-After.
+	maxRetryAfter = time.Hour
+	// maxUpstreamText bounds upstream strings copied into an *Error.
+	maxUpstreamText = 1024
+	redacted        = "[REDACTED]"
+)
+
+// upstreamErrorBody is both error shapes: Graph
+// {"error":{"code","message","innerError":{"request-id",...}}} and XDR
+// {"error":{"code","message","target"}}. Field names match
+// case-insensitively.
+type upstreamErrorBody struct {
+	Error struct {
+		Code       json.RawMessage `json:"code"` // a string, or a number such as 429
+		Message    json.RawMessage `json:"message"`
+		Target     json.RawMessage `json:"target"`
+		InnerError struct {
+			RequestID json.RawMessage `json:"request-id"`
+		} `json:"innerError"`
+	} `json:"error"`
+}
+
+// parsedUpstreamError is what is kept of an error body.
+type parsedUpstreamError struct {
+	code, message, requestID, target string
+}
+
+func parseUpstreamError(body []byte) parsedUpstreamError {
+	var b upstreamErrorBody
+	if json.Unmarshal(body, &b) != nil {
+		return parsedUpstreamError{}
+	}
+	return parsedUpstreamError{
+		code:      scalarText(b.Error.Code),
+		message:   scalarText(b.Error.Message),
+		requestID: scalarText(b.Error.InnerError.RequestID),
+		target:    scalarText(b.Error.Target),
+	}
+}
+
+// scalarText returns a JSON string's value or a number's text; "" for
+// anything else.
+func scalarText(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var n json.Number
+	if json.Unmarshal(raw, &n) == nil {
+		return n.String()
+	}
+	return ""
+}
+
+// statusError maps a non-2xx response to *Error. Only a 400's upstream
+// message reaches Message; the token, should an upstream echo it, is
+// redacted from every copied string.
+func statusError(c call, resp *http.Response, body []byte, token string, now time.Time) *Error {
+	status := resp.StatusCode
+	up := parseUpstreamError(body)
+	clean := func(s string) string { return cleanUpstreamText(s, token) }
+	e := &Error{
+		UpstreamStatus: status,
+		UpstreamCode:   clean(up.code),
+		RequestID:      clean(firstNonEmpty(resp.Header.Get("request-id"), up.requestID, up.target)),
+	}
+	switch {
+	case status == http.StatusBadRequest:
+		e.Kind, e.Reason = KindInvalidArgument, ReasonUpstreamBadRequest
+		e.Message = clean(up.message)
+		if e.Message == "" {
+			e.Message = fmt.Sprintf("%s: the upstream rejected the request (HTTP %d)", c.op, status)
+		}
+	case status == http.StatusUnauthorized:
+		e.Kind, e.Reason = KindUpstreamAuth, ReasonUpstreamAuth
+		e.Message = c.op + ": the upstream API rejected the gateway's credentials"
+	case status == http.StatusForbidden:
+		e.Kind, e.Reason = KindPermissionDenied, ReasonUpstreamForbidden
+		e.Permission = c.permission
+		e.Message = fmt.Sprintf("%s: the upstream API denied access; the gateway's identity needs the %s permission", c.op, c.permission)
+	case status == http.StatusNotFound:
+		e.Kind, e.Reason = KindNotFound, ReasonNotFound
+		e.Message = fmt.Sprintf("%s: not found upstream (%s)", c.op, c.url.Path)
+	case status == http.StatusConflict || status == http.StatusPreconditionFailed:
+		e.Kind, e.Reason = KindFailedPrecondition, ReasonEtagMismatch
+		e.Message = fmt.Sprintf("%s: the upstream refused the change in the resource's current state (HTTP %d)", c.op, status)
+	case status == http.StatusTooManyRequests:
+		e.Kind, e.Reason = KindThrottled, ReasonThrottled
+		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), now)
+		e.Message = c.op + ": the upstream quota is used up"
+	case status >= 500:
+		e.Kind, e.Reason = KindUnavailable, ReasonUnavailable
+		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), now)
+		e.Message = fmt.Sprintf("%s: the upstream failed (HTTP %d)", c.op, status)
+	default:
+		e.Kind, e.Reason = KindInternal, ReasonInternal
+		e.Message = fmt.Sprintf("%s: unexpected upstream answer (HTTP %d)", c.op, status)
+	}
+	return e
+}
+
+// parseRetryAfter reads delta-seconds or an HTTP-date; absent or invalid is
+// 0, and the result is clamped to [0, maxRetryAfter].
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs <= 0 {
+			return 0
+		}
+		if secs >= int64(maxRetryAfter/time.Second) {
+			return maxRetryAfter
+		}
+		d = time.Duration(secs) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	return min(max(d, 0), maxRetryAfter)
+}
+
+// cleanUpstreamText makes an upstream string safe for an *Error: the token
+// redacted, valid UTF-8, bounded length.
+func cleanUpstreamText(s, token string) string {
+	if token != "" {
+		s = strings.ReplaceAll(s, token, redacted)
+	}
+	s = strings.ToValidUTF8(strings.TrimSpace(s), "\uFFFD")
+	if len(s) > maxUpstreamText {
+		cut := maxUpstreamText
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return s
+}
+
+func firstNonEmpty(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

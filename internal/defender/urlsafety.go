@@ -1,0 +1,98 @@
+package defender
+
+import (
+	"net"
+	"net/url"
+	"strings"
+)
+
+// apiBase is a validated API base URL. The clients build every request URL
+// under it and refuse to send a request, hence a token, anywhere else.
+type apiBase struct {
+	url *url.URL
+	// origin is scheme://host:port in lower case with the default port
+	// made explicit.
+	origin string
+	// path and rawPath are the decoded and escaped base path without a
+	// trailing slash ("" for the root).
+	path, rawPath string
+}
+
+func newAPIBase(u *url.URL) *apiBase {
+	b := &apiBase{
+		url:     &url.URL{Scheme: u.Scheme, Host: u.Host},
+		origin:  origin(u),
+		path:    strings.TrimRight(u.Path, "/"),
+		rawPath: strings.TrimRight(u.EscapedPath(), "/"),
+	}
+	return b
+}
+
+// endpoint returns the URL of the path segments under the base; each
+// segment is path-escaped.
+func (b *apiBase) endpoint(segments ...string) *url.URL {
+	escaped := make([]string, len(segments))
+	for i, s := range segments {
+		escaped[i] = url.PathEscape(s)
+	}
+	u := *b.url
+	u.Path = b.path + "/" + strings.Join(segments, "/")
+	u.RawPath = b.rawPath + "/" + strings.Join(escaped, "/")
+	return &u
+}
+
+// contains reports whether u is under the base: same scheme, host and port,
+// and a path equal to or below the base path, without dot segments (which a
+// server could resolve to outside the prefix) and without user info.
+func (b *apiBase) contains(u *url.URL) bool {
+	if u == nil || !u.IsAbs() || u.Opaque != "" || u.User != nil || origin(u) != b.origin {
+		return false
+	}
+	if hasDotSegment(u.Path) {
+		return false
+	}
+	return underPath(u.Path, b.path) && underPath(u.EscapedPath(), b.rawPath)
+}
+
+// resolve parses link (absolute, or relative to the page it came from) and
+// returns it if it is under the base. The fragment, never sent, is dropped.
+func (b *apiBase) resolve(link string, page *url.URL) (*url.URL, bool) {
+	ref, err := url.Parse(link)
+	if err != nil {
+		return nil, false
+	}
+	u := page.ResolveReference(ref)
+	u.Fragment, u.RawFragment = "", ""
+	if !b.contains(u) {
+		return nil, false
+	}
+	return u, true
+}
+
+func underPath(p, prefix string) bool {
+	return p == prefix || strings.HasPrefix(p, prefix+"/")
+}
+
+// hasDotSegment reports whether a decoded path has a "." or ".." segment.
+func hasDotSegment(p string) bool {
+	for seg := range strings.SplitSeq(p, "/") {
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
+}
+
+func origin(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	if port == "" {
+		switch scheme {
+		case "https":
+			port = "443"
+		case "http":
+			port = "80"
+		}
+	}
+	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}

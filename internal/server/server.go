@@ -1,0 +1,195 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+
+	defenderv1 "github.com/defender-gateway/gateway/gen/defender/v1"
+)
+
+// Services are the RPC implementations the server exposes.
+type Services struct {
+	Incidents defenderv1.IncidentServiceServer
+	Hunting   defenderv1.HuntingServiceServer
+	Auth      defenderv1.AuthServiceServer
+}
+
+// Options configure a Server.
+type Options struct {
+	// GRPCAddr and HTTPAddr are listen addresses; port 0 picks a free port.
+	GRPCAddr, HTTPAddr string
+	Services           Services
+	Logger             *slog.Logger
+	// ShutdownTimeout bounds the graceful drain of in-flight calls.
+	ShutdownTimeout time.Duration
+	// Metrics receives the gRPC and process metrics; nil makes a new registry.
+	Metrics *prometheus.Registry
+}
+
+// Server runs the gRPC and HTTP listeners of the gateway.
+type Server struct {
+	log             *slog.Logger
+	grpc            *grpc.Server
+	health          *health.Server
+	http            *http.Server
+	grpcLis         net.Listener
+	httpLis         net.Listener
+	gatewayConn     *grpc.ClientConn
+	shutdownTimeout time.Duration
+}
+
+// New builds the servers and binds both listeners, so that Addr methods are
+// valid before Serve.
+func New(opts Options) (*Server, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.ShutdownTimeout <= 0 {
+		opts.ShutdownTimeout = 15 * time.Second
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = prometheus.NewRegistry()
+	}
+	if opts.Services.Incidents == nil || opts.Services.Hunting == nil || opts.Services.Auth == nil {
+		return nil, errors.New("server: every service must be set")
+	}
+
+	chain, err := newInterceptorChain(opts.Logger, opts.Metrics)
+	if err != nil {
+		return nil, err
+	}
+	gs := grpc.NewServer(chain.serverOptions()...)
+	defenderv1.RegisterIncidentServiceServer(gs, opts.Services.Incidents)
+	defenderv1.RegisterHuntingServiceServer(gs, opts.Services.Hunting)
+	defenderv1.RegisterAuthServiceServer(gs, opts.Services.Auth)
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(gs, hs)
+	reflection.Register(gs)
+	chain.metrics.InitializeMetrics(gs)
+	for name := range gs.GetServiceInfo() {
+		hs.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
+	}
+
+	grpcLis, err := net.Listen("tcp", opts.GRPCAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen gRPC on %s: %w", opts.GRPCAddr, err)
+	}
+	httpLis, err := net.Listen("tcp", opts.HTTPAddr)
+	if err != nil {
+		grpcLis.Close()
+		return nil, fmt.Errorf("listen HTTP on %s: %w", opts.HTTPAddr, err)
+	}
+	s := &Server{
+		log:             opts.Logger,
+		grpc:            gs,
+		health:          hs,
+		grpcLis:         grpcLis,
+		httpLis:         httpLis,
+		shutdownTimeout: opts.ShutdownTimeout,
+	}
+	handler, conn, err := newHTTPHandler(loopbackTarget(grpcLis.Addr()), hs, opts.Metrics)
+	if err != nil {
+		grpcLis.Close()
+		httpLis.Close()
+		return nil, err
+	}
+	s.gatewayConn = conn
+	s.http = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// GRPCAddr is the bound gRPC address.
+func (s *Server) GRPCAddr() string { return s.grpcLis.Addr().String() }
+
+// HTTPAddr is the bound HTTP address.
+func (s *Server) HTTPAddr() string { return s.httpLis.Addr().String() }
+
+// Serve serves until ctx is done, then shuts down gracefully: health turns
+// NOT_SERVING, new calls are refused, in-flight calls finish within the
+// shutdown timeout, after which remaining calls are cut off. It returns the
+// first listener error, or nil after a clean shutdown.
+func (s *Server) Serve(ctx context.Context) error {
+	errc := make(chan error, 2)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := s.grpc.Serve(s.grpcLis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			errc <- fmt.Errorf("gRPC server: %w", err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		if err := s.http.Serve(s.httpLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("HTTP server: %w", err)
+		}
+	}()
+	s.log.Info("serving", "grpc_addr", s.GRPCAddr(), "http_addr", s.HTTPAddr())
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	s.shutdown()
+	wg.Wait()
+	return serveErr
+}
+
+func (s *Server) shutdown() {
+	s.log.Info("shutting down", "timeout", s.shutdownTimeout)
+	s.health.Shutdown()
+	deadline, cancel := context.WithTimeout(context.Background(), s.shutdownTimeout)
+	defer cancel()
+
+	// REST first: its in-flight requests are gRPC calls that must still be
+	// able to reach the gRPC server while they drain.
+	if err := s.http.Shutdown(deadline); err != nil {
+		s.log.Warn("HTTP drain cut short", "error", err)
+		s.http.Close()
+	}
+	stopped := make(chan struct{})
+	go func() {
+		s.grpc.GracefulStop()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-deadline.Done():
+		s.log.Warn("gRPC drain cut short; stopping in-flight calls")
+		s.grpc.Stop()
+		<-stopped
+	}
+	s.gatewayConn.Close()
+	s.log.Info("stopped")
+}
+
+// loopbackTarget turns a bound address such as [::]:50051 into a dialable
+// loopback target for the REST gateway.
+func loopbackTarget(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok {
+		return addr.String()
+	}
+	ip := tcp.IP
+	if ip == nil || ip.IsUnspecified() {
+		ip = net.IPv4(127, 0, 0, 1)
+	}
+	return net.JoinHostPort(ip.String(), fmt.Sprint(tcp.Port))
+}
