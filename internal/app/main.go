@@ -12,6 +12,7 @@ import (
 
 	"github.com/defender-gateway/gateway/internal/config"
 	"github.com/defender-gateway/gateway/internal/emulator"
+	"github.com/defender-gateway/gateway/internal/server"
 )
 
 // Exit codes of the process.
@@ -87,5 +88,5 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	if err := lvl.UnmarshalText([]byte(level)); err != nil {
 		lvl = slog.LevelInfo
 	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lvl}))
+	return slog.New(server.LogHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lvl})))
 }

@@ -58,10 +58,8 @@ func (c *interceptorChain) serverOptions() []grpc.ServerOption {
 	logger := logging.LoggerFunc(func(ctx context.Context, lvl logging.Level, msg string, fields ...any) {
 		c.log.Log(ctx, slog.Level(lvl), msg, fields...)
 	})
-	logOpts := []logging.Option{
-		logging.WithLogOnEvents(logging.FinishCall),
-		logging.WithFieldsFromContext(requestIDFields),
-	}
+	// The request id is added to every record by LogHandler.
+	logOpts := []logging.Option{logging.WithLogOnEvents(logging.FinishCall)}
 	return []grpc.ServerOption{
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
 		grpc.ChainUnaryInterceptor(

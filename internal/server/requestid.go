@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"regexp"
 
-	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 )
@@ -48,13 +47,6 @@ func unaryRequestID(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next 
 
 func streamRequestID(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, next grpc.StreamHandler) error {
 	return next(srv, &contextStream{ServerStream: ss, ctx: withRequestID(ss.Context())})
-}
-
-func requestIDFields(ctx context.Context) logging.Fields {
-	if id := RequestID(ctx); id != "" {
-		return logging.Fields{"request_id", id}
-	}
-	return nil
 }
 
 // contextStream replaces a stream's context.

@@ -153,7 +153,7 @@ func (s *Server) Serve(ctx context.Context) error {
 }
 
 func (s *Server) shutdown() {
-	s.log.Info("shutting down", "timeout", s.shutdownTimeout)
+	s.log.Info("shutting down", "timeout", s.shutdownTimeout.String())
 	s.health.Shutdown()
 	deadline, cancel := context.WithTimeout(context.Background(), s.shutdownTimeout)
 	defer cancel()
