@@ -11,10 +11,21 @@ import (
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
+
+// internalError is the status of a bug: nothing about the cause reaches the
+// caller (it is logged).
+func internalError() error {
+	st := status.New(codes.Internal, "internal error")
+	if withInfo, err := st.WithDetails(&errdetails.ErrorInfo{Reason: "INTERNAL", Domain: "defender.gateway"}); err == nil {
+		st = withInfo
+	}
+	return st.Err()
+}
 
 // interceptorChain holds the pieces of the gRPC middleware stack.
 type interceptorChain struct {
@@ -53,7 +64,7 @@ func newInterceptorChain(log *slog.Logger, reg *prometheus.Registry) (*intercept
 func (c *interceptorChain) serverOptions() []grpc.ServerOption {
 	recoverOpt := recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
 		c.log.ErrorContext(ctx, "panic in RPC handler", "panic", p, "stack", string(debug.Stack()))
-		return status.Error(codes.Internal, "internal error")
+		return internalError()
 	})
 	logger := logging.LoggerFunc(func(ctx context.Context, lvl logging.Level, msg string, fields ...any) {
 		c.log.Log(ctx, slog.Level(lvl), msg, fields...)

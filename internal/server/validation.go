@@ -28,7 +28,7 @@ func validationError(v protovalidate.Validator, req any) error {
 	var verr *protovalidate.ValidationError
 	if !errors.As(err, &verr) {
 		// A rule that does not compile is our bug, not the caller's.
-		return status.Error(codes.Internal, "internal error")
+		return internalError()
 	}
 	br := &errdetails.BadRequest{}
 	parts := make([]string, 0, len(verr.Violations))

@@ -51,13 +51,10 @@ func (h *handler) runHuntingQuery(w http.ResponseWriter, r *http.Request, c clai
 	out := huntingResults{
 		Context: baseURL(r) + "/v1.0/$metadata#microsoft.graph.security.huntingQueryResults",
 		Schema:  make([]huntingColumn, len(res.Columns)),
-		Results: make([]map[string]any, len(res.Rows)),
+		Results: res.RowObjects(func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }),
 	}
 	for i, col := range res.Columns {
 		out.Schema[i] = huntingColumn{Name: col.Name, Type: col.Type}
-	}
-	for i, row := range res.Rows {
-		out.Results[i] = rowObject(res.Columns, row)
 	}
 	wire.WriteJSON(w, http.StatusOK, out)
 }
@@ -95,21 +92,4 @@ func decodeHuntingRequest(members map[string]json.RawMessage) (string, error) {
 		return "", errors.New("The parameter 'Query' is required and must not be empty.")
 	}
 	return query, nil
-}
-
-// rowObject keys a result row by column name, with datetimes as RFC 3339
-// UTC strings.
-func rowObject(columns []kql.Column, row []any) map[string]any {
-	obj := make(map[string]any, len(columns))
-	for i, col := range columns {
-		var v any
-		if i < len(row) {
-			v = row[i]
-		}
-		if t, ok := v.(time.Time); ok {
-			v = t.UTC().Format(time.RFC3339Nano)
-		}
-		obj[col.Name] = v
-	}
-	return obj
 }

@@ -82,3 +82,24 @@ func literalType(v any) string {
 	}
 	return TypeDynamic
 }
+
+// RowObjects returns the rows keyed by column name, as the hunting APIs send
+// them, with every time.Time value rendered by formatTime.
+func (r *Result) RowObjects(formatTime func(time.Time) string) []map[string]any {
+	out := make([]map[string]any, len(r.Rows))
+	for i, row := range r.Rows {
+		obj := make(map[string]any, len(r.Columns))
+		for j, col := range r.Columns {
+			var v any
+			if j < len(row) {
+				v = row[j]
+			}
+			if t, ok := v.(time.Time); ok {
+				v = formatTime(t)
+			}
+			obj[col.Name] = v
+		}
+		out[i] = obj
+	}
+	return out
+}

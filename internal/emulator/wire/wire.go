@@ -3,9 +3,12 @@
 package wire
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -59,4 +62,27 @@ func newGUID() string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// ReadObject reads a request body of at most maxBytes that must hold exactly
+// one JSON object, and returns its raw members. The error text is written for
+// the API's error message.
+func ReadObject(w http.ResponseWriter, r *http.Request, maxBytes int64) (map[string]json.RawMessage, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, fmt.Errorf("The request body exceeds %d bytes.", maxBytes)
+		}
+		return nil, errors.New("The request body could not be read.")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var members map[string]json.RawMessage
+	if err := dec.Decode(&members); err != nil || members == nil {
+		return nil, errors.New("The request body must be a JSON object.")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("The request body must hold a single JSON object.")
+	}
+	return members, nil
 }

@@ -69,13 +69,10 @@ func (h *handler) runHuntingQuery(w http.ResponseWriter, r *http.Request, c clai
 			DatasetStatistics: []map[string]any{{"table_row_count": len(res.Rows), "table_size": 0}},
 		},
 		Schema:  make([]huntingColumn, len(res.Columns)),
-		Results: make([]map[string]any, len(res.Rows)),
+		Results: res.RowObjects(formatTime),
 	}
 	for i, col := range res.Columns {
 		out.Schema[i] = huntingColumn{Name: col.Name, Type: col.Type}
-	}
-	for i, row := range res.Rows {
-		out.Results[i] = rowObject(res.Columns, row)
 	}
 	wire.WriteJSON(w, http.StatusOK, out)
 }
@@ -93,23 +90,6 @@ func decodeQuery(members map[string]json.RawMessage) (query, code string, err er
 		return "", codeMissingRequiredParm, errors.New("Parameter 'Query' must not be empty.")
 	}
 	return query, "", nil
-}
-
-// rowObject keys a result row by column name, with datetimes as RFC 3339
-// UTC strings.
-func rowObject(columns []kql.Column, row []any) map[string]any {
-	obj := make(map[string]any, len(columns))
-	for i, col := range columns {
-		var v any
-		if i < len(row) {
-			v = row[i]
-		}
-		if t, ok := v.(time.Time); ok {
-			v = formatTime(t)
-		}
-		obj[col.Name] = v
-	}
-	return obj
 }
 
 // formatCPU renders a duration as the hh:mm:ss.fffffff strings Kusto uses.
