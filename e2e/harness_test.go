@@ -40,7 +40,7 @@ type gateway struct {
 }
 
 // startEmulator starts an emulator that lives as long as the test.
-func startEmulator(t *testing.T) *emulator.Emulator {
+func startEmulator(t testing.TB) *emulator.Emulator {
 	t.Helper()
 	emu, err := emulator.Start(emulator.Options{})
 	if err != nil {
@@ -53,13 +53,13 @@ func startEmulator(t *testing.T) *emulator.Emulator {
 // sandboxConfig is the configuration of a gateway on emu with backend and
 // the emulator's full-permission app, exactly as an operator would write it
 // (no --sandbox shortcut).
-func sandboxConfig(t *testing.T, emu *emulator.Emulator, backend string) *config.Config {
+func sandboxConfig(t testing.TB, emu *emulator.Emulator, backend string) *config.Config {
 	t.Helper()
 	return appConfig(t, emu, backend, identity.ClientID, identity.ClientSecret)
 }
 
 // appConfig is sandboxConfig for another app registration.
-func appConfig(t *testing.T, emu *emulator.Emulator, backend, clientID, secret string) *config.Config {
+func appConfig(t testing.TB, emu *emulator.Emulator, backend, clientID, secret string) *config.Config {
 	t.Helper()
 	api, scope := emu.GraphURL(), identity.GraphResource+"/.default"
 	if backend == "xdr" {
@@ -88,7 +88,7 @@ func appConfig(t *testing.T, emu *emulator.Emulator, backend, clientID, secret s
 }
 
 // startGateway builds and serves a gateway for cfg; it stops with the test.
-func startGateway(t *testing.T, emu *emulator.Emulator, cfg *config.Config) *gateway {
+func startGateway(t testing.TB, emu *emulator.Emulator, cfg *config.Config) *gateway {
 	t.Helper()
 	gw, err := app.Build(cfg, app.Dependencies{HTTPClient: emu.HTTPClient()})
 	if err != nil {
@@ -118,7 +118,7 @@ func startGateway(t *testing.T, emu *emulator.Emulator, cfg *config.Config) *gat
 }
 
 // clients returns the gRPC and REST clients of g, each stopping with the test.
-func (g *gateway) clients(t *testing.T) []client {
+func (g *gateway) clients(t testing.TB) []client {
 	t.Helper()
 	conn, err := grpc.NewClient(g.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
