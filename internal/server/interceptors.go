@@ -50,7 +50,10 @@ func newInterceptorChain(log *slog.Logger, reg *prometheus.Registry) (*intercept
 // order of the middleware is decided. Outermost first:
 //
 //  1. recovery: a panic anywhere below becomes INTERNAL and is logged with
-//     its stack; the process keeps serving.
+//     its stack; the process keeps serving. A second recovery sits just
+//     inside metrics (before auth and validation), so that a handler's
+//     panic is also logged and counted as an INTERNAL call, with its
+//     request id; the outer one covers the interceptors themselves.
 //  2. request id, then logging: every call gets an id (taken from
 //     x-request-id or made up), returned in the response header and put on
 //     every log record of the call; the call is logged once when it ends.
@@ -78,6 +81,7 @@ func (c *interceptorChain) serverOptions() []grpc.ServerOption {
 			unaryRequestID,
 			logging.UnaryServerInterceptor(logger, logOpts...),
 			c.metrics.UnaryServerInterceptor(),
+			recovery.UnaryServerInterceptor(recoverOpt),
 			unaryValidate(c.validator),
 		),
 		grpc.ChainStreamInterceptor(
@@ -85,6 +89,7 @@ func (c *interceptorChain) serverOptions() []grpc.ServerOption {
 			streamRequestID,
 			logging.StreamServerInterceptor(logger, logOpts...),
 			c.metrics.StreamServerInterceptor(),
+			recovery.StreamServerInterceptor(recoverOpt),
 			streamValidate(c.validator),
 		),
 	}

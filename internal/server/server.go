@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -61,6 +62,7 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Metrics == nil {
 		opts.Metrics = prometheus.NewRegistry()
+		opts.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	if opts.Services.Incidents == nil || opts.Services.Hunting == nil || opts.Services.Auth == nil {
 		return nil, errors.New("server: every service must be set")
@@ -174,7 +176,14 @@ func (s *Server) shutdown() {
 	case <-deadline.Done():
 		s.log.Warn("gRPC drain cut short; stopping in-flight calls")
 		s.grpc.Stop()
-		<-stopped
+		// Stop closes every connection, but GracefulStop still waits for
+		// handlers to return; one that ignores its context must not hold
+		// the process forever.
+		select {
+		case <-stopped:
+		case <-time.After(time.Second):
+			s.log.Warn("RPC handlers still running after the shutdown timeout; not waiting for them")
+		}
 	}
 	s.gatewayConn.Close()
 	s.log.Info("stopped")
