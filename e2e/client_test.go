@@ -28,6 +28,7 @@ type client interface {
 	UpdateIncident(context.Context, *defenderv1.UpdateIncidentRequest) (*defenderv1.Incident, error)
 	RunQuery(context.Context, *defenderv1.RunQueryRequest) (*defenderv1.RunQueryResponse, error)
 	ListContexts(context.Context, *defenderv1.ListContextsRequest) (*defenderv1.ListContextsResponse, error)
+	GetConsentUrl(context.Context, *defenderv1.GetConsentUrlRequest) (*defenderv1.GetConsentUrlResponse, error)
 }
 
 // grpcClient calls the generated stubs.
@@ -65,6 +66,10 @@ func (c *grpcClient) RunQuery(ctx context.Context, r *defenderv1.RunQueryRequest
 
 func (c *grpcClient) ListContexts(ctx context.Context, r *defenderv1.ListContextsRequest) (*defenderv1.ListContextsResponse, error) {
 	return c.AuthServiceClient.ListContexts(ctx, r)
+}
+
+func (c *grpcClient) GetConsentUrl(ctx context.Context, r *defenderv1.GetConsentUrlRequest) (*defenderv1.GetConsentUrlResponse, error) {
+	return c.AuthServiceClient.GetConsentUrl(ctx, r)
 }
 
 // restClient speaks the REST/JSON API the way a curl user would: routes from
@@ -143,6 +148,13 @@ func (c *restClient) RunQuery(ctx context.Context, r *defenderv1.RunQueryRequest
 func (c *restClient) ListContexts(ctx context.Context, _ *defenderv1.ListContextsRequest) (*defenderv1.ListContextsResponse, error) {
 	out := &defenderv1.ListContextsResponse{}
 	return out, c.do(ctx, http.MethodGet, "/v1/contexts", nil, nil, out)
+}
+
+func (c *restClient) GetConsentUrl(ctx context.Context, r *defenderv1.GetConsentUrlRequest) (*defenderv1.GetConsentUrlResponse, error) {
+	q := url.Values{}
+	setIf(q, "state", r.GetState())
+	out := &defenderv1.GetConsentUrlResponse{}
+	return out, c.do(ctx, http.MethodGet, "/v1/"+r.GetTenant()+":consentUrl", q, nil, out)
 }
 
 func (c *restClient) do(ctx context.Context, method, path string, q url.Values, body, out proto.Message) error {

@@ -53,6 +53,18 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
+	newPartnerTokens := func(t authctx.PartnerTenant) (defender.TokenSource, error) {
+		return credentials.NewApp(credentials.AppOptions{
+			AuthorityHost:  t.AuthorityHost,
+			TenantID:       t.Tenant,
+			ClientID:       cfg.ClientID,
+			ClientSecret:   string(cfg.ClientSecret),
+			CertificatePEM: []byte(cfg.ClientCertificatePEM),
+			Scope:          t.Scope,
+			HTTPClient:     httpClient,
+			Logger:         logger.With("component", "credentials", "context", authctx.KindPartner),
+		})
+	}
 	contexts, err := authctx.New(authctx.Options{
 		App: authctx.AppContext{
 			Tenant:         cfg.TenantID,
@@ -63,6 +75,13 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 			Scope:          cfg.Scope,
 			CredentialKind: tokens.CredentialKind(),
 			Tokens:         tokens,
+		},
+		Partner: authctx.PartnerContext{
+			ClientID:           cfg.ClientID,
+			CredentialKind:     tokens.CredentialKind(),
+			Tenants:            partnerTenants(cfg),
+			ConsentRedirectURI: cfg.ConsentRedirectURI,
+			NewTokens:          newPartnerTokens,
 		},
 		HTTPClient: httpClient,
 		NewBackend: defender.NewBackend,
@@ -90,6 +109,22 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 		return nil, err
 	}
 	return &Gateway{Server: srv}, nil
+}
+
+// partnerTenants is the partner allow-list with the defaults applied.
+func partnerTenants(cfg *config.Config) []authctx.PartnerTenant {
+	var out []authctx.PartnerTenant
+	for _, t := range cfg.Partners() {
+		out = append(out, authctx.PartnerTenant{
+			Tenant:        t.Tenant,
+			DisplayName:   t.DisplayName,
+			Backend:       t.Backend,
+			APIURL:        t.APIURL,
+			AuthorityHost: t.AuthorityHost,
+			Scope:         t.Scope,
+		})
+	}
+	return out
 }
 
 // upstreamClient wraps the base client's transport with tracing and bounds

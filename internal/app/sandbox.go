@@ -30,7 +30,20 @@ func useSandbox(cfg *config.Config, emu *emulator.Emulator) {
 		cfg.APIURL = emu.GraphURL()
 		cfg.Scope = identity.GraphResource + "/.default"
 	}
+	if len(cfg.PartnerTenants) == 0 {
+		cfg.PartnerTenants = []config.PartnerTenant{
+			{Tenant: identity.SecondTenantDomain, DisplayName: "Fabrikam (consented)"},
+			{Tenant: identity.ThirdTenantDomain, DisplayName: "Northwind (no consent yet)"},
+		}
+	}
+	if cfg.ConsentRedirectURI == "" {
+		cfg.ConsentRedirectURI = sandboxConsentRedirectURI
+	}
 }
+
+// sandboxConsentRedirectURI is the loopback redirect URI of the sandbox's
+// admin-consent URLs; nothing needs to listen there.
+const sandboxConsentRedirectURI = "http://localhost/consent-callback"
 
 // printSandboxBanner tells the user how to talk to the sandbox.
 func printSandboxBanner(w io.Writer, grpcAddr, httpAddr string) {
@@ -48,6 +61,11 @@ Try:
   grpcurl -plaintext -d '{"tenant":"tenants/default","query":"AlertInfo | summarize count() by Severity"}' %[1]s defender.v1.HuntingService/RunQuery
   curl -s 'http://%[2]s/v1/tenants/default/incidents?pageSize=3'
   curl -s http://%[2]s/v1/contexts
+
+Partner context (customer tenants on the allow-list):
+  grpcurl -plaintext -d '{"parent":"tenants/fabrikam.onmicrosoft.com","page_size":3}' %[1]s defender.v1.IncidentService/ListIncidents
+  curl -s 'http://%[2]s/v1/tenants/northwind.onmicrosoft.com/incidents'        # FAILED_PRECONDITION: CONSENT_REQUIRED
+  curl -s 'http://%[2]s/v1/tenants/northwind.onmicrosoft.com:consentUrl?state=xyz'
 
 Stop with Ctrl-C.
 `, g, h)

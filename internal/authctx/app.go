@@ -36,6 +36,7 @@ type AppContext struct {
 type appResolver struct {
 	desc    Info
 	backend defender.Backend
+	status  *statusCache
 }
 
 func newAppResolver(c AppContext, opts Options) (*appResolver, error) {
@@ -77,15 +78,18 @@ func newAppResolver(c AppContext, opts Options) (*appResolver, error) {
 			Scope:          c.Scope,
 		},
 		backend: backend,
+		status: newStatusCache(opts.StatusTTL, opts.Now, func() (defender.TokenSource, error) {
+			return c.Tokens, nil
+		}),
 	}, nil
 }
 
-func (a *appResolver) info() Info { return a.desc }
+func (a *appResolver) entries() []entry { return []entry{{info: a.desc, status: a.status}} }
 
 // resolve serves "default" and the configured tenant, case-insensitively.
-func (a *appResolver) resolve(_ context.Context, tenant string) (Target, bool) {
+func (a *appResolver) resolve(_ context.Context, tenant string) (Target, bool, error) {
 	if !strings.EqualFold(tenant, DefaultTenant) && !strings.EqualFold(tenant, a.desc.Tenant) {
-		return Target{}, false
+		return Target{}, false, nil
 	}
-	return Target{Backend: a.backend, Tenant: a.desc.Tenant, Context: a.desc}, true
+	return Target{Backend: a.backend, Tenant: a.desc.Tenant, Context: a.desc}, true, nil
 }

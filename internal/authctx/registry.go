@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
+	"sync"
+	"time"
 
 	"github.com/defender-gateway/gateway/internal/defender"
 )
@@ -26,6 +29,13 @@ type Info struct {
 	APIURL         string
 	AuthorityHost  string
 	Scope          string
+	// DisplayName is the configured name of a partner tenant.
+	DisplayName string
+	// TokenStatus, TokenStatusDetail and TokenCheckTime are filled by
+	// CheckContexts only.
+	TokenStatus       TokenStatus
+	TokenStatusDetail string
+	TokenCheckTime    time.Time
 }
 
 // Target is what serves one call.
@@ -40,6 +50,12 @@ type Target struct {
 // Options configure the registry.
 type Options struct {
 	App AppContext
+	// Partner is the partner context; no tenants means none.
+	Partner PartnerContext
+	// StatusTTL is how long a token check is reused (default
+	// DefaultStatusTTL); Now is the clock (default time.Now).
+	StatusTTL time.Duration
+	Now       func() time.Time
 	// HTTPClient makes every upstream API request.
 	HTTPClient *http.Client
 	// NewBackend builds backend clients; defender.NewBackend in production.
@@ -49,16 +65,25 @@ type Options struct {
 
 // resolver serves the tenants of one auth context.
 type resolver interface {
-	// info describes the context.
-	info() Info
+	// entries describe the context: one entry per tenant it serves.
+	entries() []entry
 	// resolve returns the target for tenant, or false when the context
-	// does not serve it.
-	resolve(ctx context.Context, tenant string) (Target, bool)
+	// does not serve it; an error when it serves it but cannot build it.
+	resolve(ctx context.Context, tenant string) (Target, bool, error)
+}
+
+// entry is one described context with its token check.
+type entry struct {
+	info   Info
+	status *statusCache
 }
 
 // Registry resolves tenants to auth contexts. It is safe for concurrent use.
 type Registry struct {
 	resolvers []resolver
+	partner   *partnerResolver
+	redirect  string
+	clientID  string
 }
 
 // New builds the registry and the backend of every context.
@@ -72,11 +97,33 @@ func New(opts Options) (*Registry, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.StatusTTL <= 0 {
+		opts.StatusTTL = DefaultStatusTTL
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	app, err := newAppResolver(opts.App, opts)
 	if err != nil {
 		return nil, fmt.Errorf("authctx: app context: %w", err)
 	}
-	return &Registry{resolvers: []resolver{app}}, nil
+	partner, err := newPartnerResolver(opts.Partner, opts)
+	if err != nil {
+		return nil, fmt.Errorf("authctx: partner context: %w", err)
+	}
+	// A partner entry naming the home tenant would never be reached: the
+	// app context is asked first.
+	for _, t := range opts.Partner.Tenants {
+		if strings.EqualFold(t.Tenant, opts.App.Tenant) {
+			return nil, fmt.Errorf("authctx: partner context: tenant %q is the home tenant", t.Tenant)
+		}
+	}
+	return &Registry{
+		resolvers: []resolver{app, partner},
+		partner:   partner,
+		redirect:  opts.Partner.ConsentRedirectURI,
+		clientID:  opts.Partner.ClientID,
+	}, nil
 }
 
 // maxTenantInMessage bounds how much of a caller's tenant an error repeats.
@@ -91,24 +138,83 @@ func (r *Registry) Resolve(ctx context.Context, tenant string) (Target, error) {
 		return Target{}, defender.Errorf(defender.KindInvalidArgument, defender.ReasonInvalidArgument, "the tenant is empty")
 	}
 	for _, res := range r.resolvers {
-		if t, ok := res.resolve(ctx, tenant); ok {
-			return t, nil
+		if t, ok, err := res.resolve(ctx, tenant); ok || err != nil {
+			return t, err
 		}
 	}
-	shown := tenant
-	if len(shown) > maxTenantInMessage {
-		shown = shown[:maxTenantInMessage] + "..."
-	}
-	return Target{}, defender.Errorf(defender.KindPermissionDenied, defender.ReasonTenantNotAllowed,
-		"tenant %q is not allowed: the app context serves only the gateway's home tenant (%q); partner tenants come with the partner context",
-		shown, DefaultTenant)
+	return Target{}, notAllowed(tenant)
 }
 
-// Contexts describes every auth context, in resolution order.
-func (r *Registry) Contexts() []Info {
-	infos := make([]Info, 0, len(r.resolvers))
-	for _, res := range r.resolvers {
-		infos = append(infos, res.info())
+func notAllowed(tenant string) *defender.Error {
+	return defender.Errorf(defender.KindPermissionDenied, defender.ReasonTenantNotAllowed,
+		"tenant %q is not allowed: the gateway serves its home tenant (%q) and the customer tenants on its partner allow-list",
+		truncate(tenant), DefaultTenant)
+}
+
+// ConsentURL builds the admin-consent URL of an allow-listed partner tenant,
+// with the configured redirect URI and state. A tenant not on the list is
+// TENANT_NOT_ALLOWED; without a redirect URI it is FAILED_PRECONDITION
+// NOT_CONFIGURED. It makes no request.
+func (r *Registry) ConsentURL(tenant, state string) (ConsentLink, error) {
+	t, ok := r.partner.lookup(tenant)
+	if !ok {
+		return ConsentLink{}, defender.Errorf(defender.KindPermissionDenied, defender.ReasonTenantNotAllowed,
+			"tenant %q is not on the partner allow-list", truncate(tenant))
 	}
+	if r.redirect == "" {
+		return ConsentLink{}, defender.Errorf(defender.KindFailedPrecondition, defender.ReasonNotConfigured,
+			"no consent redirect URI is configured: set DEFENDER_CONSENT_REDIRECT_URI (--consent-redirect-uri) to a reply URL of the app registration")
+	}
+	return ConsentLink{
+		URL:         AdminConsentURL(t.cfg.AuthorityHost, t.cfg.Tenant, r.clientID, r.redirect, state),
+		RedirectURI: r.redirect,
+	}, nil
+}
+
+func truncate(s string) string {
+	if len(s) > maxTenantInMessage {
+		return s[:maxTenantInMessage] + "..."
+	}
+	return s
+}
+
+// Contexts describes every auth context, in resolution order, without
+// checking tokens.
+func (r *Registry) Contexts() []Info {
+	var infos []Info
+	for _, res := range r.resolvers {
+		for _, e := range res.entries() {
+			infos = append(infos, e.info)
+		}
+	}
+	return infos
+}
+
+// maxConcurrentChecks bounds the token checks CheckContexts runs at once.
+const maxConcurrentChecks = 8
+
+// CheckContexts is Contexts with each context's token status: whether its
+// token source currently yields a token, asked on demand and cached for
+// Options.StatusTTL. It returns no token.
+func (r *Registry) CheckContexts(ctx context.Context) []Info {
+	var entries []entry
+	for _, res := range r.resolvers {
+		entries = append(entries, res.entries()...)
+	}
+	infos := make([]Info, len(entries))
+	sem := make(chan struct{}, maxConcurrentChecks)
+	var wg sync.WaitGroup
+	for i, e := range entries {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			c := e.status.check(ctx)
+			info := e.info
+			info.TokenStatus, info.TokenStatusDetail, info.TokenCheckTime = c.status, c.detail, c.at
+			infos[i] = info
+		}()
+	}
+	wg.Wait()
 	return infos
 }

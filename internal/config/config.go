@@ -42,6 +42,19 @@ type Config struct {
 	HTTPAddr string
 	// Sandbox runs the gateway against its in-process emulator.
 	Sandbox bool
+	// PartnerTenantsFile is the YAML allow-list of the partner context.
+	PartnerTenantsFile string
+	// PartnerTenants are the customer tenants of the partner context, from
+	// the file and DEFENDER_PARTNER_TENANTS, as configured; Partners applies
+	// the defaults.
+	PartnerTenants []PartnerTenant
+	// ConsentRedirectURI is where Entra ID returns a customer's administrator
+	// after admin consent; empty means the app's default reply URL.
+	ConsentRedirectURI string
+
+	// partnerList holds the DEFENDER_PARTNER_TENANTS entries until Load
+	// joins them with the file's.
+	partnerList []PartnerTenant
 }
 
 // Defaults of the settings that have one.

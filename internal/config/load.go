@@ -59,6 +59,9 @@ func Load(args []string, getenv func(string) string) (*Config, error) {
 	if err := c.readFiles(secretGiven); err != nil {
 		return nil, err
 	}
+	if err := c.loadPartnerTenants(); err != nil {
+		return nil, err
+	}
 	c.fillBackendDefaults()
 	return c, nil
 }

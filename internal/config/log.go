@@ -26,5 +26,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("grpc_addr", c.GRPCAddr),
 		slog.String("http_addr", c.HTTPAddr),
 		slog.Bool("sandbox", c.Sandbox),
+		slog.String("partner_tenants_file", c.PartnerTenantsFile),
+		slog.String("partner_tenants", c.partnerSummary()),
+		slog.String("consent_redirect_uri", c.ConsentRedirectURI),
 	)
 }

@@ -64,6 +64,7 @@ func (c *Config) Validate() error {
 	if err := checkAddr(c.HTTPAddr); err != nil {
 		add("DEFENDER_HTTP_ADDR: %w", err)
 	}
+	errs = append(errs, c.validatePartners()...)
 	return errors.Join(errs...)
 }
 

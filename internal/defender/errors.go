@@ -57,6 +57,11 @@ const (
 	ReasonUnsupportedByBackend = "UNSUPPORTED_BY_BACKEND"
 	ReasonUnsafeNextLink       = "UNSAFE_NEXT_LINK"
 	ReasonInternal             = "INTERNAL"
+	// ReasonConsentRequired: the tenant's administrator has not granted the
+	// app admin consent (AADSTS65001).
+	ReasonConsentRequired = "CONSENT_REQUIRED"
+	// ReasonNotConfigured: the operation needs a setting that is not set.
+	ReasonNotConfigured = "NOT_CONFIGURED"
 )
 
 // Error is every failure of this package. Message is written for the
@@ -77,6 +82,11 @@ type Error struct {
 	UpstreamCode string
 	// RequestID is the upstream's request or tracking id, for support.
 	RequestID string
+	// Metadata is extra caller-safe ErrorInfo metadata, e.g. consent_url.
+	Metadata map[string]string
+	// Links are caller-safe links that help resolve the error (a
+	// google.rpc.Help detail), e.g. the admin-consent URL.
+	Links []Link
 	// Cause is the underlying error. It is logged, never sent to callers.
 	Cause error
 }
@@ -90,6 +100,12 @@ func (e *Error) Error() string {
 		s += ": " + e.Cause.Error()
 	}
 	return s
+}
+
+// Link is a documentation or action link for the caller.
+type Link struct {
+	Description string
+	URL         string
 }
 
 // Unwrap returns the cause.

@@ -82,7 +82,7 @@ func TestMSALClientCredentials(t *testing.T) {
 			cred: secretCred(identity.ClientSecret), scope: "https://management.azure.com/.default", wantErr: "AADSTS500011",
 		},
 		{
-			name: "tenant without consent", tenant: identity.SecondTenantID, clientID: identity.ClientID,
+			name: "tenant without consent", tenant: identity.ThirdTenantID, clientID: identity.ClientID,
 			cred: secretCred(identity.ClientSecret), scope: identity.GraphResource + "/.default", wantErr: "AADSTS65001",
 		},
 	}

@@ -1,6 +1,8 @@
 package service
 
 import (
+	"google.golang.org/protobuf/types/known/timestamppb"
+
 	defenderv1 "github.com/defender-gateway/gateway/gen/defender/v1"
 	"github.com/defender-gateway/gateway/internal/authctx"
 	"github.com/defender-gateway/gateway/internal/defender"
@@ -22,18 +24,33 @@ var backends = map[defender.BackendKind]defenderv1.Backend{
 	defender.BackendXDR:   defenderv1.Backend_BACKEND_XDR,
 }
 
+var tokenStatuses = map[authctx.TokenStatus]defenderv1.TokenStatus{
+	authctx.TokenAvailable:           defenderv1.TokenStatus_TOKEN_STATUS_AVAILABLE,
+	authctx.TokenConsentRequired:     defenderv1.TokenStatus_TOKEN_STATUS_CONSENT_REQUIRED,
+	authctx.TokenCredentialsRejected: defenderv1.TokenStatus_TOKEN_STATUS_CREDENTIALS_REJECTED,
+	authctx.TokenUnavailable:         defenderv1.TokenStatus_TOKEN_STATUS_UNAVAILABLE,
+}
+
 // authContextToProto describes a context. Info holds no credential, so
 // nothing secret can reach the response; unknown kinds are UNSPECIFIED.
 func authContextToProto(info authctx.Info) *defenderv1.AuthContext {
+	var checked *timestamppb.Timestamp
+	if !info.TokenCheckTime.IsZero() {
+		checked = timestamppb.New(info.TokenCheckTime)
+	}
 	return &defenderv1.AuthContext{
-		Name:           info.Name,
-		Kind:           contextKinds[info.Kind],
-		Tenant:         info.Tenant,
-		ClientId:       info.ClientID,
-		CredentialKind: credentialKinds[info.CredentialKind],
-		Backend:        backends[info.Backend],
-		ApiUrl:         info.APIURL,
-		AuthorityHost:  info.AuthorityHost,
-		Scope:          info.Scope,
+		Name:              info.Name,
+		Kind:              contextKinds[info.Kind],
+		Tenant:            info.Tenant,
+		ClientId:          info.ClientID,
+		CredentialKind:    credentialKinds[info.CredentialKind],
+		Backend:           backends[info.Backend],
+		ApiUrl:            info.APIURL,
+		AuthorityHost:     info.AuthorityHost,
+		Scope:             info.Scope,
+		DisplayName:       info.DisplayName,
+		TokenStatus:       tokenStatuses[info.TokenStatus],
+		TokenStatusDetail: info.TokenStatusDetail,
+		TokenCheckTime:    checked,
 	}
 }

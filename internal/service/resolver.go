@@ -13,9 +13,11 @@ type Resolver interface {
 	Resolve(ctx context.Context, tenant string) (authctx.Target, error)
 }
 
-// ContextLister lists the configured auth contexts.
+// ContextLister lists the configured auth contexts with their token status
+// and builds partner admin-consent URLs.
 type ContextLister interface {
-	Contexts() []authctx.Info
+	CheckContexts(ctx context.Context) []authctx.Info
+	ConsentURL(tenant, state string) (authctx.ConsentLink, error)
 }
 
 // resolve resolves tenant and makes sure the target can serve a call.

@@ -43,7 +43,8 @@ const (
 //
 // A *defender.Error maps by kind, with an ErrorInfo (reason, domain
 // "defender.gateway", metadata upstream_status, upstream_code, request_id and
-// permission when known) on every status:
+// permission when known, plus the Error's own Metadata) on every status, and
+// a google.rpc.Help detail when the Error carries Links:
 //
 //	KindInvalidArgument    INVALID_ARGUMENT
 //	KindNotFound           NOT_FOUND
@@ -55,7 +56,9 @@ const (
 //	KindUpstreamAuth       UNAVAILABLE, reason UPSTREAM_CREDENTIALS_REJECTED or
 //	                       TOKEN_ACQUISITION_FAILED, a fixed message for operators,
 //	                       no RetryInfo (retrying does not help until it is fixed)
-//	KindFailedPrecondition FAILED_PRECONDITION
+//	KindFailedPrecondition FAILED_PRECONDITION (e.g. ETAG_MISMATCH, or
+//	                       CONSENT_REQUIRED with metadata consent_url and a
+//	                       Help link to the admin-consent URL)
 //	KindUnimplemented      UNIMPLEMENTED
 //	KindInternal, unknown  INTERNAL "internal error" (the reason is kept, e.g.
 //	                       UNSAFE_NEXT_LINK; the message never is)
@@ -175,6 +178,9 @@ func domainStatus(e *defender.Error) *status.Status {
 		retryAfter = e.RetryAfter
 	}
 	details := []protoadapt.MessageV1{errorInfo(reason, e)}
+	if help := helpLinks(e.Links); help != nil {
+		details = append(details, help)
+	}
 	if retryAfter > 0 {
 		details = append(details, &errdetails.RetryInfo{RetryDelay: durationpb.New(retryAfter)})
 	}
@@ -209,10 +215,27 @@ func errorInfo(reason string, e *defender.Error) *errdetails.ErrorInfo {
 	if e.Permission != "" {
 		meta[metaPermission] = e.Permission
 	}
+	for k, v := range e.Metadata {
+		if _, taken := meta[k]; !taken {
+			meta[k] = v
+		}
+	}
 	if len(meta) > 0 {
 		info.Metadata = meta
 	}
 	return info
+}
+
+// helpLinks is the Help detail of links, or nil when there are none.
+func helpLinks(links []defender.Link) *errdetails.Help {
+	if len(links) == 0 {
+		return nil
+	}
+	help := &errdetails.Help{}
+	for _, l := range links {
+		help.Links = append(help.Links, &errdetails.Help_Link{Description: l.Description, Url: l.URL})
+	}
+	return help
 }
 
 // withDetails builds a status with details. Attaching well-known detail

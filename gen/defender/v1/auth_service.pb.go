@@ -7,10 +7,12 @@
 package defenderv1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -22,6 +24,68 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+// Whether a token can be obtained in an auth context.
+type TokenStatus int32
+
+const (
+	// Not checked.
+	TokenStatus_TOKEN_STATUS_UNSPECIFIED TokenStatus = 0
+	// A token was obtained (or is cached).
+	TokenStatus_TOKEN_STATUS_AVAILABLE TokenStatus = 1
+	// The tenant's administrator has not consented to the app (AADSTS65001):
+	// see AuthService.GetConsentUrl.
+	TokenStatus_TOKEN_STATUS_CONSENT_REQUIRED TokenStatus = 2
+	// Entra ID rejected the gateway's credentials for this context.
+	TokenStatus_TOKEN_STATUS_CREDENTIALS_REJECTED TokenStatus = 3
+	// Entra ID could not be reached or failed.
+	TokenStatus_TOKEN_STATUS_UNAVAILABLE TokenStatus = 4
+)
+
+// Enum value maps for TokenStatus.
+var (
+	TokenStatus_name = map[int32]string{
+		0: "TOKEN_STATUS_UNSPECIFIED",
+		1: "TOKEN_STATUS_AVAILABLE",
+		2: "TOKEN_STATUS_CONSENT_REQUIRED",
+		3: "TOKEN_STATUS_CREDENTIALS_REJECTED",
+		4: "TOKEN_STATUS_UNAVAILABLE",
+	}
+	TokenStatus_value = map[string]int32{
+		"TOKEN_STATUS_UNSPECIFIED":          0,
+		"TOKEN_STATUS_AVAILABLE":            1,
+		"TOKEN_STATUS_CONSENT_REQUIRED":     2,
+		"TOKEN_STATUS_CREDENTIALS_REJECTED": 3,
+		"TOKEN_STATUS_UNAVAILABLE":          4,
+	}
+)
+
+func (x TokenStatus) Enum() *TokenStatus {
+	p := new(TokenStatus)
+	*p = x
+	return p
+}
+
+func (x TokenStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TokenStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_defender_v1_auth_service_proto_enumTypes[0].Descriptor()
+}
+
+func (TokenStatus) Type() protoreflect.EnumType {
+	return &file_defender_v1_auth_service_proto_enumTypes[0]
+}
+
+func (x TokenStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TokenStatus.Descriptor instead.
+func (TokenStatus) EnumDescriptor() ([]byte, []int) {
+	return file_defender_v1_auth_service_proto_rawDescGZIP(), []int{0}
+}
 
 // The kind of an auth context.
 type ContextKind int32
@@ -64,11 +128,11 @@ func (x ContextKind) String() string {
 }
 
 func (ContextKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_defender_v1_auth_service_proto_enumTypes[0].Descriptor()
+	return file_defender_v1_auth_service_proto_enumTypes[1].Descriptor()
 }
 
 func (ContextKind) Type() protoreflect.EnumType {
-	return &file_defender_v1_auth_service_proto_enumTypes[0]
+	return &file_defender_v1_auth_service_proto_enumTypes[1]
 }
 
 func (x ContextKind) Number() protoreflect.EnumNumber {
@@ -77,7 +141,7 @@ func (x ContextKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ContextKind.Descriptor instead.
 func (ContextKind) EnumDescriptor() ([]byte, []int) {
-	return file_defender_v1_auth_service_proto_rawDescGZIP(), []int{0}
+	return file_defender_v1_auth_service_proto_rawDescGZIP(), []int{1}
 }
 
 // The kind of credential an auth context holds.
@@ -117,11 +181,11 @@ func (x CredentialKind) String() string {
 }
 
 func (CredentialKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_defender_v1_auth_service_proto_enumTypes[1].Descriptor()
+	return file_defender_v1_auth_service_proto_enumTypes[2].Descriptor()
 }
 
 func (CredentialKind) Type() protoreflect.EnumType {
-	return &file_defender_v1_auth_service_proto_enumTypes[1]
+	return &file_defender_v1_auth_service_proto_enumTypes[2]
 }
 
 func (x CredentialKind) Number() protoreflect.EnumNumber {
@@ -130,7 +194,7 @@ func (x CredentialKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CredentialKind.Descriptor instead.
 func (CredentialKind) EnumDescriptor() ([]byte, []int) {
-	return file_defender_v1_auth_service_proto_rawDescGZIP(), []int{1}
+	return file_defender_v1_auth_service_proto_rawDescGZIP(), []int{2}
 }
 
 // An upstream API.
@@ -170,11 +234,11 @@ func (x Backend) String() string {
 }
 
 func (Backend) Descriptor() protoreflect.EnumDescriptor {
-	return file_defender_v1_auth_service_proto_enumTypes[2].Descriptor()
+	return file_defender_v1_auth_service_proto_enumTypes[3].Descriptor()
 }
 
 func (Backend) Type() protoreflect.EnumType {
-	return &file_defender_v1_auth_service_proto_enumTypes[2]
+	return &file_defender_v1_auth_service_proto_enumTypes[3]
 }
 
 func (x Backend) Number() protoreflect.EnumNumber {
@@ -183,7 +247,118 @@ func (x Backend) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Backend.Descriptor instead.
 func (Backend) EnumDescriptor() ([]byte, []int) {
-	return file_defender_v1_auth_service_proto_rawDescGZIP(), []int{2}
+	return file_defender_v1_auth_service_proto_rawDescGZIP(), []int{3}
+}
+
+// The request of GetConsentUrl.
+type GetConsentUrlRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The customer tenant, `tenants/{tenant}`.
+	Tenant string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// An opaque value echoed back to the redirect URI after consent, to tie
+	// the answer to the request. At most 256 characters.
+	State         string `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetConsentUrlRequest) Reset() {
+	*x = GetConsentUrlRequest{}
+	mi := &file_defender_v1_auth_service_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetConsentUrlRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetConsentUrlRequest) ProtoMessage() {}
+
+func (x *GetConsentUrlRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_defender_v1_auth_service_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetConsentUrlRequest.ProtoReflect.Descriptor instead.
+func (*GetConsentUrlRequest) Descriptor() ([]byte, []int) {
+	return file_defender_v1_auth_service_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *GetConsentUrlRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *GetConsentUrlRequest) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+// The response of GetConsentUrl.
+type GetConsentUrlResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The admin-consent URL to open in a browser.
+	ConsentUrl string `protobuf:"bytes,1,opt,name=consent_url,json=consentUrl,proto3" json:"consent_url,omitempty"`
+	// The redirect URI Entra ID returns the administrator to, from config.
+	RedirectUri   string `protobuf:"bytes,2,opt,name=redirect_uri,json=redirectUri,proto3" json:"redirect_uri,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetConsentUrlResponse) Reset() {
+	*x = GetConsentUrlResponse{}
+	mi := &file_defender_v1_auth_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetConsentUrlResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetConsentUrlResponse) ProtoMessage() {}
+
+func (x *GetConsentUrlResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_defender_v1_auth_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetConsentUrlResponse.ProtoReflect.Descriptor instead.
+func (*GetConsentUrlResponse) Descriptor() ([]byte, []int) {
+	return file_defender_v1_auth_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *GetConsentUrlResponse) GetConsentUrl() string {
+	if x != nil {
+		return x.ConsentUrl
+	}
+	return ""
+}
+
+func (x *GetConsentUrlResponse) GetRedirectUri() string {
+	if x != nil {
+		return x.RedirectUri
+	}
+	return ""
 }
 
 // The request of ListContexts.
@@ -195,7 +370,7 @@ type ListContextsRequest struct {
 
 func (x *ListContextsRequest) Reset() {
 	*x = ListContextsRequest{}
-	mi := &file_defender_v1_auth_service_proto_msgTypes[0]
+	mi := &file_defender_v1_auth_service_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -207,7 +382,7 @@ func (x *ListContextsRequest) String() string {
 func (*ListContextsRequest) ProtoMessage() {}
 
 func (x *ListContextsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_defender_v1_auth_service_proto_msgTypes[0]
+	mi := &file_defender_v1_auth_service_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -220,7 +395,7 @@ func (x *ListContextsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListContextsRequest.ProtoReflect.Descriptor instead.
 func (*ListContextsRequest) Descriptor() ([]byte, []int) {
-	return file_defender_v1_auth_service_proto_rawDescGZIP(), []int{0}
+	return file_defender_v1_auth_service_proto_rawDescGZIP(), []int{2}
 }
 
 // The response of ListContexts.
@@ -234,7 +409,7 @@ type ListContextsResponse struct {
 
 func (x *ListContextsResponse) Reset() {
 	*x = ListContextsResponse{}
-	mi := &file_defender_v1_auth_service_proto_msgTypes[1]
+	mi := &file_defender_v1_auth_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -246,7 +421,7 @@ func (x *ListContextsResponse) String() string {
 func (*ListContextsResponse) ProtoMessage() {}
 
 func (x *ListContextsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_defender_v1_auth_service_proto_msgTypes[1]
+	mi := &file_defender_v1_auth_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -259,7 +434,7 @@ func (x *ListContextsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListContextsResponse.ProtoReflect.Descriptor instead.
 func (*ListContextsResponse) Descriptor() ([]byte, []int) {
-	return file_defender_v1_auth_service_proto_rawDescGZIP(), []int{1}
+	return file_defender_v1_auth_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ListContextsResponse) GetContexts() []*AuthContext {
@@ -289,14 +464,23 @@ type AuthContext struct {
 	// The Entra ID authority host.
 	AuthorityHost string `protobuf:"bytes,8,opt,name=authority_host,json=authorityHost,proto3" json:"authority_host,omitempty"`
 	// The OAuth scope the context requests.
-	Scope         string `protobuf:"bytes,9,opt,name=scope,proto3" json:"scope,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Scope string `protobuf:"bytes,9,opt,name=scope,proto3" json:"scope,omitempty"`
+	// A display name from config (partner tenants), or empty.
+	DisplayName string `protobuf:"bytes,10,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	// Whether the gateway can currently obtain a token in this context.
+	TokenStatus TokenStatus `protobuf:"varint,11,opt,name=token_status,json=tokenStatus,proto3,enum=defender.v1.TokenStatus" json:"token_status,omitempty"`
+	// Why no token can be obtained, when one cannot: for example the AADSTS
+	// code Entra ID answered with. Never a secret or a token.
+	TokenStatusDetail string `protobuf:"bytes,12,opt,name=token_status_detail,json=tokenStatusDetail,proto3" json:"token_status_detail,omitempty"`
+	// When `token_status` was determined. Results are cached briefly.
+	TokenCheckTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=token_check_time,json=tokenCheckTime,proto3" json:"token_check_time,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *AuthContext) Reset() {
 	*x = AuthContext{}
-	mi := &file_defender_v1_auth_service_proto_msgTypes[2]
+	mi := &file_defender_v1_auth_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -308,7 +492,7 @@ func (x *AuthContext) String() string {
 func (*AuthContext) ProtoMessage() {}
 
 func (x *AuthContext) ProtoReflect() protoreflect.Message {
-	mi := &file_defender_v1_auth_service_proto_msgTypes[2]
+	mi := &file_defender_v1_auth_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -321,7 +505,7 @@ func (x *AuthContext) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthContext.ProtoReflect.Descriptor instead.
 func (*AuthContext) Descriptor() ([]byte, []int) {
-	return file_defender_v1_auth_service_proto_rawDescGZIP(), []int{2}
+	return file_defender_v1_auth_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *AuthContext) GetName() string {
@@ -387,14 +571,49 @@ func (x *AuthContext) GetScope() string {
 	return ""
 }
 
+func (x *AuthContext) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *AuthContext) GetTokenStatus() TokenStatus {
+	if x != nil {
+		return x.TokenStatus
+	}
+	return TokenStatus_TOKEN_STATUS_UNSPECIFIED
+}
+
+func (x *AuthContext) GetTokenStatusDetail() string {
+	if x != nil {
+		return x.TokenStatusDetail
+	}
+	return ""
+}
+
+func (x *AuthContext) GetTokenCheckTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.TokenCheckTime
+	}
+	return nil
+}
+
 var File_defender_v1_auth_service_proto protoreflect.FileDescriptor
 
 const file_defender_v1_auth_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1edefender/v1/auth_service.proto\x12\vdefender.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\x15\n" +
+	"\x1edefender/v1/auth_service.proto\x12\vdefender.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\x8b\x01\n" +
+	"\x14GetConsentUrlRequest\x12P\n" +
+	"\x06tenant\x18\x01 \x01(\tB8\xe0A\x02\xbaH2r0\x10\x01\x18\xac\x022)^tenants/[A-Za-z0-9][A-Za-z0-9.-]{0,252}$R\x06tenant\x12!\n" +
+	"\x05state\x18\x02 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\x02R\x05state\"[\n" +
+	"\x15GetConsentUrlResponse\x12\x1f\n" +
+	"\vconsent_url\x18\x01 \x01(\tR\n" +
+	"consentUrl\x12!\n" +
+	"\fredirect_uri\x18\x02 \x01(\tR\vredirectUri\"\x15\n" +
 	"\x13ListContextsRequest\"L\n" +
 	"\x14ListContextsResponse\x124\n" +
-	"\bcontexts\x18\x01 \x03(\v2\x18.defender.v1.AuthContextR\bcontexts\"\xfd\x02\n" +
+	"\bcontexts\x18\x01 \x03(\v2\x18.defender.v1.AuthContextR\bcontexts\"\xe7\x04\n" +
 	"\vAuthContext\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x03R\x04name\x121\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x18.defender.v1.ContextKindB\x03\xe0A\x03R\x04kind\x12\x1b\n" +
@@ -404,7 +623,18 @@ const file_defender_v1_auth_service_proto_rawDesc = "" +
 	"\abackend\x18\x06 \x01(\x0e2\x14.defender.v1.BackendB\x03\xe0A\x03R\abackend\x12\x1c\n" +
 	"\aapi_url\x18\a \x01(\tB\x03\xe0A\x03R\x06apiUrl\x12*\n" +
 	"\x0eauthority_host\x18\b \x01(\tB\x03\xe0A\x03R\rauthorityHost\x12\x19\n" +
-	"\x05scope\x18\t \x01(\tB\x03\xe0A\x03R\x05scope*r\n" +
+	"\x05scope\x18\t \x01(\tB\x03\xe0A\x03R\x05scope\x12&\n" +
+	"\fdisplay_name\x18\n" +
+	" \x01(\tB\x03\xe0A\x03R\vdisplayName\x12@\n" +
+	"\ftoken_status\x18\v \x01(\x0e2\x18.defender.v1.TokenStatusB\x03\xe0A\x03R\vtokenStatus\x123\n" +
+	"\x13token_status_detail\x18\f \x01(\tB\x03\xe0A\x03R\x11tokenStatusDetail\x12I\n" +
+	"\x10token_check_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x0etokenCheckTime*\xaf\x01\n" +
+	"\vTokenStatus\x12\x1c\n" +
+	"\x18TOKEN_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16TOKEN_STATUS_AVAILABLE\x10\x01\x12!\n" +
+	"\x1dTOKEN_STATUS_CONSENT_REQUIRED\x10\x02\x12%\n" +
+	"!TOKEN_STATUS_CREDENTIALS_REJECTED\x10\x03\x12\x1c\n" +
+	"\x18TOKEN_STATUS_UNAVAILABLE\x10\x04*r\n" +
 	"\vContextKind\x12\x1c\n" +
 	"\x18CONTEXT_KIND_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10CONTEXT_KIND_APP\x10\x01\x12\x15\n" +
@@ -417,9 +647,10 @@ const file_defender_v1_auth_service_proto_rawDesc = "" +
 	"\aBackend\x12\x17\n" +
 	"\x13BACKEND_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rBACKEND_GRAPH\x10\x01\x12\x0f\n" +
-	"\vBACKEND_XDR\x10\x022x\n" +
+	"\vBACKEND_XDR\x10\x022\xfc\x01\n" +
 	"\vAuthService\x12i\n" +
-	"\fListContexts\x12 .defender.v1.ListContextsRequest\x1a!.defender.v1.ListContextsResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/contextsB\xbf\x01\x92A|\x12z\n" +
+	"\fListContexts\x12 .defender.v1.ListContextsRequest\x1a!.defender.v1.ListContextsResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/contexts\x12\x81\x01\n" +
+	"\rGetConsentUrl\x12!.defender.v1.GetConsentUrlRequest\x1a\".defender.v1.GetConsentUrlResponse\")\x82\xd3\xe4\x93\x02#\x12!/v1/{tenant=tenants/*}:consentUrlB\xbf\x01\x92A|\x12z\n" +
 	"\x14Defender Gateway API\x12^Microsoft Defender XDR incidents and advanced hunting behind one contract, over gRPC and REST.2\x02v1Z>github.com/defender-gateway/gateway/gen/defender/v1;defenderv1b\x06proto3"
 
 var (
@@ -434,28 +665,36 @@ func file_defender_v1_auth_service_proto_rawDescGZIP() []byte {
 	return file_defender_v1_auth_service_proto_rawDescData
 }
 
-var file_defender_v1_auth_service_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_defender_v1_auth_service_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_defender_v1_auth_service_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_defender_v1_auth_service_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_defender_v1_auth_service_proto_goTypes = []any{
-	(ContextKind)(0),             // 0: defender.v1.ContextKind
-	(CredentialKind)(0),          // 1: defender.v1.CredentialKind
-	(Backend)(0),                 // 2: defender.v1.Backend
-	(*ListContextsRequest)(nil),  // 3: defender.v1.ListContextsRequest
-	(*ListContextsResponse)(nil), // 4: defender.v1.ListContextsResponse
-	(*AuthContext)(nil),          // 5: defender.v1.AuthContext
+	(TokenStatus)(0),              // 0: defender.v1.TokenStatus
+	(ContextKind)(0),              // 1: defender.v1.ContextKind
+	(CredentialKind)(0),           // 2: defender.v1.CredentialKind
+	(Backend)(0),                  // 3: defender.v1.Backend
+	(*GetConsentUrlRequest)(nil),  // 4: defender.v1.GetConsentUrlRequest
+	(*GetConsentUrlResponse)(nil), // 5: defender.v1.GetConsentUrlResponse
+	(*ListContextsRequest)(nil),   // 6: defender.v1.ListContextsRequest
+	(*ListContextsResponse)(nil),  // 7: defender.v1.ListContextsResponse
+	(*AuthContext)(nil),           // 8: defender.v1.AuthContext
+	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
 }
 var file_defender_v1_auth_service_proto_depIdxs = []int32{
-	5, // 0: defender.v1.ListContextsResponse.contexts:type_name -> defender.v1.AuthContext
-	0, // 1: defender.v1.AuthContext.kind:type_name -> defender.v1.ContextKind
-	1, // 2: defender.v1.AuthContext.credential_kind:type_name -> defender.v1.CredentialKind
-	2, // 3: defender.v1.AuthContext.backend:type_name -> defender.v1.Backend
-	3, // 4: defender.v1.AuthService.ListContexts:input_type -> defender.v1.ListContextsRequest
-	4, // 5: defender.v1.AuthService.ListContexts:output_type -> defender.v1.ListContextsResponse
-	5, // [5:6] is the sub-list for method output_type
-	4, // [4:5] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	8, // 0: defender.v1.ListContextsResponse.contexts:type_name -> defender.v1.AuthContext
+	1, // 1: defender.v1.AuthContext.kind:type_name -> defender.v1.ContextKind
+	2, // 2: defender.v1.AuthContext.credential_kind:type_name -> defender.v1.CredentialKind
+	3, // 3: defender.v1.AuthContext.backend:type_name -> defender.v1.Backend
+	0, // 4: defender.v1.AuthContext.token_status:type_name -> defender.v1.TokenStatus
+	9, // 5: defender.v1.AuthContext.token_check_time:type_name -> google.protobuf.Timestamp
+	6, // 6: defender.v1.AuthService.ListContexts:input_type -> defender.v1.ListContextsRequest
+	4, // 7: defender.v1.AuthService.GetConsentUrl:input_type -> defender.v1.GetConsentUrlRequest
+	7, // 8: defender.v1.AuthService.ListContexts:output_type -> defender.v1.ListContextsResponse
+	5, // 9: defender.v1.AuthService.GetConsentUrl:output_type -> defender.v1.GetConsentUrlResponse
+	8, // [8:10] is the sub-list for method output_type
+	6, // [6:8] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_defender_v1_auth_service_proto_init() }
@@ -468,8 +707,8 @@ func file_defender_v1_auth_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_defender_v1_auth_service_proto_rawDesc), len(file_defender_v1_auth_service_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   3,
+			NumEnums:      4,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,7 +19,8 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AuthService_ListContexts_FullMethodName = "/defender.v1.AuthService/ListContexts"
+	AuthService_ListContexts_FullMethodName  = "/defender.v1.AuthService/ListContexts"
+	AuthService_GetConsentUrl_FullMethodName = "/defender.v1.AuthService/GetConsentUrl"
 )
 
 // AuthServiceClient is the client API for AuthService service.
@@ -29,8 +30,19 @@ const (
 // Reports the auth contexts the gateway uses to call Defender. It never
 // returns a secret or a token.
 type AuthServiceClient interface {
-	// Lists the configured auth contexts.
+	// Lists the configured auth contexts: the app context for the home tenant
+	// and, in the partner context, one entry per allow-listed customer
+	// tenant. Each entry says whether the gateway can currently obtain a token
+	// for it; that is checked on demand and the result cached briefly.
 	ListContexts(ctx context.Context, in *ListContextsRequest, opts ...grpc.CallOption) (*ListContextsResponse, error)
+	// Builds the admin-consent URL that a customer tenant's administrator
+	// opens to grant the gateway's multi-tenant app its permissions in that
+	// tenant. The tenant must be on the partner allow-list.
+	//
+	// Errors: INVALID_ARGUMENT for a malformed tenant; PERMISSION_DENIED
+	// (TENANT_NOT_ALLOWED) for a tenant not on the allow-list;
+	// FAILED_PRECONDITION when no consent redirect URI is configured.
+	GetConsentUrl(ctx context.Context, in *GetConsentUrlRequest, opts ...grpc.CallOption) (*GetConsentUrlResponse, error)
 }
 
 type authServiceClient struct {
@@ -51,6 +63,16 @@ func (c *authServiceClient) ListContexts(ctx context.Context, in *ListContextsRe
 	return out, nil
 }
 
+func (c *authServiceClient) GetConsentUrl(ctx context.Context, in *GetConsentUrlRequest, opts ...grpc.CallOption) (*GetConsentUrlResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetConsentUrlResponse)
+	err := c.cc.Invoke(ctx, AuthService_GetConsentUrl_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AuthServiceServer is the server API for AuthService service.
 // All implementations must embed UnimplementedAuthServiceServer
 // for forward compatibility.
@@ -58,8 +80,19 @@ func (c *authServiceClient) ListContexts(ctx context.Context, in *ListContextsRe
 // Reports the auth contexts the gateway uses to call Defender. It never
 // returns a secret or a token.
 type AuthServiceServer interface {
-	// Lists the configured auth contexts.
+	// Lists the configured auth contexts: the app context for the home tenant
+	// and, in the partner context, one entry per allow-listed customer
+	// tenant. Each entry says whether the gateway can currently obtain a token
+	// for it; that is checked on demand and the result cached briefly.
 	ListContexts(context.Context, *ListContextsRequest) (*ListContextsResponse, error)
+	// Builds the admin-consent URL that a customer tenant's administrator
+	// opens to grant the gateway's multi-tenant app its permissions in that
+	// tenant. The tenant must be on the partner allow-list.
+	//
+	// Errors: INVALID_ARGUMENT for a malformed tenant; PERMISSION_DENIED
+	// (TENANT_NOT_ALLOWED) for a tenant not on the allow-list;
+	// FAILED_PRECONDITION when no consent redirect URI is configured.
+	GetConsentUrl(context.Context, *GetConsentUrlRequest) (*GetConsentUrlResponse, error)
 	mustEmbedUnimplementedAuthServiceServer()
 }
 
@@ -72,6 +105,9 @@ type UnimplementedAuthServiceServer struct{}
 
 func (UnimplementedAuthServiceServer) ListContexts(context.Context, *ListContextsRequest) (*ListContextsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListContexts not implemented")
+}
+func (UnimplementedAuthServiceServer) GetConsentUrl(context.Context, *GetConsentUrlRequest) (*GetConsentUrlResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetConsentUrl not implemented")
 }
 func (UnimplementedAuthServiceServer) mustEmbedUnimplementedAuthServiceServer() {}
 func (UnimplementedAuthServiceServer) testEmbeddedByValue()                     {}
@@ -112,6 +148,24 @@ func _AuthService_ListContexts_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AuthService_GetConsentUrl_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetConsentUrlRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuthServiceServer).GetConsentUrl(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuthService_GetConsentUrl_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuthServiceServer).GetConsentUrl(ctx, req.(*GetConsentUrlRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AuthService_ServiceDesc is the grpc.ServiceDesc for AuthService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -122,6 +176,10 @@ var AuthService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListContexts",
 			Handler:    _AuthService_ListContexts_Handler,
+		},
+		{
+			MethodName: "GetConsentUrl",
+			Handler:    _AuthService_GetConsentUrl_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

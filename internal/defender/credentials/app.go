@@ -90,7 +90,7 @@ func NewApp(opts AppOptions) (*App, error) {
 		clientID: opts.ClientID,
 		kind:     kind,
 		shared:   shared,
-		mapper:   &tokenErrorMapper{secret: opts.ClientSecret, timeout: shared.timeout},
+		mapper:   &tokenErrorMapper{secret: opts.ClientSecret, timeout: shared.timeout, tenant: opts.TenantID},
 		logger:   logger,
 	}, nil
 }

@@ -132,11 +132,6 @@ func TestAppRejected(t *testing.T) {
 			mutate:     func(o *AppOptions) { o.Scope = identity.GraphResource + "/SecurityIncident.Read.All" },
 			wantAADSTS: "AADSTS70011",
 		},
-		{
-			name:       "tenant without consent",
-			mutate:     func(o *AppOptions) { o.TenantID = identity.SecondTenantID },
-			wantAADSTS: "AADSTS65001",
-		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -166,6 +161,22 @@ func TestAppRejected(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestAppTenantWithoutConsentIsFailedPrecondition(t *testing.T) {
+	e := startEmulator(t)
+	opts := appOptions(e)
+	opts.TenantID = identity.ThirdTenantDomain
+	_, err := newApp(t, opts).Token(context.Background())
+	de := wantError(t, err, defender.KindFailedPrecondition, defender.ReasonConsentRequired)
+	for _, want := range []string{identity.ThirdTenantDomain, "AADSTS65001"} {
+		if !strings.Contains(de.Message, want) {
+			t.Errorf("Message = %q, want it to name %s", de.Message, want)
+		}
+	}
+	if de.UpstreamStatus != 400 || de.UpstreamCode != "invalid_grant" {
+		t.Errorf("upstream = %d %q, want 400 invalid_grant", de.UpstreamStatus, de.UpstreamCode)
 	}
 }
 

@@ -55,7 +55,14 @@ type tokenErrorMapper struct {
 	secret string
 	// timeout is the bound of one acquisition, named when it passes.
 	timeout time.Duration
+	// tenant is the tenant tokens are requested from, named in consent
+	// errors.
+	tenant string
 }
+
+// aadstsConsentRequired is Entra's code for a tenant whose administrator has
+// not consented to the app.
+const aadstsConsentRequired = "AADSTS65001"
 
 // mapError classifies err, an error of an MSAL call made with a context
 // that timedOut or not.
@@ -123,6 +130,9 @@ func (m tokenErrorMapper) responseError(call msalerrors.CallErr) *defender.Error
 		e = defender.Errorf(defender.KindUnavailable, defender.ReasonUnavailable,
 			"Entra ID could not issue a token (HTTP %d)", status)
 		e.RetryAfter = retryAfter(call.Resp.Header)
+	case aadsts == aadstsConsentRequired:
+		e = defender.Errorf(defender.KindFailedPrecondition, defender.ReasonConsentRequired,
+			"tenant %s has not granted the gateway's app admin consent (%s): an administrator of the tenant must consent", m.tenant, aadsts)
 	case code == "invalid_client" || code == "unauthorized_client":
 		e = defender.Errorf(defender.KindUpstreamAuth, defender.ReasonTokenAcquisition,
 			"Entra ID rejected the gateway's credentials%s%s", codes(code, aadsts), hint(aadsts))

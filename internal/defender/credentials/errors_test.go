@@ -57,8 +57,8 @@ func TestMapError(t *testing.T) {
 		{
 			name:     "missing consent, code only in error_codes",
 			err:      callErr(400, nil, `{"error":"invalid_grant","error_description":"The app needs consent.","error_codes":[65001],"correlation_id":"corr-2"}`),
-			wantKind: defender.KindUpstreamAuth, wantReason: defender.ReasonTokenAcquisition,
-			wantMessage: "Entra ID rejected the gateway's token request (invalid_grant, AADSTS65001): admin consent is missing",
+			wantKind: defender.KindFailedPrecondition, wantReason: defender.ReasonConsentRequired,
+			wantMessage: "tenant fabrikam.example has not granted the gateway's app admin consent (AADSTS65001): an administrator of the tenant must consent",
 			wantStatus:  400, wantCode: "invalid_grant", wantRequestID: "corr-2",
 		},
 		{
@@ -114,7 +114,7 @@ func TestMapError(t *testing.T) {
 			wantMessage: "the gateway could not obtain a token from Entra ID",
 		},
 	}
-	mapper := tokenErrorMapper{secret: testSecret, timeout: 30 * time.Second}
+	mapper := tokenErrorMapper{secret: testSecret, timeout: 30 * time.Second, tenant: "fabrikam.example"}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := mapper.mapError(tt.err, tt.timedOut)

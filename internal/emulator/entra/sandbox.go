@@ -11,6 +11,7 @@ func SandboxTenants() []Tenant {
 	return []Tenant{
 		{ID: identity.HomeTenantID, Domains: []string{identity.HomeTenantDomain}},
 		{ID: identity.SecondTenantID, Domains: []string{identity.SecondTenantDomain}},
+		{ID: identity.ThirdTenantID, Domains: []string{identity.ThirdTenantDomain}},
 	}
 }
 
@@ -21,8 +22,9 @@ func SandboxResources() []string {
 
 // SandboxApps returns the emulator's well-known app registrations: the
 // sandbox app (secret and clientCert) with read/write and hunting
-// permissions, and a read-only app. Both are consented in the home tenant
-// only. clientCert may be nil.
+// permissions, consented in the home and second tenants (a multi-tenant app
+// serving a partner's customer; the third tenant has not consented), and a
+// read-only app consented in the home tenant only. clientCert may be nil.
 func SandboxApps(clientCert *x509.Certificate) []App {
 	var certs []*x509.Certificate
 	if clientCert != nil {
@@ -41,7 +43,7 @@ func SandboxApps(clientCert *x509.Certificate) []App {
 				identity.XDRResource:    xdrFull,
 				identity.XDRResourceAlt: xdrFull,
 			},
-			ConsentedTenants: []string{identity.HomeTenantID},
+			ConsentedTenants: []string{identity.HomeTenantID, identity.SecondTenantID},
 		},
 		{
 			ClientID: identity.ReadOnlyClientID,

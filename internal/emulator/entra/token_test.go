@@ -146,7 +146,7 @@ func TestTokenEndpoint(t *testing.T) {
 		{name: "two resources", form: secretForm(identity.ClientID, identity.ClientSecret, identity.GraphResource+"/.default "+identity.XDRResource+"/.default"), wantStatus: 400, wantError: "invalid_scope", wantCode: 70011},
 		{name: "scope without .default", form: secretForm(identity.ClientID, identity.ClientSecret, identity.GraphResource+"/SecurityIncident.Read.All"), wantStatus: 400, wantError: "invalid_scope", wantCode: 70011},
 		{name: "unknown resource", form: secretForm(identity.ClientID, identity.ClientSecret, "https://management.azure.com/.default"), wantStatus: 400, wantError: "invalid_resource", wantCode: 500011},
-		{name: "tenant without consent", tenant: identity.SecondTenantID, form: secretForm(identity.ClientID, identity.ClientSecret, graphScope), wantStatus: 400, wantError: "invalid_grant", wantCode: 65001},
+		{name: "tenant without consent", tenant: identity.ThirdTenantID, form: secretForm(identity.ClientID, identity.ClientSecret, graphScope), wantStatus: 400, wantError: "invalid_grant", wantCode: 65001},
 		{name: "unknown tenant", tenant: "nobody.example", form: secretForm(identity.ClientID, identity.ClientSecret, graphScope), wantStatus: 400, wantError: "invalid_request", wantCode: 90002},
 		{name: "unsupported grant", form: withGrant(secretForm(identity.ClientID, identity.ClientSecret, graphScope), "password"), wantStatus: 400, wantError: "unsupported_grant_type", wantCode: 70003},
 		{name: "missing grant", form: withGrant(secretForm(identity.ClientID, identity.ClientSecret, graphScope), ""), wantStatus: 400, wantError: "invalid_request", wantCode: 900144},
