@@ -58,8 +58,9 @@ func sandboxConfig(t testing.TB, emu *emulator.Emulator, backend string) *config
 	return appConfig(t, emu, backend, identity.ClientID, identity.ClientSecret)
 }
 
-// appConfig is sandboxConfig for another app registration.
-func appConfig(t testing.TB, emu *emulator.Emulator, backend, clientID, secret string) *config.Config {
+// appConfig is sandboxConfig for another app registration, with extra
+// flags appended.
+func appConfig(t testing.TB, emu *emulator.Emulator, backend, clientID, secret string, extra ...string) *config.Config {
 	t.Helper()
 	api, scope := emu.GraphURL(), identity.GraphResource+"/.default"
 	if backend == "xdr" {
@@ -76,6 +77,7 @@ func appConfig(t testing.TB, emu *emulator.Emulator, backend, clientID, secret s
 		"--http-addr", "127.0.0.1:0",
 		"--shutdown-timeout", "5s",
 	}
+	args = append(args, extra...)
 	env := map[string]string{"DEFENDER_CLIENT_SECRET": secret}
 	cfg, err := config.Load(args, func(k string) string { return env[k] })
 	if err != nil {

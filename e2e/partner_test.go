@@ -26,30 +26,7 @@ const consentRedirect = "http://localhost:8400/consent-done"
 // way an operator would (extra, e.g. "--partner-tenants", "...").
 func partnerConfig(t *testing.T, emu *emulator.Emulator, backend string, extra ...string) *config.Config {
 	t.Helper()
-	api, scope := emu.GraphURL(), identity.GraphResource+"/.default"
-	if backend == "xdr" {
-		api, scope = emu.XDRURL(), identity.XDRResource+"/.default"
-	}
-	args := append([]string{
-		"--tenant-id", identity.HomeTenantID,
-		"--client-id", identity.ClientID,
-		"--backend", backend,
-		"--authority-host", emu.AuthorityHost(),
-		"--api-url", api,
-		"--scope", scope,
-		"--grpc-addr", "127.0.0.1:0",
-		"--http-addr", "127.0.0.1:0",
-		"--shutdown-timeout", "5s",
-	}, extra...)
-	env := map[string]string{"DEFENDER_CLIENT_SECRET": identity.ClientSecret}
-	cfg, err := config.Load(args, func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatalf("load config: %v", err)
-	}
-	if err := cfg.Validate(); err != nil {
-		t.Fatalf("validate config: %v", err)
-	}
-	return cfg
+	return appConfig(t, emu, backend, identity.ClientID, identity.ClientSecret, extra...)
 }
 
 // writeFile writes content to a file in a temporary directory.
