@@ -52,6 +52,35 @@ type Config struct {
 	// after admin consent; empty means the app's default reply URL.
 	ConsentRedirectURI string
 
+	// CallerAuth is how callers authenticate to the gateway: none, mtls,
+	// api-key or jwt.
+	CallerAuth CallerAuthMode
+	// TLSCertFile and TLSKeyFile are the PEM certificate and key both
+	// listeners serve TLS with; empty serves plaintext (not with mtls).
+	TLSCertFile string
+	TLSKeyFile  string
+	// ClientCAFile is the PEM bundle of CAs whose client certificates mtls
+	// accepts.
+	ClientCAFile string
+	// APIKeysFile is the YAML file of hashed API keys (api-key mode).
+	APIKeysFile string
+	// CallerAudiences are the `aud` values accepted in caller tokens (jwt
+	// mode) and in user tokens presented for on-behalf-of; empty means the
+	// client id and api://{client id}.
+	CallerAudiences []string
+	// PolicyFile is the YAML authorization policy; required unless
+	// CallerAuth is none.
+	PolicyFile string
+	// AuditLogFile receives the audit records (JSON lines); empty writes
+	// them to the main log.
+	AuditLogFile string
+	// AuditQueryText puts the KQL text in audit records, not only its hash.
+	AuditQueryText bool
+	// UserCacheFile persists the device-code accounts' token cache,
+	// encrypted with UserCacheKey (32 bytes); empty keeps it in memory.
+	UserCacheFile string
+	UserCacheKey  SecretBytes
+
 	// partnerList holds the DEFENDER_PARTNER_TENANTS entries until Load
 	// joins them with the file's.
 	partnerList []PartnerTenant
@@ -66,7 +95,27 @@ const (
 	DefaultLogLevel        = "info"
 	DefaultGRPCAddr        = ":50051"
 	DefaultHTTPAddr        = ":8080"
+	DefaultCallerAuth      = CallerAuthNone
 )
+
+// CallerAuthMode is how callers authenticate to the gateway.
+type CallerAuthMode string
+
+// The caller authentication modes.
+const (
+	// CallerAuthNone lets every caller in as "anonymous"; allowed only in
+	// the sandbox or when every listener is bound to loopback.
+	CallerAuthNone CallerAuthMode = "none"
+	// CallerAuthMTLS requires a client certificate signed by ClientCAFile.
+	CallerAuthMTLS CallerAuthMode = "mtls"
+	// CallerAuthAPIKey requires an API key from APIKeysFile.
+	CallerAuthAPIKey CallerAuthMode = "api-key"
+	// CallerAuthJWT requires an Entra ID access token for the gateway's app.
+	CallerAuthJWT CallerAuthMode = "jwt"
+)
+
+// userCacheKeyBytes is the AES-256 key length of the user token cache.
+const userCacheKeyBytes = 32
 
 // backendDefaults are the public-cloud API base and scope of each backend.
 var backendDefaults = map[defender.BackendKind]struct{ APIURL, Scope string }{
@@ -85,5 +134,6 @@ func defaults() *Config {
 		LogLevel:        DefaultLogLevel,
 		GRPCAddr:        DefaultGRPCAddr,
 		HTTPAddr:        DefaultHTTPAddr,
+		CallerAuth:      DefaultCallerAuth,
 	}
 }

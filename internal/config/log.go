@@ -29,5 +29,16 @@ func (c Config) LogValue() slog.Value {
 		slog.String("partner_tenants_file", c.PartnerTenantsFile),
 		slog.String("partner_tenants", c.partnerSummary()),
 		slog.String("consent_redirect_uri", c.ConsentRedirectURI),
+		slog.String("caller_auth", string(c.CallerAuth)),
+		slog.String("tls_cert_file", c.TLSCertFile),
+		slog.String("tls_key_file", c.TLSKeyFile),
+		slog.String("client_ca_file", c.ClientCAFile),
+		slog.String("api_keys_file", c.APIKeysFile),
+		slog.Any("caller_audiences", c.EffectiveCallerAudiences()),
+		slog.String("policy_file", c.PolicyFile),
+		slog.String("audit_log_file", c.AuditLogFile),
+		slog.Bool("audit_query_text", c.AuditQueryText),
+		slog.String("user_cache_file", c.UserCacheFile),
+		slog.String("user_cache_key", c.UserCacheKey.String()),
 	)
 }

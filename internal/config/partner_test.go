@@ -14,6 +14,8 @@ func loadPartners(t *testing.T, file string, env map[string]string, args ...stri
 	env["DEFENDER_TENANT_ID"] = "home.example.com"
 	env["DEFENDER_CLIENT_ID"] = "c1"
 	env["DEFENDER_CLIENT_SECRET"] = "s"
+	env["DEFENDER_GRPC_ADDR"] = "127.0.0.1:50051"
+	env["DEFENDER_HTTP_ADDR"] = "127.0.0.1:8080"
 	if file != "" {
 		path := filepath.Join(t.TempDir(), "partners.yaml")
 		if err := os.WriteFile(path, []byte(file), 0o600); err != nil {

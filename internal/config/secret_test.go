@@ -52,6 +52,8 @@ func TestConfigLogsNoSecret(t *testing.T) {
 	c.ClientCertificateFile = "/etc/gateway/app.pem"
 	c.ClientCertificatePEM = []byte("-----BEGIN PRIVATE KEY-----\n" + pemBody + "\n-----END PRIVATE KEY-----\n")
 	c.PageTokenKey = key
+	userCacheKey := bytes.Repeat([]byte("U"), 32)
+	c.UserCacheFile, c.UserCacheKey = "/var/lib/gateway/users.bin", userCacheKey
 
 	var buf bytes.Buffer
 	slog.New(slog.NewJSONHandler(&buf, nil)).Info("effective configuration", "config", c)
@@ -62,7 +64,7 @@ func TestConfigLogsNoSecret(t *testing.T) {
 	buf.Write(jsonText)
 
 	out := buf.String()
-	for _, leaked := range []string{secret, pemBody, string(key)} {
+	for _, leaked := range []string{secret, pemBody, string(key), string(userCacheKey)} {
 		if strings.Contains(out, leaked) {
 			t.Errorf("output holds a secret %q:\n%s", leaked, out)
 		}
@@ -78,7 +80,8 @@ func TestConfigLogsNoSecret(t *testing.T) {
 	}
 	want := map[string]any{
 		"tenant_id": c.TenantID, "client_secret": "[REDACTED]", "client_certificate_file": "/etc/gateway/app.pem",
-		"page_token_key": "[REDACTED]", "backend": "graph", "api_url": c.APIURL, "grpc_addr": ":50051", "sandbox": false,
+		"page_token_key": "[REDACTED]", "backend": "graph", "api_url": c.APIURL, "grpc_addr": c.GRPCAddr, "sandbox": false,
+		"user_cache_key": "[REDACTED]", "user_cache_file": c.UserCacheFile, "caller_auth": "none",
 	}
 	for k, v := range want {
 		if record.Config[k] != v {

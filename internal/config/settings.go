@@ -52,6 +52,31 @@ var settings = []setting{
 		set: func(c *Config, v string) (err error) { c.partnerList, err = parsePartnerList(v); return err }},
 	{env: "DEFENDER_CONSENT_REDIRECT_URI", flag: "consent-redirect-uri", usage: "Redirect URI of admin-consent URLs (absolute https, or http for loopback); must be a reply URL of the app registration.",
 		set: func(c *Config, v string) error { c.ConsentRedirectURI = strings.TrimSpace(v); return nil }},
+	{env: "DEFENDER_CALLER_AUTH", flag: "caller-auth", def: string(DefaultCallerAuth), usage: "How callers authenticate: none (sandbox or loopback listeners only), mtls, api-key or jwt (docs/auth.md).",
+		set: func(c *Config, v string) error {
+			c.CallerAuth = CallerAuthMode(strings.ToLower(strings.TrimSpace(v)))
+			return nil
+		}},
+	{env: "DEFENDER_TLS_CERT_FILE", flag: "tls-cert-file", usage: "PEM certificate (chain) both listeners serve TLS with. Required with mtls; empty serves plaintext.",
+		set: func(c *Config, v string) error { c.TLSCertFile = strings.TrimSpace(v); return nil }},
+	{env: "DEFENDER_TLS_KEY_FILE", flag: "tls-key-file", usage: "PEM private key of DEFENDER_TLS_CERT_FILE.",
+		set: func(c *Config, v string) error { c.TLSKeyFile = strings.TrimSpace(v); return nil }},
+	{env: "DEFENDER_CLIENT_CA_FILE", flag: "client-ca-file", usage: "PEM bundle of the CAs whose client certificates mtls accepts.",
+		set: func(c *Config, v string) error { c.ClientCAFile = strings.TrimSpace(v); return nil }},
+	{env: "DEFENDER_API_KEYS_FILE", flag: "api-keys-file", usage: "YAML file of caller API keys, stored as SHA-256 hashes (api-key mode; `server hash-api-key` makes an entry).",
+		set: func(c *Config, v string) error { c.APIKeysFile = strings.TrimSpace(v); return nil }},
+	{env: "DEFENDER_CALLER_AUDIENCES", flag: "caller-audiences", usage: "Comma-separated aud values accepted in caller tokens (jwt) and in user tokens presented for on-behalf-of. Empty: the client id and api://{client id}.",
+		set: func(c *Config, v string) error { c.CallerAudiences = splitList(v); return nil }},
+	{env: "DEFENDER_POLICY_FILE", flag: "policy-file", usage: "YAML authorization policy: per caller identity, its tenants and operations (deny by default; reloaded on SIGHUP). Required unless caller auth is none.",
+		set: func(c *Config, v string) error { c.PolicyFile = strings.TrimSpace(v); return nil }},
+	{env: "DEFENDER_AUDIT_LOG_FILE", flag: "audit-log-file", usage: "File the audit records are appended to (JSON lines). Empty: they go to the main log.",
+		set: func(c *Config, v string) error { c.AuditLogFile = strings.TrimSpace(v); return nil }},
+	{env: "DEFENDER_AUDIT_QUERY_TEXT", flag: "audit-query-text", def: "false", isBool: true, usage: "Put the KQL text in audit records (its SHA-256 is always there).",
+		set: func(c *Config, v string) error { return setBool(&c.AuditQueryText, v) }},
+	{env: "DEFENDER_USER_CACHE_FILE", flag: "user-cache-file", usage: "File persisting the device-code accounts' token cache, encrypted (AES-256-GCM) with DEFENDER_USER_CACHE_KEY. Empty: in memory only.",
+		set: func(c *Config, v string) error { c.UserCacheFile = strings.TrimSpace(v); return nil }},
+	{env: "DEFENDER_USER_CACHE_KEY", flag: "user-cache-key", usage: "Base64 of the 32-byte key encrypting DEFENDER_USER_CACHE_FILE (openssl rand -base64 32).",
+		set: func(c *Config, v string) (err error) { c.UserCacheKey, err = decodeKey(v); return err }},
 	{env: "DEFENDER_PAGE_TOKEN_KEY", flag: "page-token-key", usage: "Base64 of at least 32 random bytes signing page tokens. Empty: a random key per process (tokens do not survive a restart or work across replicas).",
 		set: setPageTokenKey},
 	{env: "DEFENDER_UPSTREAM_TIMEOUT", flag: "upstream-timeout", def: "60s", usage: "Bound of every upstream HTTP request (Go duration).",
@@ -65,14 +90,7 @@ var settings = []setting{
 	{env: "DEFENDER_HTTP_ADDR", flag: "http-addr", def: DefaultHTTPAddr, usage: "HTTP listen address (REST, /healthz, /metrics), host:port.",
 		set: func(c *Config, v string) error { c.HTTPAddr = strings.TrimSpace(v); return nil }},
 	{env: "DEFENDER_SANDBOX", flag: "sandbox", def: "false", isBool: true, usage: "Run against the built-in emulator; no credentials needed.",
-		set: func(c *Config, v string) error {
-			b, err := strconv.ParseBool(strings.TrimSpace(v))
-			if err != nil {
-				return errors.New("must be true or false")
-			}
-			c.Sandbox = b
-			return nil
-		}},
+		set: func(c *Config, v string) error { return setBool(&c.Sandbox, v) }},
 }
 
 func setDuration(d *time.Duration, v string) error {
@@ -84,19 +102,43 @@ func setDuration(d *time.Duration, v string) error {
 	return nil
 }
 
-// setPageTokenKey decodes standard or URL-safe base64, padded or not. The
-// errors never repeat the value.
-func setPageTokenKey(c *Config, v string) error {
+func setBool(b *bool, v string) error {
+	parsed, err := strconv.ParseBool(strings.TrimSpace(v))
+	if err != nil {
+		return errors.New("must be true or false")
+	}
+	*b = parsed
+	return nil
+}
+
+// splitList splits a comma-separated list, dropping empty items.
+func splitList(v string) []string {
+	var out []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+// setPageTokenKey decodes the page token key.
+func setPageTokenKey(c *Config, v string) (err error) {
+	c.PageTokenKey, err = decodeKey(v)
+	return err
+}
+
+// decodeKey decodes standard or URL-safe base64, padded or not; empty is
+// nil. The errors never repeat the value.
+func decodeKey(v string) (SecretBytes, error) {
 	v = strings.TrimSpace(v)
 	if v == "" {
-		c.PageTokenKey = nil
-		return nil
+		return nil, nil
 	}
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
 		if key, err := enc.DecodeString(v); err == nil {
-			c.PageTokenKey = key
-			return nil
+			return key, nil
 		}
 	}
-	return errors.New("must be base64 (e.g. the output of: openssl rand -base64 32)")
+	return nil, errors.New("must be base64 (e.g. the output of: openssl rand -base64 32)")
 }

@@ -65,6 +65,7 @@ func (c *Config) Validate() error {
 		add("DEFENDER_HTTP_ADDR: %w", err)
 	}
 	errs = append(errs, c.validatePartners()...)
+	errs = append(errs, c.validateCallerAuth()...)
 	return errors.Join(errs...)
 }
 
@@ -114,4 +115,71 @@ func checkAddr(addr string) error {
 		return fmt.Errorf("%q has no valid port", addr)
 	}
 	return nil
+}
+
+// validateCallerAuth checks the caller authentication, TLS, policy, audit
+// and user cache settings.
+func (c *Config) validateCallerAuth() []error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	switch c.CallerAuth {
+	case CallerAuthNone:
+		if !c.Sandbox && (!isLoopbackAddr(c.GRPCAddr) || !isLoopbackAddr(c.HTTPAddr)) {
+			add("DEFENDER_CALLER_AUTH: none lets anyone in, so it is allowed only with --sandbox or when both listeners are bound to loopback (gRPC %s, HTTP %s); use mtls, api-key or jwt", c.GRPCAddr, c.HTTPAddr)
+		}
+	case CallerAuthMTLS:
+		if c.ClientCAFile == "" {
+			add("DEFENDER_CLIENT_CA_FILE is required with DEFENDER_CALLER_AUTH=mtls")
+		}
+		if c.TLSCertFile == "" {
+			add("DEFENDER_TLS_CERT_FILE and DEFENDER_TLS_KEY_FILE are required with DEFENDER_CALLER_AUTH=mtls")
+		}
+	case CallerAuthAPIKey:
+		if c.APIKeysFile == "" {
+			add("DEFENDER_API_KEYS_FILE is required with DEFENDER_CALLER_AUTH=api-key")
+		}
+	case CallerAuthJWT:
+	default:
+		add("DEFENDER_CALLER_AUTH: %q is not a mode; use none, mtls, api-key or jwt", c.CallerAuth)
+	}
+	if c.CallerAuth != CallerAuthNone && c.CallerAuth != "" && c.PolicyFile == "" {
+		add("DEFENDER_POLICY_FILE is required with DEFENDER_CALLER_AUTH=%s: the gateway denies by default", c.CallerAuth)
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		add("DEFENDER_TLS_CERT_FILE and DEFENDER_TLS_KEY_FILE must be set together")
+	}
+	if c.ClientCAFile != "" && c.CallerAuth != CallerAuthMTLS {
+		add("DEFENDER_CLIENT_CA_FILE is set but DEFENDER_CALLER_AUTH is %s, not mtls", c.CallerAuth)
+	}
+	if c.APIKeysFile != "" && c.CallerAuth != CallerAuthAPIKey {
+		add("DEFENDER_API_KEYS_FILE is set but DEFENDER_CALLER_AUTH is %s, not api-key", c.CallerAuth)
+	}
+	switch {
+	case c.UserCacheFile != "" && len(c.UserCacheKey) == 0:
+		add("DEFENDER_USER_CACHE_KEY is required with DEFENDER_USER_CACHE_FILE: the cache holds refresh tokens and is stored encrypted")
+	case c.UserCacheFile == "" && len(c.UserCacheKey) > 0:
+		add("DEFENDER_USER_CACHE_KEY is set without DEFENDER_USER_CACHE_FILE")
+	case len(c.UserCacheKey) > 0 && len(c.UserCacheKey) != userCacheKeyBytes:
+		add("DEFENDER_USER_CACHE_KEY: decodes to %d bytes; use exactly %d (openssl rand -base64 32)", len(c.UserCacheKey), userCacheKeyBytes)
+	}
+	return errs
+}
+
+// isLoopbackAddr reports whether a listen address binds only loopback: an
+// empty host or 0.0.0.0 binds every interface.
+func isLoopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	return err == nil && host != "" && isLoopback(host)
+}
+
+// EffectiveCallerAudiences is CallerAudiences, or by default the client id
+// and api://{client id}.
+func (c *Config) EffectiveCallerAudiences() []string {
+	if len(c.CallerAudiences) > 0 {
+		return c.CallerAudiences
+	}
+	if c.ClientID == "" {
+		return nil
+	}
+	return []string{c.ClientID, "api://" + c.ClientID}
 }

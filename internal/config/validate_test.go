@@ -13,6 +13,7 @@ func validConfig() *Config {
 	c.TenantID = "contoso.onmicrosoft.com"
 	c.ClientID = "client-1"
 	c.ClientSecret = "secret"
+	c.GRPCAddr, c.HTTPAddr = "127.0.0.1:50051", "127.0.0.1:8080"
 	c.fillBackendDefaults()
 	return c
 }
@@ -51,6 +52,24 @@ func TestValidate(t *testing.T) {
 		{name: "port out of range", mutate: func(c *Config) { c.HTTPAddr = ":65536" }, wantParts: []string{"DEFENDER_HTTP_ADDR"}},
 		{name: "zero timeouts", mutate: func(c *Config) { c.UpstreamTimeout, c.ShutdownTimeout = 0, -time.Second }, wantParts: []string{"DEFENDER_UPSTREAM_TIMEOUT", "DEFENDER_SHUTDOWN_TIMEOUT"}},
 		{name: "bad log level", mutate: func(c *Config) { c.LogLevel = "verbose" }, wantParts: []string{"DEFENDER_LOG_LEVEL"}},
+		{name: "none on every interface", mutate: func(c *Config) { c.GRPCAddr = ":50051" }, wantParts: []string{"DEFENDER_CALLER_AUTH: none", "loopback"}},
+		{name: "none on 0.0.0.0", mutate: func(c *Config) { c.HTTPAddr = "0.0.0.0:8080" }, wantParts: []string{"DEFENDER_CALLER_AUTH: none"}},
+		{name: "none on every interface in the sandbox", mutate: func(c *Config) { c.GRPCAddr, c.HTTPAddr, c.Sandbox = ":50051", ":8080", true }},
+		{name: "none on localhost and ::1", mutate: func(c *Config) { c.GRPCAddr, c.HTTPAddr = "localhost:1", "[::1]:2" }},
+		{name: "unknown mode", mutate: func(c *Config) { c.CallerAuth = "basic" }, wantParts: []string{`DEFENDER_CALLER_AUTH: "basic" is not a mode`}},
+		{name: "mtls needs CA, server certificate and policy", mutate: func(c *Config) { c.CallerAuth = CallerAuthMTLS },
+			wantParts: []string{"DEFENDER_CLIENT_CA_FILE is required", "DEFENDER_TLS_CERT_FILE and DEFENDER_TLS_KEY_FILE are required", "DEFENDER_POLICY_FILE is required"}},
+		{name: "mtls complete", mutate: func(c *Config) {
+			c.CallerAuth, c.ClientCAFile, c.TLSCertFile, c.TLSKeyFile, c.PolicyFile = CallerAuthMTLS, "ca.pem", "tls.pem", "tls.key", "policy.yaml"
+			c.GRPCAddr, c.HTTPAddr = ":50051", ":8080"
+		}},
+		{name: "api-key needs keys", mutate: func(c *Config) { c.CallerAuth, c.PolicyFile = CallerAuthAPIKey, "p.yaml" }, wantParts: []string{"DEFENDER_API_KEYS_FILE is required"}},
+		{name: "jwt needs a policy", mutate: func(c *Config) { c.CallerAuth = CallerAuthJWT }, wantParts: []string{"DEFENDER_POLICY_FILE is required with DEFENDER_CALLER_AUTH=jwt"}},
+		{name: "TLS key without certificate", mutate: func(c *Config) { c.TLSKeyFile = "k" }, wantParts: []string{"must be set together"}},
+		{name: "CA without mtls", mutate: func(c *Config) { c.ClientCAFile = "ca.pem" }, wantParts: []string{"DEFENDER_CLIENT_CA_FILE is set but DEFENDER_CALLER_AUTH is none"}},
+		{name: "user cache without key", mutate: func(c *Config) { c.UserCacheFile = "cache.bin" }, wantParts: []string{"DEFENDER_USER_CACHE_KEY is required"}},
+		{name: "short user cache key", mutate: func(c *Config) { c.UserCacheFile, c.UserCacheKey = "cache.bin", bytes.Repeat([]byte{1}, 16) }, wantParts: []string{"decodes to 16 bytes; use exactly 32"}},
+		{name: "user cache with key", mutate: func(c *Config) { c.UserCacheFile, c.UserCacheKey = "cache.bin", bytes.Repeat([]byte{1}, 32) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -84,7 +103,11 @@ func TestValidateLoadedMissingSettings(t *testing.T) {
 	if err == nil {
 		t.Fatal("Validate accepted a configuration without credentials")
 	}
-	if got := strings.Count(err.Error(), "\n") + 1; got != 3 {
-		t.Errorf("error has %d lines, want one per missing setting (3):\n%v", got, err)
+	// Three missing settings, and caller auth none on every interface.
+	if got := strings.Count(err.Error(), "\n") + 1; got != 4 {
+		t.Errorf("error has %d lines, want one per missing setting and one for caller auth (4):\n%v", got, err)
+	}
+	if !strings.Contains(err.Error(), "DEFENDER_CALLER_AUTH: none") {
+		t.Errorf("the default caller auth on every interface is not refused:\n%v", err)
 	}
 }

@@ -25,6 +25,67 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// The state of a device-code sign-in.
+type DeviceLoginState int32
+
+const (
+	// Not set.
+	DeviceLoginState_DEVICE_LOGIN_STATE_UNSPECIFIED DeviceLoginState = 0
+	// Waiting for the user to enter the code and sign in.
+	DeviceLoginState_DEVICE_LOGIN_STATE_PENDING DeviceLoginState = 1
+	// The user signed in; `account` is usable in the user context.
+	DeviceLoginState_DEVICE_LOGIN_STATE_COMPLETED DeviceLoginState = 2
+	// The sign-in failed, for example the user declined it.
+	DeviceLoginState_DEVICE_LOGIN_STATE_FAILED DeviceLoginState = 3
+	// The code expired before the user signed in.
+	DeviceLoginState_DEVICE_LOGIN_STATE_EXPIRED DeviceLoginState = 4
+)
+
+// Enum value maps for DeviceLoginState.
+var (
+	DeviceLoginState_name = map[int32]string{
+		0: "DEVICE_LOGIN_STATE_UNSPECIFIED",
+		1: "DEVICE_LOGIN_STATE_PENDING",
+		2: "DEVICE_LOGIN_STATE_COMPLETED",
+		3: "DEVICE_LOGIN_STATE_FAILED",
+		4: "DEVICE_LOGIN_STATE_EXPIRED",
+	}
+	DeviceLoginState_value = map[string]int32{
+		"DEVICE_LOGIN_STATE_UNSPECIFIED": 0,
+		"DEVICE_LOGIN_STATE_PENDING":     1,
+		"DEVICE_LOGIN_STATE_COMPLETED":   2,
+		"DEVICE_LOGIN_STATE_FAILED":      3,
+		"DEVICE_LOGIN_STATE_EXPIRED":     4,
+	}
+)
+
+func (x DeviceLoginState) Enum() *DeviceLoginState {
+	p := new(DeviceLoginState)
+	*p = x
+	return p
+}
+
+func (x DeviceLoginState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DeviceLoginState) Descriptor() protoreflect.EnumDescriptor {
+	return file_defender_v1_auth_service_proto_enumTypes[0].Descriptor()
+}
+
+func (DeviceLoginState) Type() protoreflect.EnumType {
+	return &file_defender_v1_auth_service_proto_enumTypes[0]
+}
+
+func (x DeviceLoginState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use DeviceLoginState.Descriptor instead.
+func (DeviceLoginState) EnumDescriptor() ([]byte, []int) {
+	return file_defender_v1_auth_service_proto_rawDescGZIP(), []int{0}
+}
+
 // Whether a token can be obtained in an auth context.
 type TokenStatus int32
 
@@ -71,11 +132,11 @@ func (x TokenStatus) String() string {
 }
 
 func (TokenStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_defender_v1_auth_service_proto_enumTypes[0].Descriptor()
+	return file_defender_v1_auth_service_proto_enumTypes[1].Descriptor()
 }
 
 func (TokenStatus) Type() protoreflect.EnumType {
-	return &file_defender_v1_auth_service_proto_enumTypes[0]
+	return &file_defender_v1_auth_service_proto_enumTypes[1]
 }
 
 func (x TokenStatus) Number() protoreflect.EnumNumber {
@@ -84,7 +145,7 @@ func (x TokenStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use TokenStatus.Descriptor instead.
 func (TokenStatus) EnumDescriptor() ([]byte, []int) {
-	return file_defender_v1_auth_service_proto_rawDescGZIP(), []int{0}
+	return file_defender_v1_auth_service_proto_rawDescGZIP(), []int{1}
 }
 
 // The kind of an auth context.
@@ -128,11 +189,11 @@ func (x ContextKind) String() string {
 }
 
 func (ContextKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_defender_v1_auth_service_proto_enumTypes[1].Descriptor()
+	return file_defender_v1_auth_service_proto_enumTypes[2].Descriptor()
 }
 
 func (ContextKind) Type() protoreflect.EnumType {
-	return &file_defender_v1_auth_service_proto_enumTypes[1]
+	return &file_defender_v1_auth_service_proto_enumTypes[2]
 }
 
 func (x ContextKind) Number() protoreflect.EnumNumber {
@@ -141,7 +202,7 @@ func (x ContextKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ContextKind.Descriptor instead.
 func (ContextKind) EnumDescriptor() ([]byte, []int) {
-	return file_defender_v1_auth_service_proto_rawDescGZIP(), []int{1}
+	return file_defender_v1_auth_service_proto_rawDescGZIP(), []int{2}
 }
 
 // The kind of credential an auth context holds.
@@ -154,6 +215,8 @@ const (
 	CredentialKind_CREDENTIAL_KIND_CLIENT_SECRET CredentialKind = 1
 	// A certificate and its private key.
 	CredentialKind_CREDENTIAL_KIND_CERTIFICATE CredentialKind = 2
+	// A user's device-code sign-in, renewed silently (no app credential).
+	CredentialKind_CREDENTIAL_KIND_USER_SIGN_IN CredentialKind = 3
 )
 
 // Enum value maps for CredentialKind.
@@ -162,11 +225,13 @@ var (
 		0: "CREDENTIAL_KIND_UNSPECIFIED",
 		1: "CREDENTIAL_KIND_CLIENT_SECRET",
 		2: "CREDENTIAL_KIND_CERTIFICATE",
+		3: "CREDENTIAL_KIND_USER_SIGN_IN",
 	}
 	CredentialKind_value = map[string]int32{
 		"CREDENTIAL_KIND_UNSPECIFIED":   0,
 		"CREDENTIAL_KIND_CLIENT_SECRET": 1,
 		"CREDENTIAL_KIND_CERTIFICATE":   2,
+		"CREDENTIAL_KIND_USER_SIGN_IN":  3,
 	}
 )
 
@@ -181,11 +246,11 @@ func (x CredentialKind) String() string {
 }
 
 func (CredentialKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_defender_v1_auth_service_proto_enumTypes[2].Descriptor()
+	return file_defender_v1_auth_service_proto_enumTypes[3].Descriptor()
 }
 
 func (CredentialKind) Type() protoreflect.EnumType {
-	return &file_defender_v1_auth_service_proto_enumTypes[2]
+	return &file_defender_v1_auth_service_proto_enumTypes[3]
 }
 
 func (x CredentialKind) Number() protoreflect.EnumNumber {
@@ -194,7 +259,7 @@ func (x CredentialKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CredentialKind.Descriptor instead.
 func (CredentialKind) EnumDescriptor() ([]byte, []int) {
-	return file_defender_v1_auth_service_proto_rawDescGZIP(), []int{2}
+	return file_defender_v1_auth_service_proto_rawDescGZIP(), []int{3}
 }
 
 // An upstream API.
@@ -234,11 +299,11 @@ func (x Backend) String() string {
 }
 
 func (Backend) Descriptor() protoreflect.EnumDescriptor {
-	return file_defender_v1_auth_service_proto_enumTypes[3].Descriptor()
+	return file_defender_v1_auth_service_proto_enumTypes[4].Descriptor()
 }
 
 func (Backend) Type() protoreflect.EnumType {
-	return &file_defender_v1_auth_service_proto_enumTypes[3]
+	return &file_defender_v1_auth_service_proto_enumTypes[4]
 }
 
 func (x Backend) Number() protoreflect.EnumNumber {
@@ -247,7 +312,400 @@ func (x Backend) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Backend.Descriptor instead.
 func (Backend) EnumDescriptor() ([]byte, []int) {
+	return file_defender_v1_auth_service_proto_rawDescGZIP(), []int{4}
+}
+
+// The request of WhoAmI.
+type WhoAmIRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant a Defender call would be made in, `tenants/{tenant}`;
+	// `tenants/default` is the home tenant.
+	Tenant        string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WhoAmIRequest) Reset() {
+	*x = WhoAmIRequest{}
+	mi := &file_defender_v1_auth_service_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WhoAmIRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WhoAmIRequest) ProtoMessage() {}
+
+func (x *WhoAmIRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_defender_v1_auth_service_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WhoAmIRequest.ProtoReflect.Descriptor instead.
+func (*WhoAmIRequest) Descriptor() ([]byte, []int) {
+	return file_defender_v1_auth_service_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *WhoAmIRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+// The response of WhoAmI. It never holds a token.
+type WhoAmIResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The caller as the gateway authenticated it, for example
+	// `api-key:soc-bot`, `mtls:spiffe://corp/soc`, `app:{client id}`,
+	// `user:{upn}` or `anonymous` (caller authentication `none`).
+	Caller string `protobuf:"bytes,1,opt,name=caller,proto3" json:"caller,omitempty"`
+	// The auth context a Defender call would use, for example `contexts/app`,
+	// `contexts/partner/tenants/{tenant}`, `contexts/user/on-behalf-of` or
+	// `contexts/user/accounts/{upn}`.
+	Context string `protobuf:"bytes,2,opt,name=context,proto3" json:"context,omitempty"`
+	// The kind of that context.
+	ContextKind ContextKind `protobuf:"varint,3,opt,name=context_kind,json=contextKind,proto3,enum=defender.v1.ContextKind" json:"context_kind,omitempty"`
+	// The tenant the call would be made in, as configured.
+	Tenant string `protobuf:"bytes,4,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// The identity Defender sees: the user's UPN in the user context, the
+	// app's client id otherwise.
+	UpstreamIdentity string `protobuf:"bytes,5,opt,name=upstream_identity,json=upstreamIdentity,proto3" json:"upstream_identity,omitempty"`
+	// The application permissions (`roles`) of the context's token.
+	Roles []string `protobuf:"bytes,6,rep,name=roles,proto3" json:"roles,omitempty"`
+	// The delegated permissions (`scp`) of the context's token.
+	Scopes []string `protobuf:"bytes,7,rep,name=scopes,proto3" json:"scopes,omitempty"`
+	// When the context's token expires.
+	TokenExpireTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=token_expire_time,json=tokenExpireTime,proto3" json:"token_expire_time,omitempty"`
+	// The upstream API the call would reach.
+	Backend Backend `protobuf:"varint,9,opt,name=backend,proto3,enum=defender.v1.Backend" json:"backend,omitempty"`
+	// The operations the authorization policy allows this caller in this
+	// tenant, for example `incidents.read`.
+	AllowedOperations []string `protobuf:"bytes,10,rep,name=allowed_operations,json=allowedOperations,proto3" json:"allowed_operations,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *WhoAmIResponse) Reset() {
+	*x = WhoAmIResponse{}
+	mi := &file_defender_v1_auth_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WhoAmIResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WhoAmIResponse) ProtoMessage() {}
+
+func (x *WhoAmIResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_defender_v1_auth_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WhoAmIResponse.ProtoReflect.Descriptor instead.
+func (*WhoAmIResponse) Descriptor() ([]byte, []int) {
+	return file_defender_v1_auth_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *WhoAmIResponse) GetCaller() string {
+	if x != nil {
+		return x.Caller
+	}
+	return ""
+}
+
+func (x *WhoAmIResponse) GetContext() string {
+	if x != nil {
+		return x.Context
+	}
+	return ""
+}
+
+func (x *WhoAmIResponse) GetContextKind() ContextKind {
+	if x != nil {
+		return x.ContextKind
+	}
+	return ContextKind_CONTEXT_KIND_UNSPECIFIED
+}
+
+func (x *WhoAmIResponse) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *WhoAmIResponse) GetUpstreamIdentity() string {
+	if x != nil {
+		return x.UpstreamIdentity
+	}
+	return ""
+}
+
+func (x *WhoAmIResponse) GetRoles() []string {
+	if x != nil {
+		return x.Roles
+	}
+	return nil
+}
+
+func (x *WhoAmIResponse) GetScopes() []string {
+	if x != nil {
+		return x.Scopes
+	}
+	return nil
+}
+
+func (x *WhoAmIResponse) GetTokenExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.TokenExpireTime
+	}
+	return nil
+}
+
+func (x *WhoAmIResponse) GetBackend() Backend {
+	if x != nil {
+		return x.Backend
+	}
+	return Backend_BACKEND_UNSPECIFIED
+}
+
+func (x *WhoAmIResponse) GetAllowedOperations() []string {
+	if x != nil {
+		return x.AllowedOperations
+	}
+	return nil
+}
+
+// The request of StartDeviceLogin.
+type StartDeviceLoginRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant the user signs in to, `tenants/{tenant}`; `tenants/default`
+	// is the home tenant.
+	Tenant        string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartDeviceLoginRequest) Reset() {
+	*x = StartDeviceLoginRequest{}
+	mi := &file_defender_v1_auth_service_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartDeviceLoginRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartDeviceLoginRequest) ProtoMessage() {}
+
+func (x *StartDeviceLoginRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_defender_v1_auth_service_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartDeviceLoginRequest.ProtoReflect.Descriptor instead.
+func (*StartDeviceLoginRequest) Descriptor() ([]byte, []int) {
+	return file_defender_v1_auth_service_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *StartDeviceLoginRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+// The request of GetDeviceLogin.
+type GetDeviceLoginRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The sign-in, `tenants/{tenant}/deviceLogins/{device_login}`.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDeviceLoginRequest) Reset() {
+	*x = GetDeviceLoginRequest{}
+	mi := &file_defender_v1_auth_service_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDeviceLoginRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDeviceLoginRequest) ProtoMessage() {}
+
+func (x *GetDeviceLoginRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_defender_v1_auth_service_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDeviceLoginRequest.ProtoReflect.Descriptor instead.
+func (*GetDeviceLoginRequest) Descriptor() ([]byte, []int) {
 	return file_defender_v1_auth_service_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *GetDeviceLoginRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// A device-code sign-in of a user.
+type DeviceLogin struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The sign-in's name, `tenants/{tenant}/deviceLogins/{device_login}`.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Where the sign-in stands.
+	State DeviceLoginState `protobuf:"varint,2,opt,name=state,proto3,enum=defender.v1.DeviceLoginState" json:"state,omitempty"`
+	// The code the user enters at `verification_uri`.
+	UserCode string `protobuf:"bytes,3,opt,name=user_code,json=userCode,proto3" json:"user_code,omitempty"`
+	// The page where the user enters the code and signs in.
+	VerificationUri string `protobuf:"bytes,4,opt,name=verification_uri,json=verificationUri,proto3" json:"verification_uri,omitempty"`
+	// Entra ID's instructions for the user, ready to print.
+	Message string `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`
+	// When the code expires; after it, the state is EXPIRED.
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	// When the sign-in was started.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// The signed-in account's UPN, once COMPLETED. Name it in the
+	// `x-defender-account` header to use it.
+	Account string `protobuf:"bytes,8,opt,name=account,proto3" json:"account,omitempty"`
+	// Why the sign-in FAILED (for example the user declined), without any
+	// secret or token.
+	ErrorDetail   string `protobuf:"bytes,9,opt,name=error_detail,json=errorDetail,proto3" json:"error_detail,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeviceLogin) Reset() {
+	*x = DeviceLogin{}
+	mi := &file_defender_v1_auth_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeviceLogin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeviceLogin) ProtoMessage() {}
+
+func (x *DeviceLogin) ProtoReflect() protoreflect.Message {
+	mi := &file_defender_v1_auth_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeviceLogin.ProtoReflect.Descriptor instead.
+func (*DeviceLogin) Descriptor() ([]byte, []int) {
+	return file_defender_v1_auth_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *DeviceLogin) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeviceLogin) GetState() DeviceLoginState {
+	if x != nil {
+		return x.State
+	}
+	return DeviceLoginState_DEVICE_LOGIN_STATE_UNSPECIFIED
+}
+
+func (x *DeviceLogin) GetUserCode() string {
+	if x != nil {
+		return x.UserCode
+	}
+	return ""
+}
+
+func (x *DeviceLogin) GetVerificationUri() string {
+	if x != nil {
+		return x.VerificationUri
+	}
+	return ""
+}
+
+func (x *DeviceLogin) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *DeviceLogin) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+func (x *DeviceLogin) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *DeviceLogin) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
+func (x *DeviceLogin) GetErrorDetail() string {
+	if x != nil {
+		return x.ErrorDetail
+	}
+	return ""
 }
 
 // The request of GetConsentUrl.
@@ -264,7 +722,7 @@ type GetConsentUrlRequest struct {
 
 func (x *GetConsentUrlRequest) Reset() {
 	*x = GetConsentUrlRequest{}
-	mi := &file_defender_v1_auth_service_proto_msgTypes[0]
+	mi := &file_defender_v1_auth_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -276,7 +734,7 @@ func (x *GetConsentUrlRequest) String() string {
 func (*GetConsentUrlRequest) ProtoMessage() {}
 
 func (x *GetConsentUrlRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_defender_v1_auth_service_proto_msgTypes[0]
+	mi := &file_defender_v1_auth_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -289,7 +747,7 @@ func (x *GetConsentUrlRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConsentUrlRequest.ProtoReflect.Descriptor instead.
 func (*GetConsentUrlRequest) Descriptor() ([]byte, []int) {
-	return file_defender_v1_auth_service_proto_rawDescGZIP(), []int{0}
+	return file_defender_v1_auth_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetConsentUrlRequest) GetTenant() string {
@@ -319,7 +777,7 @@ type GetConsentUrlResponse struct {
 
 func (x *GetConsentUrlResponse) Reset() {
 	*x = GetConsentUrlResponse{}
-	mi := &file_defender_v1_auth_service_proto_msgTypes[1]
+	mi := &file_defender_v1_auth_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -331,7 +789,7 @@ func (x *GetConsentUrlResponse) String() string {
 func (*GetConsentUrlResponse) ProtoMessage() {}
 
 func (x *GetConsentUrlResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_defender_v1_auth_service_proto_msgTypes[1]
+	mi := &file_defender_v1_auth_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -344,7 +802,7 @@ func (x *GetConsentUrlResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConsentUrlResponse.ProtoReflect.Descriptor instead.
 func (*GetConsentUrlResponse) Descriptor() ([]byte, []int) {
-	return file_defender_v1_auth_service_proto_rawDescGZIP(), []int{1}
+	return file_defender_v1_auth_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetConsentUrlResponse) GetConsentUrl() string {
@@ -370,7 +828,7 @@ type ListContextsRequest struct {
 
 func (x *ListContextsRequest) Reset() {
 	*x = ListContextsRequest{}
-	mi := &file_defender_v1_auth_service_proto_msgTypes[2]
+	mi := &file_defender_v1_auth_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -382,7 +840,7 @@ func (x *ListContextsRequest) String() string {
 func (*ListContextsRequest) ProtoMessage() {}
 
 func (x *ListContextsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_defender_v1_auth_service_proto_msgTypes[2]
+	mi := &file_defender_v1_auth_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -395,7 +853,7 @@ func (x *ListContextsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListContextsRequest.ProtoReflect.Descriptor instead.
 func (*ListContextsRequest) Descriptor() ([]byte, []int) {
-	return file_defender_v1_auth_service_proto_rawDescGZIP(), []int{2}
+	return file_defender_v1_auth_service_proto_rawDescGZIP(), []int{7}
 }
 
 // The response of ListContexts.
@@ -409,7 +867,7 @@ type ListContextsResponse struct {
 
 func (x *ListContextsResponse) Reset() {
 	*x = ListContextsResponse{}
-	mi := &file_defender_v1_auth_service_proto_msgTypes[3]
+	mi := &file_defender_v1_auth_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -421,7 +879,7 @@ func (x *ListContextsResponse) String() string {
 func (*ListContextsResponse) ProtoMessage() {}
 
 func (x *ListContextsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_defender_v1_auth_service_proto_msgTypes[3]
+	mi := &file_defender_v1_auth_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -434,7 +892,7 @@ func (x *ListContextsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListContextsResponse.ProtoReflect.Descriptor instead.
 func (*ListContextsResponse) Descriptor() ([]byte, []int) {
-	return file_defender_v1_auth_service_proto_rawDescGZIP(), []int{3}
+	return file_defender_v1_auth_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListContextsResponse) GetContexts() []*AuthContext {
@@ -474,13 +932,16 @@ type AuthContext struct {
 	TokenStatusDetail string `protobuf:"bytes,12,opt,name=token_status_detail,json=tokenStatusDetail,proto3" json:"token_status_detail,omitempty"`
 	// When `token_status` was determined. Results are cached briefly.
 	TokenCheckTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=token_check_time,json=tokenCheckTime,proto3" json:"token_check_time,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The signed-in account's UPN, for a user context of a device-code
+	// sign-in; empty otherwise.
+	Account       string `protobuf:"bytes,14,opt,name=account,proto3" json:"account,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AuthContext) Reset() {
 	*x = AuthContext{}
-	mi := &file_defender_v1_auth_service_proto_msgTypes[4]
+	mi := &file_defender_v1_auth_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -492,7 +953,7 @@ func (x *AuthContext) String() string {
 func (*AuthContext) ProtoMessage() {}
 
 func (x *AuthContext) ProtoReflect() protoreflect.Message {
-	mi := &file_defender_v1_auth_service_proto_msgTypes[4]
+	mi := &file_defender_v1_auth_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -505,7 +966,7 @@ func (x *AuthContext) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthContext.ProtoReflect.Descriptor instead.
 func (*AuthContext) Descriptor() ([]byte, []int) {
-	return file_defender_v1_auth_service_proto_rawDescGZIP(), []int{4}
+	return file_defender_v1_auth_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *AuthContext) GetName() string {
@@ -599,11 +1060,48 @@ func (x *AuthContext) GetTokenCheckTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *AuthContext) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
 var File_defender_v1_auth_service_proto protoreflect.FileDescriptor
 
 const file_defender_v1_auth_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1edefender/v1/auth_service.proto\x12\vdefender.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\x8b\x01\n" +
+	"\x1edefender/v1/auth_service.proto\x12\vdefender.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"a\n" +
+	"\rWhoAmIRequest\x12P\n" +
+	"\x06tenant\x18\x01 \x01(\tB8\xe0A\x02\xbaH2r0\x10\x01\x18\xac\x022)^tenants/[A-Za-z0-9][A-Za-z0-9.-]{0,252}$R\x06tenant\"\xcb\x03\n" +
+	"\x0eWhoAmIResponse\x12\x1b\n" +
+	"\x06caller\x18\x01 \x01(\tB\x03\xe0A\x03R\x06caller\x12\x1d\n" +
+	"\acontext\x18\x02 \x01(\tB\x03\xe0A\x03R\acontext\x12@\n" +
+	"\fcontext_kind\x18\x03 \x01(\x0e2\x18.defender.v1.ContextKindB\x03\xe0A\x03R\vcontextKind\x12\x1b\n" +
+	"\x06tenant\x18\x04 \x01(\tB\x03\xe0A\x03R\x06tenant\x120\n" +
+	"\x11upstream_identity\x18\x05 \x01(\tB\x03\xe0A\x03R\x10upstreamIdentity\x12\x19\n" +
+	"\x05roles\x18\x06 \x03(\tB\x03\xe0A\x03R\x05roles\x12\x1b\n" +
+	"\x06scopes\x18\a \x03(\tB\x03\xe0A\x03R\x06scopes\x12K\n" +
+	"\x11token_expire_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x0ftokenExpireTime\x123\n" +
+	"\abackend\x18\t \x01(\x0e2\x14.defender.v1.BackendB\x03\xe0A\x03R\abackend\x122\n" +
+	"\x12allowed_operations\x18\n" +
+	" \x03(\tB\x03\xe0A\x03R\x11allowedOperations\"k\n" +
+	"\x17StartDeviceLoginRequest\x12P\n" +
+	"\x06tenant\x18\x01 \x01(\tB8\xe0A\x02\xbaH2r0\x10\x01\x18\xac\x022)^tenants/[A-Za-z0-9][A-Za-z0-9.-]{0,252}$R\x06tenant\"\x81\x01\n" +
+	"\x15GetDeviceLoginRequest\x12h\n" +
+	"\x04name\x18\x01 \x01(\tBT\xe0A\x02\xbaHNrL\x10\x01\x18\x90\x032E^tenants/[A-Za-z0-9][A-Za-z0-9.-]{0,252}/deviceLogins/[a-z0-9]{1,64}$R\x04name\"\x9c\x03\n" +
+	"\vDeviceLogin\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x128\n" +
+	"\x05state\x18\x02 \x01(\x0e2\x1d.defender.v1.DeviceLoginStateB\x03\xe0A\x03R\x05state\x12 \n" +
+	"\tuser_code\x18\x03 \x01(\tB\x03\xe0A\x03R\buserCode\x12.\n" +
+	"\x10verification_uri\x18\x04 \x01(\tB\x03\xe0A\x03R\x0fverificationUri\x12\x1d\n" +
+	"\amessage\x18\x05 \x01(\tB\x03\xe0A\x03R\amessage\x12@\n" +
+	"\vexpire_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"expireTime\x12@\n" +
+	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"createTime\x12\x1d\n" +
+	"\aaccount\x18\b \x01(\tB\x03\xe0A\x03R\aaccount\x12&\n" +
+	"\ferror_detail\x18\t \x01(\tB\x03\xe0A\x03R\verrorDetail\"\x8b\x01\n" +
 	"\x14GetConsentUrlRequest\x12P\n" +
 	"\x06tenant\x18\x01 \x01(\tB8\xe0A\x02\xbaH2r0\x10\x01\x18\xac\x022)^tenants/[A-Za-z0-9][A-Za-z0-9.-]{0,252}$R\x06tenant\x12!\n" +
 	"\x05state\x18\x02 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\x02R\x05state\"[\n" +
@@ -613,7 +1111,7 @@ const file_defender_v1_auth_service_proto_rawDesc = "" +
 	"\fredirect_uri\x18\x02 \x01(\tR\vredirectUri\"\x15\n" +
 	"\x13ListContextsRequest\"L\n" +
 	"\x14ListContextsResponse\x124\n" +
-	"\bcontexts\x18\x01 \x03(\v2\x18.defender.v1.AuthContextR\bcontexts\"\xe7\x04\n" +
+	"\bcontexts\x18\x01 \x03(\v2\x18.defender.v1.AuthContextR\bcontexts\"\x86\x05\n" +
 	"\vAuthContext\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x03R\x04name\x121\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x18.defender.v1.ContextKindB\x03\xe0A\x03R\x04kind\x12\x1b\n" +
@@ -628,7 +1126,14 @@ const file_defender_v1_auth_service_proto_rawDesc = "" +
 	" \x01(\tB\x03\xe0A\x03R\vdisplayName\x12@\n" +
 	"\ftoken_status\x18\v \x01(\x0e2\x18.defender.v1.TokenStatusB\x03\xe0A\x03R\vtokenStatus\x123\n" +
 	"\x13token_status_detail\x18\f \x01(\tB\x03\xe0A\x03R\x11tokenStatusDetail\x12I\n" +
-	"\x10token_check_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x0etokenCheckTime*\xaf\x01\n" +
+	"\x10token_check_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x0etokenCheckTime\x12\x1d\n" +
+	"\aaccount\x18\x0e \x01(\tB\x03\xe0A\x03R\aaccount*\xb7\x01\n" +
+	"\x10DeviceLoginState\x12\"\n" +
+	"\x1eDEVICE_LOGIN_STATE_UNSPECIFIED\x10\x00\x12\x1e\n" +
+	"\x1aDEVICE_LOGIN_STATE_PENDING\x10\x01\x12 \n" +
+	"\x1cDEVICE_LOGIN_STATE_COMPLETED\x10\x02\x12\x1d\n" +
+	"\x19DEVICE_LOGIN_STATE_FAILED\x10\x03\x12\x1e\n" +
+	"\x1aDEVICE_LOGIN_STATE_EXPIRED\x10\x04*\xaf\x01\n" +
 	"\vTokenStatus\x12\x1c\n" +
 	"\x18TOKEN_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16TOKEN_STATUS_AVAILABLE\x10\x01\x12!\n" +
@@ -639,18 +1144,22 @@ const file_defender_v1_auth_service_proto_rawDesc = "" +
 	"\x18CONTEXT_KIND_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10CONTEXT_KIND_APP\x10\x01\x12\x15\n" +
 	"\x11CONTEXT_KIND_USER\x10\x02\x12\x18\n" +
-	"\x14CONTEXT_KIND_PARTNER\x10\x03*u\n" +
+	"\x14CONTEXT_KIND_PARTNER\x10\x03*\x97\x01\n" +
 	"\x0eCredentialKind\x12\x1f\n" +
 	"\x1bCREDENTIAL_KIND_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dCREDENTIAL_KIND_CLIENT_SECRET\x10\x01\x12\x1f\n" +
-	"\x1bCREDENTIAL_KIND_CERTIFICATE\x10\x02*F\n" +
+	"\x1bCREDENTIAL_KIND_CERTIFICATE\x10\x02\x12 \n" +
+	"\x1cCREDENTIAL_KIND_USER_SIGN_IN\x10\x03*F\n" +
 	"\aBackend\x12\x17\n" +
 	"\x13BACKEND_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rBACKEND_GRAPH\x10\x01\x12\x0f\n" +
-	"\vBACKEND_XDR\x10\x022\xfc\x01\n" +
+	"\vBACKEND_XDR\x10\x022\xe8\x04\n" +
 	"\vAuthService\x12i\n" +
 	"\fListContexts\x12 .defender.v1.ListContextsRequest\x1a!.defender.v1.ListContextsResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/contexts\x12\x81\x01\n" +
-	"\rGetConsentUrl\x12!.defender.v1.GetConsentUrlRequest\x1a\".defender.v1.GetConsentUrlResponse\")\x82\xd3\xe4\x93\x02#\x12!/v1/{tenant=tenants/*}:consentUrlB\xbf\x01\x92A|\x12z\n" +
+	"\rGetConsentUrl\x12!.defender.v1.GetConsentUrlRequest\x1a\".defender.v1.GetConsentUrlResponse\")\x82\xd3\xe4\x93\x02#\x12!/v1/{tenant=tenants/*}:consentUrl\x12h\n" +
+	"\x06WhoAmI\x12\x1a.defender.v1.WhoAmIRequest\x1a\x1b.defender.v1.WhoAmIResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/{tenant=tenants/*}:whoAmI\x12\x82\x01\n" +
+	"\x10StartDeviceLogin\x12$.defender.v1.StartDeviceLoginRequest\x1a\x18.defender.v1.DeviceLogin\".\x82\xd3\xe4\x93\x02(:\x01*\"#/v1/{tenant=tenants/*}/deviceLogins\x12{\n" +
+	"\x0eGetDeviceLogin\x12\".defender.v1.GetDeviceLoginRequest\x1a\x18.defender.v1.DeviceLogin\"+\x82\xd3\xe4\x93\x02%\x12#/v1/{name=tenants/*/deviceLogins/*}B\xbf\x01\x92A|\x12z\n" +
 	"\x14Defender Gateway API\x12^Microsoft Defender XDR incidents and advanced hunting behind one contract, over gRPC and REST.2\x02v1Z>github.com/defender-gateway/gateway/gen/defender/v1;defenderv1b\x06proto3"
 
 var (
@@ -665,36 +1174,54 @@ func file_defender_v1_auth_service_proto_rawDescGZIP() []byte {
 	return file_defender_v1_auth_service_proto_rawDescData
 }
 
-var file_defender_v1_auth_service_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_defender_v1_auth_service_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_defender_v1_auth_service_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_defender_v1_auth_service_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_defender_v1_auth_service_proto_goTypes = []any{
-	(TokenStatus)(0),              // 0: defender.v1.TokenStatus
-	(ContextKind)(0),              // 1: defender.v1.ContextKind
-	(CredentialKind)(0),           // 2: defender.v1.CredentialKind
-	(Backend)(0),                  // 3: defender.v1.Backend
-	(*GetConsentUrlRequest)(nil),  // 4: defender.v1.GetConsentUrlRequest
-	(*GetConsentUrlResponse)(nil), // 5: defender.v1.GetConsentUrlResponse
-	(*ListContextsRequest)(nil),   // 6: defender.v1.ListContextsRequest
-	(*ListContextsResponse)(nil),  // 7: defender.v1.ListContextsResponse
-	(*AuthContext)(nil),           // 8: defender.v1.AuthContext
-	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
+	(DeviceLoginState)(0),           // 0: defender.v1.DeviceLoginState
+	(TokenStatus)(0),                // 1: defender.v1.TokenStatus
+	(ContextKind)(0),                // 2: defender.v1.ContextKind
+	(CredentialKind)(0),             // 3: defender.v1.CredentialKind
+	(Backend)(0),                    // 4: defender.v1.Backend
+	(*WhoAmIRequest)(nil),           // 5: defender.v1.WhoAmIRequest
+	(*WhoAmIResponse)(nil),          // 6: defender.v1.WhoAmIResponse
+	(*StartDeviceLoginRequest)(nil), // 7: defender.v1.StartDeviceLoginRequest
+	(*GetDeviceLoginRequest)(nil),   // 8: defender.v1.GetDeviceLoginRequest
+	(*DeviceLogin)(nil),             // 9: defender.v1.DeviceLogin
+	(*GetConsentUrlRequest)(nil),    // 10: defender.v1.GetConsentUrlRequest
+	(*GetConsentUrlResponse)(nil),   // 11: defender.v1.GetConsentUrlResponse
+	(*ListContextsRequest)(nil),     // 12: defender.v1.ListContextsRequest
+	(*ListContextsResponse)(nil),    // 13: defender.v1.ListContextsResponse
+	(*AuthContext)(nil),             // 14: defender.v1.AuthContext
+	(*timestamppb.Timestamp)(nil),   // 15: google.protobuf.Timestamp
 }
 var file_defender_v1_auth_service_proto_depIdxs = []int32{
-	8, // 0: defender.v1.ListContextsResponse.contexts:type_name -> defender.v1.AuthContext
-	1, // 1: defender.v1.AuthContext.kind:type_name -> defender.v1.ContextKind
-	2, // 2: defender.v1.AuthContext.credential_kind:type_name -> defender.v1.CredentialKind
-	3, // 3: defender.v1.AuthContext.backend:type_name -> defender.v1.Backend
-	0, // 4: defender.v1.AuthContext.token_status:type_name -> defender.v1.TokenStatus
-	9, // 5: defender.v1.AuthContext.token_check_time:type_name -> google.protobuf.Timestamp
-	6, // 6: defender.v1.AuthService.ListContexts:input_type -> defender.v1.ListContextsRequest
-	4, // 7: defender.v1.AuthService.GetConsentUrl:input_type -> defender.v1.GetConsentUrlRequest
-	7, // 8: defender.v1.AuthService.ListContexts:output_type -> defender.v1.ListContextsResponse
-	5, // 9: defender.v1.AuthService.GetConsentUrl:output_type -> defender.v1.GetConsentUrlResponse
-	8, // [8:10] is the sub-list for method output_type
-	6, // [6:8] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	2,  // 0: defender.v1.WhoAmIResponse.context_kind:type_name -> defender.v1.ContextKind
+	15, // 1: defender.v1.WhoAmIResponse.token_expire_time:type_name -> google.protobuf.Timestamp
+	4,  // 2: defender.v1.WhoAmIResponse.backend:type_name -> defender.v1.Backend
+	0,  // 3: defender.v1.DeviceLogin.state:type_name -> defender.v1.DeviceLoginState
+	15, // 4: defender.v1.DeviceLogin.expire_time:type_name -> google.protobuf.Timestamp
+	15, // 5: defender.v1.DeviceLogin.create_time:type_name -> google.protobuf.Timestamp
+	14, // 6: defender.v1.ListContextsResponse.contexts:type_name -> defender.v1.AuthContext
+	2,  // 7: defender.v1.AuthContext.kind:type_name -> defender.v1.ContextKind
+	3,  // 8: defender.v1.AuthContext.credential_kind:type_name -> defender.v1.CredentialKind
+	4,  // 9: defender.v1.AuthContext.backend:type_name -> defender.v1.Backend
+	1,  // 10: defender.v1.AuthContext.token_status:type_name -> defender.v1.TokenStatus
+	15, // 11: defender.v1.AuthContext.token_check_time:type_name -> google.protobuf.Timestamp
+	12, // 12: defender.v1.AuthService.ListContexts:input_type -> defender.v1.ListContextsRequest
+	10, // 13: defender.v1.AuthService.GetConsentUrl:input_type -> defender.v1.GetConsentUrlRequest
+	5,  // 14: defender.v1.AuthService.WhoAmI:input_type -> defender.v1.WhoAmIRequest
+	7,  // 15: defender.v1.AuthService.StartDeviceLogin:input_type -> defender.v1.StartDeviceLoginRequest
+	8,  // 16: defender.v1.AuthService.GetDeviceLogin:input_type -> defender.v1.GetDeviceLoginRequest
+	13, // 17: defender.v1.AuthService.ListContexts:output_type -> defender.v1.ListContextsResponse
+	11, // 18: defender.v1.AuthService.GetConsentUrl:output_type -> defender.v1.GetConsentUrlResponse
+	6,  // 19: defender.v1.AuthService.WhoAmI:output_type -> defender.v1.WhoAmIResponse
+	9,  // 20: defender.v1.AuthService.StartDeviceLogin:output_type -> defender.v1.DeviceLogin
+	9,  // 21: defender.v1.AuthService.GetDeviceLogin:output_type -> defender.v1.DeviceLogin
+	17, // [17:22] is the sub-list for method output_type
+	12, // [12:17] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_defender_v1_auth_service_proto_init() }
@@ -707,8 +1234,8 @@ func file_defender_v1_auth_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_defender_v1_auth_service_proto_rawDesc), len(file_defender_v1_auth_service_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   5,
+			NumEnums:      5,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

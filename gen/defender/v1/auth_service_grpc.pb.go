@@ -19,16 +19,20 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AuthService_ListContexts_FullMethodName  = "/defender.v1.AuthService/ListContexts"
-	AuthService_GetConsentUrl_FullMethodName = "/defender.v1.AuthService/GetConsentUrl"
+	AuthService_ListContexts_FullMethodName     = "/defender.v1.AuthService/ListContexts"
+	AuthService_GetConsentUrl_FullMethodName    = "/defender.v1.AuthService/GetConsentUrl"
+	AuthService_WhoAmI_FullMethodName           = "/defender.v1.AuthService/WhoAmI"
+	AuthService_StartDeviceLogin_FullMethodName = "/defender.v1.AuthService/StartDeviceLogin"
+	AuthService_GetDeviceLogin_FullMethodName   = "/defender.v1.AuthService/GetDeviceLogin"
 )
 
 // AuthServiceClient is the client API for AuthService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// Reports the auth contexts the gateway uses to call Defender. It never
-// returns a secret or a token.
+// Reports and manages the auth contexts the gateway uses to call Defender:
+// the app, partner and user contexts, device-code sign-ins and what a call
+// would run as. It never returns a secret or a token.
 type AuthServiceClient interface {
 	// Lists the configured auth contexts: the app context for the home tenant
 	// and, in the partner context, one entry per allow-listed customer
@@ -43,6 +47,37 @@ type AuthServiceClient interface {
 	// (TENANT_NOT_ALLOWED) for a tenant not on the allow-list;
 	// FAILED_PRECONDITION when no consent redirect URI is configured.
 	GetConsentUrl(ctx context.Context, in *GetConsentUrlRequest, opts ...grpc.CallOption) (*GetConsentUrlResponse, error)
+	// Reports, for the calling request, what a Defender call on `tenant`
+	// would use: the caller's identity as the gateway authenticated it, the
+	// auth context and tenant chosen, the identity Defender sees, and the
+	// roles or scopes and expiry of that context's token. It acquires (or
+	// reuses) the token to read its claims, and never returns the token.
+	//
+	// The context is chosen as for any call (docs/auth.md): a user token in
+	// `authorization` selects on-behalf-of, `x-defender-account` selects a
+	// signed-in account, otherwise the tenant's app or partner context.
+	//
+	// Errors: UNAUTHENTICATED for a user token that fails validation (the
+	// ErrorInfo names the check); PERMISSION_DENIED when the policy does not
+	// allow the tenant; the token errors of the chosen context.
+	WhoAmI(ctx context.Context, in *WhoAmIRequest, opts ...grpc.CallOption) (*WhoAmIResponse, error)
+	// Starts a device-code sign-in of a user in `tenant`. The operator opens
+	// `verification_uri`, enters `user_code` and signs in before
+	// `expire_time`; GetDeviceLogin reports the outcome. A completed sign-in
+	// makes the account usable in the user context (header
+	// `x-defender-account`) by the callers the policy allows; its tokens are
+	// renewed silently. Requires the `auth.admin` operation.
+	//
+	// Errors: FAILED_PRECONDITION when the app registration does not allow
+	// public client flows; RESOURCE_EXHAUSTED when too many sign-ins are
+	// pending.
+	StartDeviceLogin(ctx context.Context, in *StartDeviceLoginRequest, opts ...grpc.CallOption) (*DeviceLogin, error)
+	// Reports a device-code sign-in: pending, completed (with the account's
+	// UPN), failed or expired. Finished sign-ins are kept for an hour.
+	// Requires the `auth.admin` operation.
+	//
+	// Errors: NOT_FOUND for an unknown or forgotten sign-in.
+	GetDeviceLogin(ctx context.Context, in *GetDeviceLoginRequest, opts ...grpc.CallOption) (*DeviceLogin, error)
 }
 
 type authServiceClient struct {
@@ -73,12 +108,43 @@ func (c *authServiceClient) GetConsentUrl(ctx context.Context, in *GetConsentUrl
 	return out, nil
 }
 
+func (c *authServiceClient) WhoAmI(ctx context.Context, in *WhoAmIRequest, opts ...grpc.CallOption) (*WhoAmIResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(WhoAmIResponse)
+	err := c.cc.Invoke(ctx, AuthService_WhoAmI_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *authServiceClient) StartDeviceLogin(ctx context.Context, in *StartDeviceLoginRequest, opts ...grpc.CallOption) (*DeviceLogin, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeviceLogin)
+	err := c.cc.Invoke(ctx, AuthService_StartDeviceLogin_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *authServiceClient) GetDeviceLogin(ctx context.Context, in *GetDeviceLoginRequest, opts ...grpc.CallOption) (*DeviceLogin, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeviceLogin)
+	err := c.cc.Invoke(ctx, AuthService_GetDeviceLogin_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AuthServiceServer is the server API for AuthService service.
 // All implementations must embed UnimplementedAuthServiceServer
 // for forward compatibility.
 //
-// Reports the auth contexts the gateway uses to call Defender. It never
-// returns a secret or a token.
+// Reports and manages the auth contexts the gateway uses to call Defender:
+// the app, partner and user contexts, device-code sign-ins and what a call
+// would run as. It never returns a secret or a token.
 type AuthServiceServer interface {
 	// Lists the configured auth contexts: the app context for the home tenant
 	// and, in the partner context, one entry per allow-listed customer
@@ -93,6 +159,37 @@ type AuthServiceServer interface {
 	// (TENANT_NOT_ALLOWED) for a tenant not on the allow-list;
 	// FAILED_PRECONDITION when no consent redirect URI is configured.
 	GetConsentUrl(context.Context, *GetConsentUrlRequest) (*GetConsentUrlResponse, error)
+	// Reports, for the calling request, what a Defender call on `tenant`
+	// would use: the caller's identity as the gateway authenticated it, the
+	// auth context and tenant chosen, the identity Defender sees, and the
+	// roles or scopes and expiry of that context's token. It acquires (or
+	// reuses) the token to read its claims, and never returns the token.
+	//
+	// The context is chosen as for any call (docs/auth.md): a user token in
+	// `authorization` selects on-behalf-of, `x-defender-account` selects a
+	// signed-in account, otherwise the tenant's app or partner context.
+	//
+	// Errors: UNAUTHENTICATED for a user token that fails validation (the
+	// ErrorInfo names the check); PERMISSION_DENIED when the policy does not
+	// allow the tenant; the token errors of the chosen context.
+	WhoAmI(context.Context, *WhoAmIRequest) (*WhoAmIResponse, error)
+	// Starts a device-code sign-in of a user in `tenant`. The operator opens
+	// `verification_uri`, enters `user_code` and signs in before
+	// `expire_time`; GetDeviceLogin reports the outcome. A completed sign-in
+	// makes the account usable in the user context (header
+	// `x-defender-account`) by the callers the policy allows; its tokens are
+	// renewed silently. Requires the `auth.admin` operation.
+	//
+	// Errors: FAILED_PRECONDITION when the app registration does not allow
+	// public client flows; RESOURCE_EXHAUSTED when too many sign-ins are
+	// pending.
+	StartDeviceLogin(context.Context, *StartDeviceLoginRequest) (*DeviceLogin, error)
+	// Reports a device-code sign-in: pending, completed (with the account's
+	// UPN), failed or expired. Finished sign-ins are kept for an hour.
+	// Requires the `auth.admin` operation.
+	//
+	// Errors: NOT_FOUND for an unknown or forgotten sign-in.
+	GetDeviceLogin(context.Context, *GetDeviceLoginRequest) (*DeviceLogin, error)
 	mustEmbedUnimplementedAuthServiceServer()
 }
 
@@ -108,6 +205,15 @@ func (UnimplementedAuthServiceServer) ListContexts(context.Context, *ListContext
 }
 func (UnimplementedAuthServiceServer) GetConsentUrl(context.Context, *GetConsentUrlRequest) (*GetConsentUrlResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetConsentUrl not implemented")
+}
+func (UnimplementedAuthServiceServer) WhoAmI(context.Context, *WhoAmIRequest) (*WhoAmIResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method WhoAmI not implemented")
+}
+func (UnimplementedAuthServiceServer) StartDeviceLogin(context.Context, *StartDeviceLoginRequest) (*DeviceLogin, error) {
+	return nil, status.Error(codes.Unimplemented, "method StartDeviceLogin not implemented")
+}
+func (UnimplementedAuthServiceServer) GetDeviceLogin(context.Context, *GetDeviceLoginRequest) (*DeviceLogin, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetDeviceLogin not implemented")
 }
 func (UnimplementedAuthServiceServer) mustEmbedUnimplementedAuthServiceServer() {}
 func (UnimplementedAuthServiceServer) testEmbeddedByValue()                     {}
@@ -166,6 +272,60 @@ func _AuthService_GetConsentUrl_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AuthService_WhoAmI_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(WhoAmIRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuthServiceServer).WhoAmI(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuthService_WhoAmI_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuthServiceServer).WhoAmI(ctx, req.(*WhoAmIRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AuthService_StartDeviceLogin_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StartDeviceLoginRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuthServiceServer).StartDeviceLogin(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuthService_StartDeviceLogin_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuthServiceServer).StartDeviceLogin(ctx, req.(*StartDeviceLoginRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AuthService_GetDeviceLogin_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetDeviceLoginRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuthServiceServer).GetDeviceLogin(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuthService_GetDeviceLogin_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuthServiceServer).GetDeviceLogin(ctx, req.(*GetDeviceLoginRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AuthService_ServiceDesc is the grpc.ServiceDesc for AuthService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -180,6 +340,18 @@ var AuthService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetConsentUrl",
 			Handler:    _AuthService_GetConsentUrl_Handler,
+		},
+		{
+			MethodName: "WhoAmI",
+			Handler:    _AuthService_WhoAmI_Handler,
+		},
+		{
+			MethodName: "StartDeviceLogin",
+			Handler:    _AuthService_StartDeviceLogin_Handler,
+		},
+		{
+			MethodName: "GetDeviceLogin",
+			Handler:    _AuthService_GetDeviceLogin_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
