@@ -38,6 +38,13 @@ const (
 	KindFailedPrecondition
 	// KindUnimplemented: the backend does not offer the operation or option.
 	KindUnimplemented
+	// KindUnauthenticated: the caller, or the user token it presented, is
+	// not authenticated (a missing or rejected credential of the caller's,
+	// never the gateway's own).
+	KindUnauthenticated
+	// KindResourceExhausted: a gateway limit is reached (not upstream
+	// throttling, which is KindThrottled).
+	KindResourceExhausted
 )
 
 // Stable ErrorInfo reasons. They are part of the API: never rename one.
@@ -62,6 +69,60 @@ const (
 	ReasonConsentRequired = "CONSENT_REQUIRED"
 	// ReasonNotConfigured: the operation needs a setting that is not set.
 	ReasonNotConfigured = "NOT_CONFIGURED"
+
+	// Caller authentication (UNAUTHENTICATED).
+
+	// ReasonCallerCredentialsMissing: the caller presented no credential
+	// the configured mode accepts.
+	ReasonCallerCredentialsMissing = "CALLER_CREDENTIALS_MISSING"
+	// ReasonClientCertificateRequired: mtls without a verified client
+	// certificate.
+	ReasonClientCertificateRequired = "CLIENT_CERTIFICATE_REQUIRED"
+	// ReasonAPIKeyInvalid: the API key matches no configured key.
+	ReasonAPIKeyInvalid = "API_KEY_INVALID"
+	// ReasonTokenInvalid: a caller or user token failed validation; the
+	// ErrorInfo metadata "check" names the check (signature, issuer,
+	// audience, expired, not_before, tenant, malformed).
+	ReasonTokenInvalid = "TOKEN_INVALID"
+	// ReasonUserAssertionRejected: Entra ID refused the user's token as an
+	// on-behalf-of assertion (AADSTS50013, AADSTS500133).
+	ReasonUserAssertionRejected = "USER_ASSERTION_REJECTED"
+
+	// Authorization (PERMISSION_DENIED).
+
+	// ReasonOperationNotAllowed: the policy does not allow the caller the
+	// operation in the tenant.
+	ReasonOperationNotAllowed = "OPERATION_NOT_ALLOWED"
+	// ReasonCallerTenantNotAllowed: the policy does not allow the caller
+	// the tenant.
+	ReasonCallerTenantNotAllowed = "CALLER_TENANT_NOT_ALLOWED"
+	// ReasonUserContextRequired: the policy requires the caller to use the
+	// user context (a user token or a signed-in account).
+	ReasonUserContextRequired = "USER_CONTEXT_REQUIRED"
+	// ReasonAccountNotAllowed: the policy does not allow the caller the
+	// named signed-in account.
+	ReasonAccountNotAllowed = "ACCOUNT_NOT_ALLOWED"
+	// ReasonUserTenantMismatch: the user's token or account belongs to
+	// another tenant than the one named in the request.
+	ReasonUserTenantMismatch = "USER_TENANT_MISMATCH"
+
+	// User context (FAILED_PRECONDITION, NOT_FOUND, RESOURCE_EXHAUSTED).
+
+	// ReasonAccountNotSignedIn: no device-code sign-in of the named account.
+	ReasonAccountNotSignedIn = "ACCOUNT_NOT_SIGNED_IN"
+	// ReasonSignInRequired: the account's sign-in can no longer be renewed
+	// silently (refresh token expired or revoked): sign in again.
+	ReasonSignInRequired = "SIGN_IN_REQUIRED"
+	// ReasonInteractionRequired: Entra ID needs the user to interact (MFA,
+	// conditional access; AADSTS50076, AADSTS50079, interaction_required).
+	ReasonInteractionRequired = "INTERACTION_REQUIRED"
+	// ReasonPublicClientDisabled: the app registration does not allow
+	// public client flows, which device-code sign-in needs (AADSTS7000218).
+	ReasonPublicClientDisabled = "PUBLIC_CLIENT_FLOWS_DISABLED"
+	// ReasonDeviceLoginNotFound: an unknown or forgotten device login.
+	ReasonDeviceLoginNotFound = "DEVICE_LOGIN_NOT_FOUND"
+	// ReasonTooManyDeviceLogins: too many device logins are pending.
+	ReasonTooManyDeviceLogins = "TOO_MANY_DEVICE_LOGINS"
 )
 
 // Error is every failure of this package. Message is written for the

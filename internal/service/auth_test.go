@@ -101,7 +101,7 @@ func TestToStatusCarriesConsentLink(t *testing.T) {
 	e := &defender.Error{Kind: defender.KindFailedPrecondition, Reason: defender.ReasonConsentRequired, Message: "no consent",
 		UpstreamStatus: 400, Metadata: map[string]string{"consent_url": u, "upstream_status": "spoofed"},
 		Links: []defender.Link{{Description: "Admin consent", URL: u}}}
-	st := toStatus(e)
+	st := ToStatus(e)
 	if st.Code() != codes.FailedPrecondition || st.Message() != "no consent" {
 		t.Fatalf("status = %v %q", st.Code(), st.Message())
 	}
@@ -121,7 +121,7 @@ func TestToStatusCarriesConsentLink(t *testing.T) {
 	if len(help.GetLinks()) != 1 || help.GetLinks()[0].GetUrl() != u {
 		t.Errorf("Help = %v", help)
 	}
-	if st := toStatus(defender.Errorf(defender.KindFailedPrecondition, defender.ReasonEtagMismatch, "stale")); len(st.Details()) != 1 {
+	if st := ToStatus(defender.Errorf(defender.KindFailedPrecondition, defender.ReasonEtagMismatch, "stale")); len(st.Details()) != 1 {
 		t.Errorf("an error without links has %d details, want only ErrorInfo", len(st.Details()))
 	}
 }

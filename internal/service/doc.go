@@ -5,7 +5,7 @@
 // proto's validation rules cannot express, turn proto messages into the
 // domain types of package defender, call the Backend that the Resolver picks
 // for the tenant, and turn the result back into proto messages. Every error
-// leaves a handler through toStatus (status.go), the one mapping from errors
+// leaves a handler through ToStatus (status.go), the one mapping from errors
 // to gRPC statuses, after it has been logged with the request's context.
 //
 // Requests normally arrive checked by the protovalidate interceptor, but each

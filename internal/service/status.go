@@ -38,7 +38,7 @@ const (
 	metaPermission     = "permission"
 )
 
-// toStatus is the single mapping from errors to gRPC statuses. The status
+// ToStatus is the single mapping from errors to gRPC statuses. The status
 // message is the caller-safe Error.Message only; a cause never reaches it.
 //
 // A *defender.Error maps by kind, with an ErrorInfo (reason, domain
@@ -60,6 +60,9 @@ const (
 //	                       CONSENT_REQUIRED with metadata consent_url and a
 //	                       Help link to the admin-consent URL)
 //	KindUnimplemented      UNIMPLEMENTED
+//	KindUnauthenticated    UNAUTHENTICATED (the caller's credential or user token;
+//	                       TOKEN_INVALID carries metadata "check")
+//	KindResourceExhausted  RESOURCE_EXHAUSTED, a gateway limit (no RetryInfo)
 //	KindInternal, unknown  INTERNAL "internal error" (the reason is kept, e.g.
 //	                       UNSAFE_NEXT_LINK; the message never is)
 //
@@ -70,7 +73,7 @@ const (
 //
 // Of the 17 codes, these are never produced, by design:
 //
-//	OK               not an error; toStatus(nil) is OK, whose Err is nil.
+//	OK               not an error; ToStatus(nil) is OK, whose Err is nil.
 //	UNKNOWN          every error is classified; what cannot be is INTERNAL.
 //	ALREADY_EXISTS   the API creates nothing.
 //	ABORTED          there are no transactions to retry; a concurrent change
@@ -78,14 +81,17 @@ const (
 //	OUT_OF_RANGE     a page size or token out of bounds is INVALID_ARGUMENT
 //	                 (AIP-158); paging past the end yields an empty token.
 //	DATA_LOSS        the gateway stores nothing that could be lost.
-//	UNAUTHENTICATED  the services do not authenticate callers (an interceptor
-//	                 would); the gateway's own credentials being rejected is
-//	                 the operator's problem, so it is UNAVAILABLE (above).
+//
+// UNAUTHENTICATED is only ever about the caller (KindUnauthenticated: a
+// missing or rejected caller credential or user token); the gateway's own
+// credentials being rejected is the operator's problem, so it is
+// UNAVAILABLE (above). ToStatus is also what the caller-authentication and
+// authorization interceptors answer with.
 //
 // Produced: CANCELLED, INVALID_ARGUMENT, DEADLINE_EXCEEDED, NOT_FOUND,
 // PERMISSION_DENIED, RESOURCE_EXHAUSTED, FAILED_PRECONDITION, UNIMPLEMENTED,
-// INTERNAL and UNAVAILABLE.
-func toStatus(err error) *status.Status {
+// INTERNAL, UNAVAILABLE and UNAUTHENTICATED.
+func ToStatus(err error) *status.Status {
 	if err == nil {
 		return status.New(codes.OK, "")
 	}
@@ -120,6 +126,8 @@ var kindCodes = map[defender.ErrorKind]codes.Code{
 	defender.KindUpstreamAuth:       codes.Unavailable,
 	defender.KindFailedPrecondition: codes.FailedPrecondition,
 	defender.KindUnimplemented:      codes.Unimplemented,
+	defender.KindUnauthenticated:    codes.Unauthenticated,
+	defender.KindResourceExhausted:  codes.ResourceExhausted,
 }
 
 // defaultReasons is the reason of an Error that carries none.
@@ -134,6 +142,8 @@ var defaultReasons = map[defender.ErrorKind]string{
 	defender.KindUpstreamAuth:       defender.ReasonUpstreamAuth,
 	defender.KindFailedPrecondition: defender.ReasonEtagMismatch,
 	defender.KindUnimplemented:      defender.ReasonUnsupportedByBackend,
+	defender.KindUnauthenticated:    defender.ReasonCallerCredentialsMissing,
+	defender.KindResourceExhausted:  defender.ReasonTooManyDeviceLogins,
 }
 
 // defaultMessages is the message of an Error that carries none.
@@ -147,6 +157,7 @@ var defaultMessages = map[codes.Code]string{
 	codes.Canceled:           "the call was canceled",
 	codes.FailedPrecondition: "the incident is not in the state the request needs",
 	codes.Unimplemented:      "the configured backend does not support this operation",
+	codes.Unauthenticated:    "the caller is not authenticated",
 }
 
 func domainStatus(e *defender.Error) *status.Status {
@@ -268,7 +279,7 @@ type errorReporter struct {
 // carries the request id for the log handler), and returns the caller-safe
 // status error.
 func (r errorReporter) fail(ctx context.Context, method string, err error) error {
-	st := toStatus(err)
+	st := ToStatus(err)
 	r.log.Log(ctx, logLevel(st.Code()), "call failed",
 		slog.String("method", method),
 		slog.String("code", st.Code().String()),

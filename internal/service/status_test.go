@@ -116,7 +116,7 @@ func TestToStatusMapsEveryKind(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			st := toStatus(tc.err)
+			st := ToStatus(tc.err)
 			if st.Code() != tc.code || st.Message() != tc.message {
 				t.Errorf("status = %v %q, want %v %q", st.Code(), st.Message(), tc.code, tc.message)
 			}
@@ -133,8 +133,8 @@ func TestToStatusMapsEveryKind(t *testing.T) {
 }
 
 func TestToStatusOfNilIsOK(t *testing.T) {
-	if st := toStatus(nil); st.Code() != codes.OK || st.Err() != nil {
-		t.Errorf("toStatus(nil) = %v, want OK", st)
+	if st := ToStatus(nil); st.Code() != codes.OK || st.Err() != nil {
+		t.Errorf("ToStatus(nil) = %v, want OK", st)
 	}
 }
 
