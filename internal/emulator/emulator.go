@@ -4,8 +4,11 @@
 //
 // Start generates a throwaway CA and serves three loopback listeners with
 // certificates from it: the Entra authority (a real OAuth/OpenID endpoint
-// MSAL Go can sign in against), Graph and XDR. The API servers require a
-// bearer token the authority issued for their audience. Every request is
+// MSAL Go can sign in against: client credentials for apps, on-behalf-of,
+// device code and refresh tokens for the sandbox users), Graph and XDR. The
+// API servers require a bearer token the authority issued for their
+// audience; delegated tokens are bounded by the user's rights and incident
+// scope. UserToken makes user tokens for the gateway API. Every request is
 // logged (Requests) and faults can be injected per API (InjectFault).
 package emulator
 
@@ -30,6 +33,8 @@ type Options struct {
 	Now func() time.Time
 	// TokenLifetime is the access-token lifetime (default 1h).
 	TokenLifetime time.Duration
+	// DeviceCodeLifetime is how long device codes stay valid (default 900 s).
+	DeviceCodeLifetime time.Duration
 	// Logger receives debug logs of requests and token decisions (default:
 	// discard).
 	Logger *slog.Logger
@@ -79,22 +84,10 @@ func Start(opts Options) (*Emulator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("emulator: %w", err)
 	}
-	authority, err := entra.New(entra.Config{
-		Tenants:       entra.SandboxTenants(),
-		Apps:          entra.SandboxApps(keys.clientCert),
-		Resources:     entra.SandboxResources(),
-		Now:           opts.Now,
-		TokenLifetime: opts.TokenLifetime,
-		Logger:        opts.Logger,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("emulator: %w", err)
-	}
 	e := &Emulator{
 		now:    opts.Now,
 		logger: opts.Logger,
 		pki:    keys,
-		entra:  authority,
 		done:   make(chan struct{}),
 		transport: &http.Transport{
 			TLSClientConfig:     &tls.Config{RootCAs: keys.pool, MinVersion: tls.VersionTLS12},
@@ -117,6 +110,24 @@ func Start(opts Options) (*Emulator, error) {
 	e.authorityHost = "https://" + listeners[0].Addr().String()
 	e.graphBase = "https://" + listeners[1].Addr().String()
 	e.xdrBase = "https://" + listeners[2].Addr().String()
+
+	authority, err := entra.New(entra.Config{
+		Tenants:            entra.SandboxTenants(),
+		Apps:               entra.SandboxApps(keys.clientCert),
+		Resources:          entra.SandboxResources(),
+		Now:                opts.Now,
+		TokenLifetime:      opts.TokenLifetime,
+		Logger:             opts.Logger,
+		AuthorityHost:      e.authorityHost,
+		DeviceCodeLifetime: opts.DeviceCodeLifetime,
+	})
+	if err != nil {
+		for _, l := range listeners {
+			_ = l.Close()
+		}
+		return nil, fmt.Errorf("emulator: %w", err)
+	}
+	e.entra = authority
 
 	graph, xdr := opts.apis(opts.Now())
 	handlers := []http.Handler{
@@ -159,6 +170,15 @@ func (e *Emulator) ClientCertificatePEM() []byte { return append([]byte(nil), e.
 
 // Entra returns the fake authority, for token counters and token checks.
 func (e *Emulator) Entra() *entra.Server { return e.entra }
+
+// UserTokenSpec describes a user access token for UserToken.
+type UserTokenSpec = entra.UserTokenSpec
+
+// UserToken returns a signed v2.0 user access token as a client would
+// present it to the gateway (see entra.UserTokenSpec for the defaults). The
+// device code controls (ApproveDeviceCode, DeclineDeviceCode,
+// ExpireDeviceCode) and RevokeRefreshTokens are on Entra().
+func (e *Emulator) UserToken(spec UserTokenSpec) (string, error) { return e.entra.UserToken(spec) }
 
 // Requests returns a copy of the request log, oldest first.
 func (e *Emulator) Requests() []Request { return e.requests.snapshot() }

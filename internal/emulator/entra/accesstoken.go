@@ -40,6 +40,7 @@ type accessTokenClaims struct {
 	Roles     []string         `json:"roles,omitempty"`
 	Scope     string           `json:"scp,omitempty"`
 	UPN       string           `json:"upn,omitempty"`
+	Name      string           `json:"name,omitempty"`
 	Version   string           `json:"ver"`
 }
 

@@ -50,7 +50,7 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 		IDTokenSigningAlgValuesSupported:  []string{"RS256"},
 		TokenEndpointAuthMethodsSupported: []string{"client_secret_post", "private_key_jwt", "client_secret_basic"},
 		ScopesSupported:                   []string{"openid", "profile", "email", "offline_access"},
-		ClaimsSupported:                   []string{"sub", "iss", "aud", "exp", "iat", "nbf", "tid", "oid", "roles", "appid", "azp", "idtyp", "ver"},
+		ClaimsSupported:                   []string{"sub", "iss", "aud", "exp", "iat", "nbf", "tid", "oid", "roles", "scp", "upn", "preferred_username", "name", "appid", "azp", "idtyp", "ver"},
 		CloudInstanceName:                 "emulator",
 	})
 }

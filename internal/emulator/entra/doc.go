@@ -8,13 +8,17 @@
 //	GET  /{tenant}/v2.0/.well-known/openid-configuration
 //	GET  /{tenant}/discovery/v2.0/keys
 //	POST /{tenant}/oauth2/v2.0/token
+//	POST /{tenant}/oauth2/v2.0/devicecode
+//	GET  /devicelogin, POST /devicelogin   (the device code sign-in page)
 //
 // {tenant} is a tenant ID or one of its registered domains. Errors use
 // Entra's JSON shape, with the AADSTS code real Entra ID returns.
 //
-// Only the client-credentials grant is implemented. The token endpoint
-// dispatches on grant_type (see [Server.handleToken]) so that further grants
-// (on-behalf-of, device code) slot in as new cases; consent is tracked per app
-// and tenant in the [Registry] so that partner (multi-tenant) consent can be
-// granted at run time later.
+// The token endpoint dispatches on grant_type (see [Server.handleToken]):
+// client credentials (app tokens), on-behalf-of, device code and
+// refresh_token (user tokens for the sandbox users of package identity).
+// Tokens for Graph and XDR are v1.0; tokens for an API registered in the
+// directory (the gateway, api://<client id>) are v2.0, as are ID tokens and
+// the tokens [Server.UserToken] makes for tests. Consent is tracked per app
+// and tenant in the [Registry].
 package entra

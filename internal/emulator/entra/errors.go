@@ -135,3 +135,13 @@ func newGUID() string {
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
+
+func errInvalidGrant(aadsts int, message string) *oauthError {
+	return &oauthError{http.StatusBadRequest, "invalid_grant", "", aadsts, message}
+}
+
+// errDeviceFlow is a device-flow polling answer (authorization_pending,
+// expired_token, ...): always 400.
+func errDeviceFlow(code string, aadsts int, message string) *oauthError {
+	return &oauthError{http.StatusBadRequest, code, "", aadsts, message}
+}

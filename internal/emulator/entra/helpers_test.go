@@ -59,6 +59,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	ts := httptest.NewTLSServer(srv)
 	t.Cleanup(ts.Close)
+	srv.authorityHost = ts.URL // set before any request; UserToken's issuer base
 	return &fixture{srv: srv, ts: ts, clock: clock, clientKey: keys[1], clientCert: cert, otherKey: keys[2]}
 }
 

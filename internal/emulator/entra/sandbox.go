@@ -17,7 +17,7 @@ func SandboxTenants() []Tenant {
 
 // SandboxResources returns the API resources the emulator issues tokens for.
 func SandboxResources() []string {
-	return []string{identity.GraphResource, identity.XDRResource, identity.XDRResourceAlt}
+	return []string{identity.GraphResource, identity.XDRResource, identity.XDRResourceAlt, identity.GatewayResource}
 }
 
 // SandboxApps returns the emulator's well-known app registrations: the
@@ -25,6 +25,12 @@ func SandboxResources() []string {
 // permissions, consented in the home and second tenants (a multi-tenant app
 // serving a partner's customer; the third tenant has not consented), and a
 // read-only app consented in the home tenant only. clientCert may be nil.
+//
+// The sandbox app is also the gateway's own API (app ID URI
+// identity.GatewayResource, scope access_as_user, role Gateway.Call), allows
+// public client flows and holds delegated consent for Graph and XDR. The
+// caller app may get app tokens for the gateway API; the CLI app is a public
+// client that signs users in for the gateway API.
 func SandboxApps(clientCert *x509.Certificate) []App {
 	var certs []*x509.Certificate
 	if clientCert != nil {
@@ -32,6 +38,7 @@ func SandboxApps(clientCert *x509.Certificate) []App {
 	}
 	xdrFull := []string{identity.XDRIncidentReadWrite, identity.XDRHunting}
 	xdrRead := []string{identity.XDRIncidentRead}
+	xdrDelegated := []string{identity.XDRDelegatedIncidentReadWrite, identity.XDRDelegatedHunting}
 	return []App{
 		{
 			ClientID:     identity.ClientID,
@@ -44,6 +51,13 @@ func SandboxApps(clientCert *x509.Certificate) []App {
 				identity.XDRResourceAlt: xdrFull,
 			},
 			ConsentedTenants: []string{identity.HomeTenantID, identity.SecondTenantID},
+			Delegated: map[string][]string{
+				identity.GraphResource:  {identity.GraphIncidentReadWrite, identity.GraphHunting},
+				identity.XDRResource:    xdrDelegated,
+				identity.XDRResourceAlt: xdrDelegated,
+			},
+			PublicClient:   true,
+			IdentifierURIs: []string{identity.GatewayResource},
 		},
 		{
 			ClientID: identity.ReadOnlyClientID,
@@ -55,6 +69,20 @@ func SandboxApps(clientCert *x509.Certificate) []App {
 				identity.XDRResourceAlt: xdrRead,
 			},
 			ConsentedTenants: []string{identity.HomeTenantID},
+		},
+		{
+			ClientID:         identity.CallerClientID,
+			Name:             "Defender Gateway Caller (daemon)",
+			Secret:           identity.CallerClientSecret,
+			Roles:            map[string][]string{identity.GatewayResource: {identity.GatewayRole}},
+			ConsentedTenants: []string{identity.HomeTenantID},
+		},
+		{
+			ClientID:         identity.CLIClientID,
+			Name:             "Defender Gateway CLI",
+			PublicClient:     true,
+			Delegated:        map[string][]string{identity.GatewayResource: {identity.GatewayScope}},
+			ConsentedTenants: []string{identity.HomeTenantID, identity.SecondTenantID},
 		},
 	}
 }

@@ -9,8 +9,11 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/defender-gateway/gateway/internal/emulator/identity"
 )
 
 // DefaultTokenLifetime is the lifetime of issued access tokens unless
@@ -35,7 +38,20 @@ type Config struct {
 	// Logger receives one debug line per issued token and per refusal
 	// (default: discard).
 	Logger *slog.Logger
+	// Users are the directory's user accounts; nil means identity.Users().
+	Users []identity.User
+	// AuthorityHost is the authority's base URL (https://host:port), the
+	// issuer base of tokens made by UserToken. Tokens issued over HTTP use
+	// the request's host instead.
+	AuthorityHost string
+	// DeviceCodeLifetime is how long a device code stays valid (default
+	// 900 s, as Entra).
+	DeviceCodeLifetime time.Duration
 }
+
+// DefaultDeviceCodeLifetime is the device code lifetime unless
+// Config.DeviceCodeLifetime says otherwise.
+const DefaultDeviceCodeLifetime = 900 * time.Second
 
 // Server is the fake authority. It is an http.Handler, meant to be served
 // over HTTPS, and is safe for concurrent use.
@@ -49,9 +65,17 @@ type Server struct {
 	log       *slog.Logger
 	mux       *http.ServeMux
 
+	authorityHost      string
+	deviceCodeLifetime time.Duration
+
 	mu            sync.Mutex
 	tokenRequests map[clientKey]int
 	totalRequests int
+
+	grantsMu      sync.Mutex
+	deviceCodes   map[string]*deviceCode // by device_code
+	refreshTokens map[string]refreshGrant
+	forger        *rsa.PrivateKey // signs Forged user tokens
 }
 
 type clientKey struct{ tenantID, clientID string }
@@ -73,6 +97,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Users == nil {
+		cfg.Users = identity.Users()
+	}
+	if cfg.DeviceCodeLifetime <= 0 {
+		cfg.DeviceCodeLifetime = DefaultDeviceCodeLifetime
+	}
 	if cfg.SigningKey == nil {
 		key, err := rsa.GenerateKey(rand.Reader, 2048)
 		if err != nil {
@@ -81,7 +111,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.SigningKey = key
 	}
 	s := &Server{
-		registry:      NewRegistry(cfg.Tenants, cfg.Apps),
+		registry:      NewRegistry(cfg.Tenants, cfg.Apps, cfg.Users),
 		resources:     slices.Clone(cfg.Resources),
 		now:           cfg.Now,
 		lifetime:      cfg.TokenLifetime,
@@ -89,11 +119,19 @@ func New(cfg Config) (*Server, error) {
 		keyID:         keyID(&cfg.SigningKey.PublicKey),
 		log:           cfg.Logger,
 		tokenRequests: make(map[clientKey]int),
+
+		authorityHost:      strings.TrimSuffix(cfg.AuthorityHost, "/"),
+		deviceCodeLifetime: cfg.DeviceCodeLifetime,
+		deviceCodes:        make(map[string]*deviceCode),
+		refreshTokens:      make(map[string]refreshGrant),
 	}
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", s.handleDiscovery)
 	s.mux.HandleFunc("GET /{tenant}/discovery/v2.0/keys", s.handleKeys)
 	s.mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", s.handleToken)
+	s.mux.HandleFunc("POST /{tenant}/oauth2/v2.0/devicecode", s.handleDeviceCode)
+	s.mux.HandleFunc("GET /devicelogin", s.handleDeviceLoginPage)
+	s.mux.HandleFunc("POST /devicelogin", s.handleDeviceLoginSubmit)
 	s.mux.HandleFunc("/", s.handleNotFound)
 	return s, nil
 }

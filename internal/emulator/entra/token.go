@@ -11,6 +11,10 @@ import (
 
 const (
 	grantClientCredentials = "client_credentials"
+	grantJWTBearer         = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+	grantDeviceCode        = "urn:ietf:params:oauth:grant-type:device_code"
+	grantDeviceCodeShort   = "device_code" // what MSAL Go sends; Entra accepts both
+	grantRefreshToken      = "refresh_token"
 	assertionTypeJWTBearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 	defaultScopeSuffix     = "/.default"
 	maxTokenRequestBytes   = 64 << 10
@@ -21,11 +25,17 @@ const (
 var oidcScopes = []string{"openid", "offline_access", "profile", "email"}
 
 // tokenResponse is a successful token endpoint answer.
+// User grants add a refresh token and, for MSAL's account, an ID token and
+// client_info.
 type tokenResponse struct {
 	TokenType    string `json:"token_type"`
+	Scope        string `json:"scope,omitempty"`
 	ExpiresIn    int64  `json:"expires_in"`
 	ExtExpiresIn int64  `json:"ext_expires_in"`
 	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
+	ClientInfo   string `json:"client_info,omitempty"`
 }
 
 // tokenRequest is a parsed POST to the token endpoint.
@@ -43,9 +53,9 @@ func (t tokenRequest) get(name string) string {
 }
 
 // handleToken serves POST /{tenant}/oauth2/v2.0/token. Grants are a switch
-// on grant_type: on-behalf-of (urn:ietf:params:oauth:grant-type:jwt-bearer)
-// and device code (urn:ietf:params:oauth:grant-type:device_code) are to be
-// added as further cases.
+// on grant_type: client credentials, on-behalf-of
+// (urn:ietf:params:oauth:grant-type:jwt-bearer), device code
+// (urn:ietf:params:oauth:grant-type:device_code) and refresh_token.
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxTokenRequestBytes)
 	formErr := r.ParseForm()
@@ -74,6 +84,12 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		err = errMissingParameter("grant_type")
 	case grantClientCredentials:
 		resp, err = s.clientCredentials(req)
+	case grantJWTBearer:
+		resp, err = s.onBehalfOf(req)
+	case grantDeviceCode, grantDeviceCodeShort:
+		resp, err = s.deviceCodeGrant(req)
+	case grantRefreshToken:
+		resp, err = s.refreshTokenGrant(req)
 	default:
 		err = errUnsupportedGrantType(grant)
 	}
@@ -101,7 +117,13 @@ func (s *Server) clientCredentials(req tokenRequest) (tokenResponse, *oauthError
 	if !s.registry.Consented(app.ClientID, req.tenantID) {
 		return tokenResponse{}, errConsentRequired(app)
 	}
-	token, expiresIn, signErr := s.issueAppToken(app, acr, req.tenantID, resource)
+	issue := s.issueAppToken
+	if api, ok := s.registry.APIApp(resource); ok {
+		issue = func(app App, acr, tenantID, _ string) (string, int64, error) {
+			return s.issueAPIAppToken(app, api, acr, tenantID, resource, "https://"+req.host)
+		}
+	}
+	token, expiresIn, signErr := issue(app, acr, req.tenantID, resource)
 	if signErr != nil {
 		s.log.Error("entra: sign access token", "error", signErr)
 		return tokenResponse{}, errTransient()

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/defender-gateway/gateway/internal/emulator/access"
 	"github.com/defender-gateway/gateway/internal/emulator/claims"
 	"github.com/defender-gateway/gateway/internal/emulator/identity"
 	"github.com/defender-gateway/gateway/internal/emulator/store"
@@ -30,14 +31,19 @@ type handler struct {
 // (/v1.0/security/...) and verified claims in the request context.
 func New(st *store.Store) http.Handler {
 	h := &handler{store: st}
-	read := []string{identity.GraphIncidentRead, identity.GraphIncidentReadWrite}
-	write := []string{identity.GraphIncidentReadWrite}
+	// Graph's delegated permissions share the application permissions' names.
+	readPerms := []string{identity.GraphIncidentRead, identity.GraphIncidentReadWrite}
+	writePerms := []string{identity.GraphIncidentReadWrite}
+	huntPerms := []string{identity.GraphHunting}
+	read := access.Requirement{App: readPerms, Delegated: readPerms, Right: access.Read}
+	write := access.Requirement{App: writePerms, Delegated: writePerms, Right: access.Update}
+	hunt := access.Requirement{App: huntPerms, Delegated: huntPerms, Right: access.Hunt}
 	mux := http.NewServeMux()
 	mux.Handle("GET "+incidentsPath, authorize(read, h.listIncidents))
 	mux.Handle("GET "+incidentsPath+"/{id}", authorize(read, h.getIncident))
 	mux.Handle("PATCH "+incidentsPath+"/{id}", authorize(write, h.updateIncident))
 	mux.Handle("POST "+incidentsPath+"/{id}/comments", authorize(write, h.addComment))
-	mux.Handle("POST /v1.0/security/runHuntingQuery", authorize([]string{identity.GraphHunting}, h.runHuntingQuery))
+	mux.Handle("POST /v1.0/security/runHuntingQuery", authorize(hunt, h.runHuntingQuery))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		wire.WriteGraphError(w, r, http.StatusNotFound, "NotFound",
 			"Resource not found for the segment '"+lastSegment(r.URL.Path)+"' or method "+r.Method+" is not supported.")
@@ -48,23 +54,29 @@ func New(st *store.Store) http.Handler {
 // authorizedHandler is an endpoint that runs with the caller's claims.
 type authorizedHandler func(w http.ResponseWriter, r *http.Request, c claims.Claims)
 
-// authorize runs next if the request carries claims granting any of
-// permissions; otherwise it answers 401 or 403.
-func authorize(permissions []string, next authorizedHandler) http.Handler {
+// authorize runs next if the request carries claims that meet req (see
+// package access); otherwise it answers 401 or 403.
+func authorize(req access.Requirement, next authorizedHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, ok := claims.From(r.Context())
 		if !ok {
 			wire.WriteGraphError(w, r, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty.")
 			return
 		}
-		for _, p := range permissions {
-			if c.Has(p) {
-				next(w, r, c)
-				return
+		switch access.Check(c, req) {
+		case access.Allowed:
+			next(w, r, c)
+		case access.UserDenied:
+			wire.WriteGraphError(w, r, http.StatusForbidden, "Forbidden",
+				"The signed-in user does not have the role or Defender permission required for this operation.")
+		default:
+			permissions := req.App
+			if access.IsDelegated(c) {
+				permissions = req.Delegated
 			}
+			wire.WriteGraphError(w, r, http.StatusForbidden, "Forbidden",
+				"Missing permission: the access token must grant "+strings.Join(permissions, " or ")+".")
 		}
-		wire.WriteGraphError(w, r, http.StatusForbidden, "Forbidden",
-			"Missing permission: the access token must grant "+strings.Join(permissions, " or ")+".")
 	})
 }
 

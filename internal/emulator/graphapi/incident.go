@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/defender-gateway/gateway/internal/emulator/access"
 	"github.com/defender-gateway/gateway/internal/emulator/claims"
 	"github.com/defender-gateway/gateway/internal/emulator/store"
 	"github.com/defender-gateway/gateway/internal/emulator/wire"
@@ -31,12 +32,22 @@ func (h *handler) getIncident(w http.ResponseWriter, r *http.Request, c claims.C
 	if !ok {
 		return
 	}
-	inc, err := h.store.Get(c.TenantID, id)
+	inc, err := h.visible(c, id)
 	if err != nil {
 		writeStoreError(w, r, id, err)
 		return
 	}
 	writeIncident(w, r, inc, renderOptions{expandAlerts: expand, includeUnknown: wantsUnknownMembers(r)})
+}
+
+// visible returns incident id if the caller may see it, else
+// store.ErrNotFound: an incident outside a user's scope does not exist for
+// them.
+func (h *handler) visible(c claims.Claims, id int64) (store.Incident, error) {
+	if !access.Sees(c, id) {
+		return store.Incident{}, store.ErrNotFound
+	}
+	return h.store.Get(c.TenantID, id)
 }
 
 func writeIncident(w http.ResponseWriter, r *http.Request, inc store.Incident, opt renderOptions) {

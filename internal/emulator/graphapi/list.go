@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/defender-gateway/gateway/internal/emulator/access"
 	"github.com/defender-gateway/gateway/internal/emulator/claims"
 	"github.com/defender-gateway/gateway/internal/emulator/odata"
 	"github.com/defender-gateway/gateway/internal/emulator/store"
@@ -42,7 +43,7 @@ func (h *handler) listIncidents(w http.ResponseWriter, r *http.Request, c claims
 	}
 	var matches []store.Incident
 	for _, inc := range h.store.List(c.TenantID) {
-		if odata.Match(req.filter, func(cmp *odata.Comparison) bool { return matchIncident(cmp, inc) }) {
+		if access.Sees(c, inc.ID) && odata.Match(req.filter, func(cmp *odata.Comparison) bool { return matchIncident(cmp, inc) }) {
 			matches = append(matches, inc)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/defender-gateway/gateway/internal/emulator/access"
 	"github.com/defender-gateway/gateway/internal/emulator/claims"
 	"github.com/defender-gateway/gateway/internal/emulator/store"
 	"github.com/defender-gateway/gateway/internal/emulator/wire"
@@ -29,6 +30,10 @@ func (h *handler) updateIncident(w http.ResponseWriter, r *http.Request, c claim
 		return
 	}
 	patch.Author = actor(c)
+	if !access.Sees(c, id) {
+		writeStoreError(w, r, id, store.ErrNotFound)
+		return
+	}
 	inc, err := h.store.Update(c.TenantID, id, patch)
 	if err != nil {
 		writeStoreError(w, r, id, err)
@@ -118,6 +123,10 @@ func (h *handler) addComment(w http.ResponseWriter, r *http.Request, c claims.Cl
 	text, err := decodeComment(members)
 	if err != nil {
 		badRequest(w, r, err.Error())
+		return
+	}
+	if !access.Sees(c, id) {
+		writeStoreError(w, r, id, store.ErrNotFound)
 		return
 	}
 	inc, err := h.store.AddComment(c.TenantID, id, text, actor(c))

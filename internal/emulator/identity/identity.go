@@ -45,3 +45,38 @@ const (
 	XDRIncidentReadWrite   = "Incident.ReadWrite.All"
 	XDRHunting             = "AdvancedHunting.Read.All"
 )
+
+// Delegated permissions (token `scp`) of the Defender XDR API. Graph's
+// delegated permissions share their names with the application ones
+// (GraphIncidentRead, GraphIncidentReadWrite, GraphHunting).
+const (
+	XDRDelegatedIncidentRead      = "Incident.Read"
+	XDRDelegatedIncidentReadWrite = "Incident.ReadWrite"
+	XDRDelegatedHunting           = "AdvancedHunting.Read"
+)
+
+// The gateway's own API registration is the sandbox app (ClientID): tokens
+// for the gateway carry aud = ClientID. It exposes the delegated scope
+// GatewayScope to users (via CLIClientID) and the app role GatewayRole to
+// daemons (CallerClientID).
+const (
+	// GatewayResource is the app ID URI of the gateway API, the resource in
+	// "api://<ClientID>/.default".
+	GatewayResource = "api://" + ClientID
+	// GatewayScope is the delegated scope user tokens for the gateway carry.
+	GatewayScope = "access_as_user"
+	// GatewayRole is the app role daemon tokens for the gateway carry.
+	GatewayRole = "Gateway.Call"
+)
+
+// A daemon app that calls the gateway with an app token: client credentials
+// for GatewayResource give roles [GatewayRole]. Consented in the home tenant.
+const (
+	CallerClientID     = "5d6c7b8a-9f0e-4d1c-8b2a-3c4d5e6f7a8b"
+	CallerClientSecret = "sandbox-caller-secret-not-a-real-secret"
+)
+
+// CLIClientID is a public client (no secret, device code allowed) standing
+// for the gateway's command-line tool: the `azp` of user tokens presented to
+// the gateway, with the delegated scope GatewayScope.
+const CLIClientID = "9e8d7c6b-5a4f-4e3d-9c2b-1a0f9e8d7c6b"

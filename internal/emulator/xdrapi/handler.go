@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/defender-gateway/gateway/internal/emulator/access"
 	"github.com/defender-gateway/gateway/internal/emulator/claims"
 	"github.com/defender-gateway/gateway/internal/emulator/identity"
 	"github.com/defender-gateway/gateway/internal/emulator/store"
@@ -45,13 +46,26 @@ type handler struct {
 // verified claims in the request context.
 func New(st *store.Store) http.Handler {
 	h := &handler{store: st}
-	read := []string{identity.XDRIncidentRead, identity.XDRIncidentReadWrite}
-	write := []string{identity.XDRIncidentReadWrite}
+	read := access.Requirement{
+		App:       []string{identity.XDRIncidentRead, identity.XDRIncidentReadWrite},
+		Delegated: []string{identity.XDRDelegatedIncidentRead, identity.XDRDelegatedIncidentReadWrite},
+		Right:     access.Read,
+	}
+	write := access.Requirement{
+		App:       []string{identity.XDRIncidentReadWrite},
+		Delegated: []string{identity.XDRDelegatedIncidentReadWrite},
+		Right:     access.Update,
+	}
+	hunt := access.Requirement{
+		App:       []string{identity.XDRHunting},
+		Delegated: []string{identity.XDRDelegatedHunting},
+		Right:     access.Hunt,
+	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /api/incidents", authorize(read, h.listIncidents))
 	mux.Handle("GET /api/incidents/{id}", authorize(read, h.getIncident))
 	mux.Handle("PATCH /api/incidents/{id}", authorize(write, h.updateIncident))
-	mux.Handle("POST /api/advancedhunting/run", authorize([]string{identity.XDRHunting}, h.runHuntingQuery))
+	mux.Handle("POST /api/advancedhunting/run", authorize(hunt, h.runHuntingQuery))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		wire.WriteXDRError(w, http.StatusNotFound, codeNotFound, "No API operation matches "+r.Method+" "+r.URL.Path+".")
 	})
@@ -60,23 +74,29 @@ func New(st *store.Store) http.Handler {
 
 type authorizedHandler func(w http.ResponseWriter, r *http.Request, c claims.Claims)
 
-// authorize runs next if the request carries claims granting any of
-// permissions; otherwise it answers 401 or 403.
-func authorize(permissions []string, next authorizedHandler) http.Handler {
+// authorize runs next if the request carries claims that meet req (see
+// package access); otherwise it answers 401 or 403.
+func authorize(req access.Requirement, next authorizedHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, ok := claims.From(r.Context())
 		if !ok {
 			wire.WriteXDRError(w, http.StatusUnauthorized, codeUnauthorized, "The access token is missing or invalid.")
 			return
 		}
-		for _, p := range permissions {
-			if c.Has(p) {
-				next(w, r, c)
-				return
+		switch access.Check(c, req) {
+		case access.Allowed:
+			next(w, r, c)
+		case access.UserDenied:
+			wire.WriteXDRError(w, http.StatusForbidden, codeForbidden,
+				"The user does not have the Defender permission required for this operation.")
+		default:
+			permissions := req.App
+			if access.IsDelegated(c) {
+				permissions = req.Delegated
 			}
+			wire.WriteXDRError(w, http.StatusForbidden, codeForbidden,
+				"The application does not have the required permission: "+strings.Join(permissions, " or ")+".")
 		}
-		wire.WriteXDRError(w, http.StatusForbidden, codeForbidden,
-			"The application does not have the required permission: "+strings.Join(permissions, " or ")+".")
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/defender-gateway/gateway/internal/emulator/access"
 	"github.com/defender-gateway/gateway/internal/emulator/claims"
 	"github.com/defender-gateway/gateway/internal/emulator/store"
 	"github.com/defender-gateway/gateway/internal/emulator/wire"
@@ -24,6 +25,10 @@ type entityResponse struct {
 func (h *handler) getIncident(w http.ResponseWriter, r *http.Request, c claims.Claims) {
 	id, ok := incidentID(w, r)
 	if !ok {
+		return
+	}
+	if !access.Sees(c, id) {
+		writeStoreError(w, id, store.ErrNotFound)
 		return
 	}
 	inc, err := h.store.Get(c.TenantID, id)
@@ -50,6 +55,10 @@ func (h *handler) updateIncident(w http.ResponseWriter, r *http.Request, c claim
 		return
 	}
 	patch.Author = actor(c)
+	if !access.Sees(c, id) {
+		writeStoreError(w, id, store.ErrNotFound)
+		return
+	}
 	inc, err := h.store.Update(c.TenantID, id, patch)
 	if err != nil {
 		writeStoreError(w, id, err)

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/defender-gateway/gateway/internal/emulator/access"
 	"github.com/defender-gateway/gateway/internal/emulator/claims"
 	"github.com/defender-gateway/gateway/internal/emulator/odata"
 	"github.com/defender-gateway/gateway/internal/emulator/store"
@@ -41,7 +42,7 @@ func (h *handler) listIncidents(w http.ResponseWriter, r *http.Request, c claims
 	page := listPage{Context: metadataURL + "#Incidents", Value: []incidentJSON{}}
 	matched := 0
 	for _, inc := range h.store.List(c.TenantID) {
-		if !odata.Match(filter, func(cmp *odata.Comparison) bool { return matchIncident(cmp, inc) }) {
+		if !access.Sees(c, inc.ID) || !odata.Match(filter, func(cmp *odata.Comparison) bool { return matchIncident(cmp, inc) }) {
 			continue
 		}
 		if matched >= skip && len(page.Value) < top {
