@@ -1,9 +1,11 @@
 package credentials
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -102,11 +104,7 @@ func (m tokenErrorMapper) mapError(err error, timedOut bool) *defender.Error {
 // responseError maps an HTTP error answer of Entra ID.
 func (m tokenErrorMapper) responseError(call msalerrors.CallErr) *defender.Error {
 	status := call.Resp.StatusCode
-	var body entraErrorBody
-	if call.Resp.Body != nil {
-		// MSAL has read the body and put it back in a memory buffer.
-		_ = json.NewDecoder(call.Resp.Body).Decode(&body)
-	}
+	body := readEntraErrorBody(call)
 	code := ""
 	if oauthCodePattern.MatchString(body.Error) {
 		code = body.Error
@@ -202,4 +200,134 @@ func retryAfter(h http.Header) time.Duration {
 		return 0
 	}
 	return time.Duration(s) * time.Second
+}
+
+// readEntraErrorBody decodes Entra's error body of call. MSAL puts the body
+// back in a memory buffer, which is read and put back again, so that the
+// body can be read more than once. MSAL's device-code polling drains that
+// buffer before it returns the error; the body is then read from the
+// error's text, which MSAL ends with the body.
+func readEntraErrorBody(call msalerrors.CallErr) entraErrorBody {
+	var body entraErrorBody
+	if call.Resp != nil && call.Resp.Body != nil {
+		raw, err := io.ReadAll(io.LimitReader(call.Resp.Body, maxErrorBodyBytes))
+		if err == nil {
+			call.Resp.Body = io.NopCloser(bytes.NewReader(raw))
+			if json.Unmarshal(raw, &body) == nil && body.Error != "" {
+				return body
+			}
+		}
+	}
+	if call.Err != nil {
+		text := call.Err.Error()
+		if i := strings.IndexByte(text, '\n'); i >= 0 {
+			var fromText entraErrorBody
+			if json.Unmarshal([]byte(strings.TrimSpace(text[i+1:])), &fromText) == nil {
+				return fromText
+			}
+		}
+	}
+	return body
+}
+
+// maxErrorBodyBytes bounds the error body read.
+const maxErrorBodyBytes = 1 << 20
+
+// userFlow names the user-context grant an Entra error answered; the same
+// AADSTS code means different things in each.
+type userFlow int
+
+const (
+	flowOnBehalfOf userFlow = iota + 1
+	flowDeviceCode
+	flowSilent
+)
+
+// AADSTS codes of the user context.
+const (
+	aadstsAssertionInvalid    = "AADSTS50013"   // the assertion failed validation
+	aadstsAssertionExpired    = "AADSTS500133"  // the assertion is outside its lifetime
+	aadstsMFARequired         = "AADSTS50076"   // MFA required
+	aadstsMFAEnrollment       = "AADSTS50079"   // MFA registration required
+	aadstsPublicClientOff     = "AADSTS7000218" // public client flows disabled (a credential is required)
+	aadstsRefreshTokenExpired = "AADSTS700082"  // refresh token expired for inactivity
+)
+
+// userHints explain the AADSTS codes of the user context.
+var userHints = map[string]string{
+	aadstsAssertionInvalid:    "the user's token is not valid for this app",
+	aadstsAssertionExpired:    "the user's token has expired",
+	aadstsMFARequired:         "multi-factor authentication is required",
+	aadstsMFAEnrollment:       "the user must register for multi-factor authentication",
+	aadstsPublicClientOff:     "the app registration does not allow public client flows",
+	aadstsRefreshTokenExpired: "the refresh token has expired",
+	"AADSTS50173":             "the refresh token was revoked",
+	"AADSTS70000":             "the grant is not valid",
+	"AADSTS70019":             "the code has expired",
+	"AADSTS50034":             "the user does not exist in the tenant",
+}
+
+// entraCodes is the OAuth error code and AADSTS code of an Entra answer.
+func entraCodes(body entraErrorBody) (code, aadsts string) {
+	if oauthCodePattern.MatchString(body.Error) {
+		code = body.Error
+	}
+	aadsts = aadstsPattern.FindString(body.Description)
+	if aadsts == "" && len(body.ErrorCodes) > 0 {
+		aadsts = "AADSTS" + strconv.Itoa(body.ErrorCodes[0])
+	}
+	return code, aadsts
+}
+
+// mapUserError classifies err, an error of an MSAL call of flow. The codes
+// that mean something particular in the user context are mapped here;
+// everything else as for the app context (mapError): the gateway's own
+// credential rejected is KindUpstreamAuth, an unreachable Entra ID
+// KindUnavailable.
+func (m tokenErrorMapper) mapUserError(err error, timedOut bool, flow userFlow) *defender.Error {
+	var call msalerrors.CallErr
+	if !errors.As(err, &call) || call.Resp == nil || call.Resp.StatusCode == http.StatusTooManyRequests || call.Resp.StatusCode >= 500 {
+		return m.mapError(err, timedOut)
+	}
+	code, aadsts := entraCodes(readEntraErrorBody(call))
+	var e *defender.Error
+	switch {
+	case aadsts == aadstsConsentRequired:
+		// The app context's mapping: the tenant must consent.
+	case aadsts == aadstsMFARequired || aadsts == aadstsMFAEnrollment || code == "interaction_required":
+		e = defender.Errorf(defender.KindFailedPrecondition, defender.ReasonInteractionRequired,
+			"Entra ID requires the user to sign in interactively%s%s", codes(code, aadsts), userHint(aadsts))
+	case flow == flowOnBehalfOf && (aadsts == aadstsAssertionInvalid || aadsts == aadstsAssertionExpired || code == "invalid_grant"):
+		e = defender.Errorf(defender.KindUnauthenticated, defender.ReasonUserAssertionRejected,
+			"Entra ID rejected the user's token for on-behalf-of%s%s", codes(code, aadsts), userHint(aadsts))
+	case flow == flowDeviceCode && aadsts == aadstsPublicClientOff:
+		e = defender.Errorf(defender.KindFailedPrecondition, defender.ReasonPublicClientDisabled,
+			"device-code sign-in needs public client flows, which the app registration does not allow%s: enable \"Allow public client flows\" on it", codes(code, aadsts))
+	case flow == flowSilent && code == "invalid_grant":
+		e = defender.Errorf(defender.KindFailedPrecondition, defender.ReasonSignInRequired,
+			"the account's sign-in can no longer be renewed%s%s: sign in again with a device code", codes(code, aadsts), userHint(aadsts))
+	}
+	if e == nil {
+		return m.mapError(err, timedOut)
+	}
+	e.UpstreamStatus = call.Resp.StatusCode
+	e.UpstreamCode = code
+	body := readEntraErrorBody(call)
+	e.RequestID = cmpOr(body.TraceID, body.CorrelationID)
+	e.Cause = &entraResponseError{Status: call.Resp.StatusCode, Text: m.scrub(call.Err.Error())}
+	return e
+}
+
+func userHint(aadsts string) string {
+	if h, ok := userHints[aadsts]; ok {
+		return ": " + h
+	}
+	return hint(aadsts)
+}
+
+func cmpOr(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
 }
