@@ -10,32 +10,32 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	defenderv1 "github.com/defender-gateway/gateway/gen/defender/v1"
 	"github.com/defender-gateway/gateway/gen/openapi"
+	"github.com/defender-gateway/gateway/internal/caller"
+	"github.com/defender-gateway/gateway/internal/callerauth"
 )
 
 // maxRESTResponse bounds what the REST gateway accepts from the gRPC server:
 // hunting results may be up to 50 MB upstream.
 const maxRESTResponse = 64 << 20
 
-// newHTTPHandler builds the HTTP API: the REST gateway (dialing the gRPC
-// server at grpcTarget, so REST calls pass the same interceptors as gRPC
-// calls), the OpenAPI document, /healthz and /metrics.
-func newHTTPHandler(grpcTarget string, hs *health.Server, reg *prometheus.Registry) (http.Handler, *grpc.ClientConn, error) {
-	conn, err := grpc.NewClient(grpcTarget,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxRESTResponse)),
-	)
+// newHTTPHandler builds the HTTP API: the REST gateway (calling the gRPC
+// server over the in-memory listener, so REST calls pass the same
+// interceptors as gRPC calls), the OpenAPI document, /healthz and /metrics.
+func newHTTPHandler(inproc inprocListener, hs *health.Server, reg *prometheus.Registry) (http.Handler, *grpc.ClientConn, error) {
+	conn, err := inproc.dial()
 	if err != nil {
 		return nil, nil, err
 	}
 	gw := runtime.NewServeMux(
 		runtime.WithIncomingHeaderMatcher(forwardHeader),
+		runtime.WithMetadata(verifiedCertificateMetadata),
 		runtime.WithOutgoingHeaderMatcher(func(key string) (string, bool) {
 			if key == RequestIDHeader {
 				return "X-Request-Id", true
@@ -79,11 +79,52 @@ func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write(openapi.Document)
 }
 
-// forwardHeader passes the request id to gRPC metadata under the same name
-// a gRPC caller uses, and the rest as grpc-gateway does by default.
-func forwardHeader(key string) (string, bool) {
-	if strings.EqualFold(key, RequestIDHeader) {
-		return RequestIDHeader, true
+// forwardedHeaders are passed to gRPC metadata under their own lower-case
+// names: the request id and the caller's credentials. grpc-gateway itself
+// passes Authorization as "authorization"; the matcher must not pass it
+// again, or the call would carry two.
+var forwardedHeaders = map[string]bool{
+	RequestIDHeader:      true,
+	caller.HeaderAPIKey:  true,
+	caller.HeaderAccount: true,
+}
+
+// forwardHeader passes the request id and the caller's credential headers
+// to gRPC metadata under the names a gRPC caller uses, and the rest as
+// grpc-gateway's DefaultHeaderMatcher does.
+var forwardHeader = guardedHeaderMatcher(runtime.DefaultHeaderMatcher)
+
+// guardedHeaderMatcher forwards the credential headers and otherwise asks
+// base, refusing whatever base would map onto the internal
+// certificate-identity key. (DefaultHeaderMatcher maps no header there
+// today; LegacyHeaderMatcher's Grpc-Metadata-* would, and the guard keeps a
+// later change of matcher from opening that hole.)
+func guardedHeaderMatcher(base runtime.HeaderMatcherFunc) runtime.HeaderMatcherFunc {
+	return func(key string) (string, bool) {
+		lower := strings.ToLower(key)
+		if forwardedHeaders[lower] {
+			return lower, true
+		}
+		if lower == caller.HeaderAuthorization {
+			return "", false // grpc-gateway forwards it itself
+		}
+		mapped, ok := base(key)
+		if !ok || strings.HasPrefix(strings.ToLower(mapped), inprocKeyPrefix) {
+			return "", false
+		}
+		return mapped, true
 	}
-	return runtime.DefaultHeaderMatcher(key)
+}
+
+// inprocKeyPrefix is the prefix no forwarded header may map to.
+const inprocKeyPrefix = "x-defender-gateway-inproc-"
+
+// verifiedCertificateMetadata passes the identity of the client
+// certificate the HTTP listener verified (TLS with client CAs) to the gRPC
+// side, which believes it only on the in-memory connection.
+func verifiedCertificateMetadata(_ context.Context, r *http.Request) metadata.MD {
+	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.PeerCertificates) == 0 {
+		return nil
+	}
+	return metadata.Pairs(inprocCertIdentityKey, callerauth.CertificateIdentity(r.TLS.PeerCertificates[0]))
 }

@@ -132,15 +132,19 @@ func TestHTTPEndpoints(t *testing.T) {
 		if doc.Swagger != "2.0" {
 			t.Errorf("swagger = %q, want 2.0", doc.Swagger)
 		}
-		// protoc-gen-openapiv2 writes the route /v1/{parent=tenants/*}/incidents
-		// as the path /v1/{parent}/incidents with the segment pattern on the
-		// parameter (a Swagger path template cannot hold the pattern).
+		// With expand_slashed_path_patterns, protoc-gen-openapiv2 writes a
+		// route such as /v1/{name=tenants/*/incidents/*} as the path
+		// /v1/tenants/{tenant}/incidents/{incident}: every route has its own
+		// path, and each segment is a plain parameter.
 		tests := []struct{ path, method, operationID, param, pattern string }{
-			{"/v1/{parent}/incidents", "get", "IncidentService_ListIncidents", "parent", "tenants/[^/]+"},
-			{"/v1/{name}", "get", "IncidentService_GetIncident", "name", "tenants/[^/]+/incidents/[^/]+"},
-			{"/v1/{incident.name}", "patch", "IncidentService_UpdateIncident", "incident.name", "tenants/[^/]+/incidents/[^/]+"},
-			{"/v1/{tenant}:runHuntingQuery", "post", "HuntingService_RunQuery", "tenant", "tenants/[^/]+"},
+			{"/v1/tenants/{tenant}/incidents", "get", "IncidentService_ListIncidents", "tenant", ""},
+			{"/v1/tenants/{tenant}/incidents/{incident}", "get", "IncidentService_GetIncident", "incident", ""},
+			{"/v1/tenants/{tenant}/incidents/{incident}", "patch", "IncidentService_UpdateIncident", "incident", ""},
+			{"/v1/tenants/{tenant}:runHuntingQuery", "post", "HuntingService_RunQuery", "tenant", ""},
 			{"/v1/contexts", "get", "AuthService_ListContexts", "", ""},
+			{"/v1/tenants/{tenant}:whoAmI", "get", "AuthService_WhoAmI", "tenant", ""},
+			{"/v1/tenants/{tenant}/deviceLogins", "post", "AuthService_StartDeviceLogin", "tenant", ""},
+			{"/v1/tenants/{tenant}/deviceLogins/{deviceLogin}", "get", "AuthService_GetDeviceLogin", "deviceLogin", ""},
 		}
 		for _, tt := range tests {
 			op, ok := doc.Paths[tt.path][tt.method]

@@ -15,6 +15,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/defender-gateway/gateway/internal/audit"
 )
 
 // internalError is the status of a bug: nothing about the cause reaches the
@@ -32,9 +34,11 @@ type interceptorChain struct {
 	log       *slog.Logger
 	metrics   *grpcprom.ServerMetrics
 	validator protovalidate.Validator
+	guard     *callerGuard
+	audit     *audit.Logger // nil: no audit records
 }
 
-func newInterceptorChain(log *slog.Logger, reg *prometheus.Registry) (*interceptorChain, error) {
+func newInterceptorChain(log *slog.Logger, reg *prometheus.Registry, guard *callerGuard, auditLog *audit.Logger) (*interceptorChain, error) {
 	v, err := protovalidate.New()
 	if err != nil {
 		return nil, err
@@ -43,7 +47,7 @@ func newInterceptorChain(log *slog.Logger, reg *prometheus.Registry) (*intercept
 	if err := reg.Register(m); err != nil {
 		return nil, err
 	}
-	return &interceptorChain{log: log, metrics: m, validator: v}, nil
+	return &interceptorChain{log: log, metrics: m, validator: v, guard: guard, audit: auditLog}, nil
 }
 
 // serverOptions returns the gRPC server options in the one place where the
@@ -51,7 +55,7 @@ func newInterceptorChain(log *slog.Logger, reg *prometheus.Registry) (*intercept
 //
 //  1. recovery: a panic anywhere below becomes INTERNAL and is logged with
 //     its stack; the process keeps serving. A second recovery sits just
-//     inside metrics (before auth and validation), so that a handler's
+//     inside metrics (before audit, auth and validation), so that a handler's
 //     panic is also logged and counted as an INTERNAL call, with its
 //     request id; the outer one covers the interceptors themselves.
 //  2. request id, then logging: every call gets an id (taken from
@@ -59,11 +63,26 @@ func newInterceptorChain(log *slog.Logger, reg *prometheus.Registry) (*intercept
 //     every log record of the call; the call is logged once when it ends.
 //  3. metrics (Prometheus) and tracing (OpenTelemetry, as a stats handler so
 //     that it sees the wire-level events).
-//  4. auth: caller authentication and per-tenant authorization belong here
-//     (they arrive with the auth-contexts work; today every caller is let
-//     through and the gateway serves only its home tenant).
-//  5. validation: protovalidate rules from the proto; an invalid request is
+//  4. audit: one record per API call (not health or reflection) once it
+//     ends, with its caller, tenant, operation, resource, code and reason.
+//     It sits outside authentication so that it also records the calls
+//     authentication refuses; authentication hands it the caller through a
+//     slot in the context (audit.SetCaller).
+//  5. caller authentication (package callerauth): the caller's certificate,
+//     API key or token becomes a caller.Request in the context; a missing
+//     or rejected credential is answered UNAUTHENTICATED (service.ToStatus).
+//     The internal metadata that carries a REST caller's verified client
+//     certificate is removed here from every call, and believed only on
+//     the in-memory connection of the REST gateway. Health and reflection
+//     pass unauthenticated.
+//  6. authorization (package policy): the policy decides the caller's
+//     operation in the tenant the request names; a denial is
+//     PERMISSION_DENIED. A refused call never reaches a handler, so no
+//     upstream request is made.
+//  7. validation: protovalidate rules from the proto; an invalid request is
 //     answered INVALID_ARGUMENT naming the field before any handler runs.
+//     It runs after authorization, so that an unauthenticated or
+//     unauthorized caller learns nothing from validation errors.
 func (c *interceptorChain) serverOptions() []grpc.ServerOption {
 	recoverOpt := recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
 		c.log.ErrorContext(ctx, "panic in RPC handler", "panic", p, "stack", string(debug.Stack()))
@@ -82,6 +101,9 @@ func (c *interceptorChain) serverOptions() []grpc.ServerOption {
 			logging.UnaryServerInterceptor(logger, logOpts...),
 			c.metrics.UnaryServerInterceptor(),
 			recovery.UnaryServerInterceptor(recoverOpt),
+			c.unaryAudit(),
+			c.guard.unaryAuthenticate,
+			c.guard.unaryAuthorize,
 			unaryValidate(c.validator),
 		),
 		grpc.ChainStreamInterceptor(
@@ -90,7 +112,28 @@ func (c *interceptorChain) serverOptions() []grpc.ServerOption {
 			logging.StreamServerInterceptor(logger, logOpts...),
 			c.metrics.StreamServerInterceptor(),
 			recovery.StreamServerInterceptor(recoverOpt),
+			c.streamAudit(),
+			c.guard.streamAuthenticate,
+			c.guard.streamAuthorize,
 			streamValidate(c.validator),
 		),
 	}
+}
+
+func (c *interceptorChain) unaryAudit() grpc.UnaryServerInterceptor {
+	if c.audit == nil {
+		return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+			return next(ctx, req)
+		}
+	}
+	return c.audit.UnaryServerInterceptor()
+}
+
+func (c *interceptorChain) streamAudit() grpc.StreamServerInterceptor {
+	if c.audit == nil {
+		return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, next grpc.StreamHandler) error {
+			return next(srv, ss)
+		}
+	}
+	return c.audit.StreamServerInterceptor()
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,11 +14,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 
 	defenderv1 "github.com/defender-gateway/gateway/gen/defender/v1"
+	"github.com/defender-gateway/gateway/internal/audit"
+	"github.com/defender-gateway/gateway/internal/callerauth"
+	"github.com/defender-gateway/gateway/internal/policy"
 )
 
 // Services are the RPC implementations the server exposes.
@@ -37,6 +42,19 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	// Metrics receives the gRPC and process metrics; nil makes a new registry.
 	Metrics *prometheus.Registry
+
+	// TLS, when set, makes both listeners serve TLS with it (NewTLSConfig);
+	// with ClientCAs set, client certificates are verified if given. TLS
+	// 1.2 is the minimum whatever MinVersion says.
+	TLS *tls.Config
+	// CallerAuth authenticates API calls; nil is caller authentication none
+	// (every caller is "anonymous").
+	CallerAuth *callerauth.Authenticator
+	// Policy authorizes API calls; nil allows everything, which is refused
+	// unless caller authentication is none.
+	Policy *policy.Store
+	// Audit records every API call; nil records none.
+	Audit *audit.Logger
 }
 
 // Server runs the gRPC and HTTP listeners of the gateway.
@@ -47,6 +65,8 @@ type Server struct {
 	http            *http.Server
 	grpcLis         net.Listener
 	httpLis         net.Listener
+	inprocLis       inprocListener
+	tls             bool
 	gatewayConn     *grpc.ClientConn
 	shutdownTimeout time.Duration
 }
@@ -68,11 +88,27 @@ func New(opts Options) (*Server, error) {
 		return nil, errors.New("server: every service must be set")
 	}
 
-	chain, err := newInterceptorChain(opts.Logger, opts.Metrics)
+	if opts.TLS != nil && opts.TLS.MinVersion < tls.VersionTLS12 {
+		opts.TLS = opts.TLS.Clone()
+		opts.TLS.MinVersion = tls.VersionTLS12
+	}
+	guard, err := newCallerGuard(opts)
 	if err != nil {
 		return nil, err
 	}
-	gs := grpc.NewServer(chain.serverOptions()...)
+	var auditLog *audit.Logger
+	if opts.Audit != nil {
+		auditLog = opts.Audit.WithRequestID(RequestID)
+	}
+	chain, err := newInterceptorChain(opts.Logger, opts.Metrics, guard, auditLog)
+	if err != nil {
+		return nil, err
+	}
+	serverOpts := chain.serverOptions()
+	if opts.TLS != nil {
+		serverOpts = append(serverOpts, grpc.Creds(inprocOrTLS{credentials.NewTLS(opts.TLS)}))
+	}
+	gs := grpc.NewServer(serverOpts...)
 	defenderv1.RegisterIncidentServiceServer(gs, opts.Services.Incidents)
 	defenderv1.RegisterHuntingServiceServer(gs, opts.Services.Hunting)
 	defenderv1.RegisterAuthServiceServer(gs, opts.Services.Auth)
@@ -99,12 +135,15 @@ func New(opts Options) (*Server, error) {
 		health:          hs,
 		grpcLis:         grpcLis,
 		httpLis:         httpLis,
+		inprocLis:       newInprocListener(),
+		tls:             opts.TLS != nil,
 		shutdownTimeout: opts.ShutdownTimeout,
 	}
-	handler, conn, err := newHTTPHandler(loopbackTarget(grpcLis.Addr()), hs, opts.Metrics)
+	handler, conn, err := newHTTPHandler(s.inprocLis, hs, opts.Metrics)
 	if err != nil {
 		grpcLis.Close()
 		httpLis.Close()
+		s.inprocLis.Close()
 		return nil, err
 	}
 	s.gatewayConn = conn
@@ -112,6 +151,9 @@ func New(opts Options) (*Server, error) {
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
+	}
+	if opts.TLS != nil {
+		s.http.TLSConfig = opts.TLS.Clone()
 	}
 	return s, nil
 }
@@ -127,22 +169,30 @@ func (s *Server) HTTPAddr() string { return s.httpLis.Addr().String() }
 // shutdown timeout, after which remaining calls are cut off. It returns the
 // first listener error, or nil after a clean shutdown.
 func (s *Server) Serve(ctx context.Context) error {
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
+	for _, lis := range []net.Listener{s.grpcLis, s.inprocLis} {
+		go func() {
+			defer wg.Done()
+			if err := s.grpc.Serve(lis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+				errc <- fmt.Errorf("gRPC server: %w", err)
+			}
+		}()
+	}
 	go func() {
 		defer wg.Done()
-		if err := s.grpc.Serve(s.grpcLis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
-			errc <- fmt.Errorf("gRPC server: %w", err)
+		var err error
+		if s.tls {
+			err = s.http.ServeTLS(s.httpLis, "", "")
+		} else {
+			err = s.http.Serve(s.httpLis)
 		}
-	}()
-	go func() {
-		defer wg.Done()
-		if err := s.http.Serve(s.httpLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("HTTP server: %w", err)
 		}
 	}()
-	s.log.Info("serving", "grpc_addr", s.GRPCAddr(), "http_addr", s.HTTPAddr())
+	s.log.Info("serving", "grpc_addr", s.GRPCAddr(), "http_addr", s.HTTPAddr(), "tls", s.tls)
 
 	var serveErr error
 	select {
@@ -187,18 +237,4 @@ func (s *Server) shutdown() {
 	}
 	s.gatewayConn.Close()
 	s.log.Info("stopped")
-}
-
-// loopbackTarget turns a bound address such as [::]:50051 into a dialable
-// loopback target for the REST gateway.
-func loopbackTarget(addr net.Addr) string {
-	tcp, ok := addr.(*net.TCPAddr)
-	if !ok {
-		return addr.String()
-	}
-	ip := tcp.IP
-	if ip == nil || ip.IsUnspecified() {
-		ip = net.IPv4(127, 0, 0, 1)
-	}
-	return net.JoinHostPort(ip.String(), fmt.Sprint(tcp.Port))
 }

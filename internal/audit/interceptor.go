@@ -1,0 +1,123 @@
+package audit
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"log/slog"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	defenderv1 "github.com/defender-gateway/gateway/gen/defender/v1"
+	"github.com/defender-gateway/gateway/internal/policy"
+)
+
+// UnaryServerInterceptor records every unary API call; health and
+// reflection calls (policy.Public) are not recorded. Put it outside caller
+// authentication so that refused calls are recorded too.
+func (l *Logger) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+		if policy.Public(info.FullMethod) {
+			return next(ctx, req)
+		}
+		start := time.Now()
+		ctx, s := withSlot(ctx)
+		defer recordPanic(func(err error) { l.write(ctx, s, info.FullMethod, req, err, time.Since(start)) })
+		resp, err := next(ctx, req)
+		l.write(ctx, s, info.FullMethod, req, err, time.Since(start))
+		return resp, err
+	}
+}
+
+// StreamServerInterceptor records every streaming API call, without its
+// resource (the requests arrive after the call starts).
+func (l *Logger) StreamServerInterceptor() grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, next grpc.StreamHandler) error {
+		if policy.Public(info.FullMethod) {
+			return next(srv, ss)
+		}
+		start := time.Now()
+		ctx, s := withSlot(ss.Context())
+		defer recordPanic(func(err error) { l.write(ctx, s, info.FullMethod, nil, err, time.Since(start)) })
+		err := next(srv, &contextStream{ServerStream: ss, ctx: ctx})
+		l.write(ctx, s, info.FullMethod, nil, err, time.Since(start))
+		return err
+	}
+}
+
+// recordPanic, deferred, records a call whose handler panicked as INTERNAL
+// and lets the panic go on to the recovery interceptor outside.
+func recordPanic(record func(error)) {
+	if p := recover(); p != nil {
+		record(status.Error(codes.Internal, "internal error"))
+		panic(p)
+	}
+}
+
+type contextStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *contextStream) Context() context.Context { return s.ctx }
+
+// write logs the record of one call.
+func (l *Logger) write(ctx context.Context, s *slot, method string, req any, err error, latency time.Duration) {
+	st := status.Convert(err)
+	resource, requestedTenant, _ := policy.Resource(req)
+	identity, authContext, tenant := "", "", ""
+	if r := s.req.Load(); r != nil {
+		identity = r.Identity.Name
+		authContext, tenant = r.Trace().Target()
+	}
+	if tenant == "" {
+		tenant = requestedTenant
+	}
+	operation := method
+	if rule, ok := policy.MethodRule(method); ok {
+		operation = string(rule.Operation)
+		if operation == "" {
+			operation = "whoami"
+		}
+	}
+	attrs := []slog.Attr{
+		slog.String("request_id", l.opts.RequestID(ctx)),
+		slog.String("caller", identity),
+		slog.String("auth_context", authContext),
+		slog.String("tenant", tenant),
+		slog.String("method", method),
+		slog.String("operation", operation),
+	}
+	if resource != "" {
+		attrs = append(attrs, slog.String("resource", resource))
+	}
+	if q, ok := req.(*defenderv1.RunQueryRequest); ok {
+		sum := sha256.Sum256([]byte(q.GetQuery()))
+		attrs = append(attrs, slog.String("query_sha256", hex.EncodeToString(sum[:])))
+		if l.opts.QueryText {
+			attrs = append(attrs, slog.String("query", q.GetQuery()))
+		}
+	}
+	attrs = append(attrs, slog.String("code", st.Code().String()))
+	if reason := errorReason(st); reason != "" {
+		attrs = append(attrs, slog.String("reason", reason))
+	}
+	attrs = append(attrs, slog.Float64("latency_ms", float64(latency.Microseconds())/1000))
+	// A fresh context: the record must not pick up attributes that
+	// context-aware handlers add for the call (the request id is explicit).
+	l.log.LogAttrs(context.Background(), slog.LevelInfo, "audit", attrs...)
+}
+
+// errorReason is the ErrorInfo reason of a status, or "".
+func errorReason(st *status.Status) string {
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			return info.GetReason()
+		}
+	}
+	return ""
+}

@@ -1,0 +1,78 @@
+package policy
+
+import (
+	"strings"
+
+	defenderv1 "github.com/defender-gateway/gateway/gen/defender/v1"
+)
+
+// Operation is what a policy entry allows, such as incidents.read.
+type Operation string
+
+// The operations a policy may name.
+const (
+	OpIncidentsRead  Operation = "incidents.read"
+	OpIncidentsWrite Operation = "incidents.write"
+	OpHuntingRun     Operation = "hunting.run"
+	OpAuthAdmin      Operation = "auth.admin"
+)
+
+// operations is every operation a policy file may name.
+var operations = map[Operation]bool{
+	OpIncidentsRead: true, OpIncidentsWrite: true, OpHuntingRun: true, OpAuthAdmin: true,
+}
+
+// callsDefender marks the operations that make a Defender call, to which
+// require_user_context applies.
+var callsDefender = map[Operation]bool{
+	OpIncidentsRead: true, OpIncidentsWrite: true, OpHuntingRun: true,
+}
+
+// Rule is what a method requires.
+type Rule struct {
+	// Operation the caller must be allowed; empty for a method every
+	// authenticated caller may use (WhoAmI) in a tenant it is allowed.
+	Operation Operation
+	// TenantScoped methods name a tenant in the request, which the caller
+	// must be allowed.
+	TenantScoped bool
+}
+
+// methodRules maps every API method to its rule. A method missing here is
+// denied (deny by default), unless it is Public.
+var methodRules = map[string]Rule{
+	defenderv1.IncidentService_ListIncidents_FullMethodName:  {OpIncidentsRead, true},
+	defenderv1.IncidentService_GetIncident_FullMethodName:    {OpIncidentsRead, true},
+	defenderv1.IncidentService_UpdateIncident_FullMethodName: {OpIncidentsWrite, true},
+	defenderv1.HuntingService_RunQuery_FullMethodName:        {OpHuntingRun, true},
+	defenderv1.AuthService_GetConsentUrl_FullMethodName:      {OpAuthAdmin, true},
+	defenderv1.AuthService_StartDeviceLogin_FullMethodName:   {OpAuthAdmin, true},
+	defenderv1.AuthService_GetDeviceLogin_FullMethodName:     {OpAuthAdmin, true},
+	defenderv1.AuthService_ListContexts_FullMethodName:       {OpAuthAdmin, false},
+	defenderv1.AuthService_WhoAmI_FullMethodName:             {"", true},
+}
+
+// MethodRule returns the rule of a full method name such as
+// /defender.v1.IncidentService/GetIncident.
+func MethodRule(fullMethod string) (Rule, bool) {
+	r, ok := methodRules[fullMethod]
+	return r, ok
+}
+
+// publicServices need neither authentication nor authorization.
+var publicServices = []string{
+	"/grpc.health.v1.Health/",
+	"/grpc.reflection.v1.ServerReflection/",
+	"/grpc.reflection.v1alpha.ServerReflection/",
+}
+
+// Public reports whether a method is open to every caller: health checks
+// and server reflection. They are neither authenticated nor audited.
+func Public(fullMethod string) bool {
+	for _, prefix := range publicServices {
+		if strings.HasPrefix(fullMethod, prefix) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,127 @@
+package policy
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/defender-gateway/gateway/internal/caller"
+	"github.com/defender-gateway/gateway/internal/defender"
+)
+
+// Policy is a compiled policy. It is immutable.
+type Policy struct {
+	byIdentity map[string]*grant
+	canonical  CanonicalTenant
+	// allowAll lets every caller do everything (caller auth none without a
+	// policy file).
+	allowAll bool
+}
+
+// AllowAll is the policy of caller authentication none without a policy
+// file: every caller may do everything. Never use it with any other mode.
+func AllowAll() *Policy { return &Policy{allowAll: true} }
+
+// grant is what one policy entry allows.
+type grant struct {
+	identity           string
+	allTenants         bool
+	tenants            map[string]bool // canonical
+	operations         map[Operation]bool
+	requireUserContext bool
+	allAccounts        bool
+	accounts           map[string]bool // lower case
+}
+
+// Decision input: who calls, what the method requires, and the tenant the
+// request names ("" for a method that names none).
+type Check struct {
+	Caller *caller.Request
+	Rule   Rule
+	Tenant string
+}
+
+// Authorize returns nil when the policy allows the call, else a
+// *defender.Error of KindPermissionDenied whose message names the identity,
+// the operation and the tenant. A caller with several names (an alias) is
+// allowed when any of its entries allows the call.
+func (p *Policy) Authorize(c Check) error {
+	if p.allowAll {
+		return nil
+	}
+	op := string(c.Rule.Operation)
+	if op == "" {
+		op = "whoami"
+	}
+	var first error
+	matched := false
+	for _, name := range c.Caller.Identity.Names() {
+		g := p.byIdentity[name]
+		if g == nil {
+			continue
+		}
+		matched = true
+		err := p.decide(g, c, op)
+		if err == nil {
+			return nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	if !matched {
+		return deny(defender.ReasonOperationNotAllowed, "caller %q may not run %s in tenant %q: the policy has no entry for it", c.Caller.Identity.Name, op, c.Tenant)
+	}
+	return first
+}
+
+func (p *Policy) decide(g *grant, c Check, op string) error {
+	who := c.Caller.Identity.Name
+	if c.Rule.TenantScoped && !p.tenantAllowed(g, c.Tenant) {
+		return deny(defender.ReasonCallerTenantNotAllowed, "caller %q may not use tenant %q (operation %s)", who, c.Tenant, op)
+	}
+	if c.Rule.Operation != "" && !g.operations[c.Rule.Operation] {
+		return deny(defender.ReasonOperationNotAllowed, "caller %q may not run %s in tenant %q", who, op, c.Tenant)
+	}
+	if g.requireUserContext && callsDefender[c.Rule.Operation] && !c.Caller.UsesUserContext() {
+		return deny(defender.ReasonUserContextRequired, "caller %q must run %s in tenant %q in the user context: present a user token or name a signed-in account", who, op, c.Tenant)
+	}
+	if c.Caller.Account != "" && !g.allAccounts && !g.accounts[strings.ToLower(c.Caller.Account)] {
+		return deny(defender.ReasonAccountNotAllowed, "caller %q may not use the signed-in account %q (operation %s, tenant %q)", who, c.Caller.Account, op, c.Tenant)
+	}
+	return nil
+}
+
+func (p *Policy) tenantAllowed(g *grant, tenant string) bool {
+	if g.allTenants {
+		return true
+	}
+	canonical, ok := p.canonical(tenant)
+	return ok && g.tenants[canonical]
+}
+
+func deny(reason, format string, args ...any) error {
+	return defender.Errorf(defender.KindPermissionDenied, reason, format, args...)
+}
+
+// AllowedOperations returns the operations the policy allows the identity
+// in a tenant, sorted; with AllowAll, every operation.
+func (p *Policy) AllowedOperations(id caller.Identity, tenant string) []string {
+	set := map[string]bool{}
+	for _, name := range id.Names() {
+		g := p.byIdentity[name]
+		if !p.allowAll && (g == nil || !p.tenantAllowed(g, tenant)) {
+			continue
+		}
+		for op := range operations {
+			if p.allowAll || g.operations[op] {
+				set[string(op)] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(set))
+	for op := range set {
+		out = append(out, op)
+	}
+	slices.Sort(out)
+	return out
+}
