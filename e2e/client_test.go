@@ -12,6 +12,7 @@ import (
 
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -29,6 +30,15 @@ type client interface {
 	RunQuery(context.Context, *defenderv1.RunQueryRequest) (*defenderv1.RunQueryResponse, error)
 	ListContexts(context.Context, *defenderv1.ListContextsRequest) (*defenderv1.ListContextsResponse, error)
 	GetConsentUrl(context.Context, *defenderv1.GetConsentUrlRequest) (*defenderv1.GetConsentUrlResponse, error)
+	WhoAmI(context.Context, *defenderv1.WhoAmIRequest) (*defenderv1.WhoAmIResponse, error)
+	StartDeviceLogin(context.Context, *defenderv1.StartDeviceLoginRequest) (*defenderv1.DeviceLogin, error)
+	GetDeviceLogin(context.Context, *defenderv1.GetDeviceLoginRequest) (*defenderv1.DeviceLogin, error)
+}
+
+// withHeaders adds caller credentials or context selection to a call:
+// gRPC sends them as metadata, REST as HTTP headers of the same names.
+func withHeaders(ctx context.Context, kv ...string) context.Context {
+	return metadata.AppendToOutgoingContext(ctx, kv...)
 }
 
 // grpcClient calls the generated stubs.
@@ -70,6 +80,18 @@ func (c *grpcClient) ListContexts(ctx context.Context, r *defenderv1.ListContext
 
 func (c *grpcClient) GetConsentUrl(ctx context.Context, r *defenderv1.GetConsentUrlRequest) (*defenderv1.GetConsentUrlResponse, error) {
 	return c.AuthServiceClient.GetConsentUrl(ctx, r)
+}
+
+func (c *grpcClient) WhoAmI(ctx context.Context, r *defenderv1.WhoAmIRequest) (*defenderv1.WhoAmIResponse, error) {
+	return c.AuthServiceClient.WhoAmI(ctx, r)
+}
+
+func (c *grpcClient) StartDeviceLogin(ctx context.Context, r *defenderv1.StartDeviceLoginRequest) (*defenderv1.DeviceLogin, error) {
+	return c.AuthServiceClient.StartDeviceLogin(ctx, r)
+}
+
+func (c *grpcClient) GetDeviceLogin(ctx context.Context, r *defenderv1.GetDeviceLoginRequest) (*defenderv1.DeviceLogin, error) {
+	return c.AuthServiceClient.GetDeviceLogin(ctx, r)
 }
 
 // restClient speaks the REST/JSON API the way a curl user would: routes from
@@ -157,6 +179,21 @@ func (c *restClient) GetConsentUrl(ctx context.Context, r *defenderv1.GetConsent
 	return out, c.do(ctx, http.MethodGet, "/v1/"+r.GetTenant()+":consentUrl", q, nil, out)
 }
 
+func (c *restClient) WhoAmI(ctx context.Context, r *defenderv1.WhoAmIRequest) (*defenderv1.WhoAmIResponse, error) {
+	out := &defenderv1.WhoAmIResponse{}
+	return out, c.do(ctx, http.MethodGet, "/v1/"+r.GetTenant()+":whoAmI", nil, nil, out)
+}
+
+func (c *restClient) StartDeviceLogin(ctx context.Context, r *defenderv1.StartDeviceLoginRequest) (*defenderv1.DeviceLogin, error) {
+	out := &defenderv1.DeviceLogin{}
+	return out, c.do(ctx, http.MethodPost, "/v1/"+r.GetTenant()+"/deviceLogins", nil, &defenderv1.StartDeviceLoginRequest{}, out)
+}
+
+func (c *restClient) GetDeviceLogin(ctx context.Context, r *defenderv1.GetDeviceLoginRequest) (*defenderv1.DeviceLogin, error) {
+	out := &defenderv1.DeviceLogin{}
+	return out, c.do(ctx, http.MethodGet, "/v1/"+r.GetName(), nil, nil, out)
+}
+
 func (c *restClient) do(ctx context.Context, method, path string, q url.Values, body, out proto.Message) error {
 	u := c.base + path
 	if len(q) > 0 {
@@ -185,6 +222,13 @@ func (c *restClient) do(ctx context.Context, method, path string, q url.Values, 
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if md, ok := metadata.FromOutgoingContext(ctx); ok {
+		for k, vs := range md {
+			for _, v := range vs {
+				req.Header.Add(k, v)
+			}
+		}
+	}
 	if timeout != "" {
 		req.Header.Set("Grpc-Timeout", timeout)
 	}

@@ -2,12 +2,14 @@ package e2e
 
 import (
 	"context"
+	"crypto/tls"
 	"net/http"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/defender-gateway/gateway/internal/app"
@@ -32,7 +34,9 @@ var backends = []string{"graph", "xdr"}
 
 // gateway is one running gateway and the emulator behind it.
 type gateway struct {
+	gw       *app.Gateway
 	emu      *emulator.Emulator
+	backend  string
 	grpcAddr string
 	httpAddr string
 	stop     func()
@@ -98,13 +102,19 @@ func startGateway(t testing.TB, emu *emulator.Emulator, cfg *config.Config) *gat
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	g := &gateway{
+		gw:       gw,
 		emu:      emu,
+		backend:  string(cfg.Backend),
 		grpcAddr: gw.Server.GRPCAddr(),
 		httpAddr: gw.Server.HTTPAddr(),
 		stop:     cancel,
 		done:     make(chan error, 1),
 	}
-	go func() { g.done <- gw.Server.Serve(ctx) }()
+	go func() {
+		err := gw.Server.Serve(ctx)
+		gw.Close()
+		g.done <- err
+	}()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -122,14 +132,27 @@ func startGateway(t testing.TB, emu *emulator.Emulator, cfg *config.Config) *gat
 // clients returns the gRPC and REST clients of g, each stopping with the test.
 func (g *gateway) clients(t testing.TB) []client {
 	t.Helper()
-	conn, err := grpc.NewClient(g.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	return g.tlsClients(t, nil)
+}
+
+// tlsClients returns the gRPC and REST clients of g speaking TLS with tc;
+// nil speaks plaintext.
+func (g *gateway) tlsClients(t testing.TB, tc *tls.Config) []client {
+	t.Helper()
+	creds, scheme := insecure.NewCredentials(), "http://"
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	if tc != nil {
+		creds, scheme = credentials.NewTLS(tc), "https://"
+		transport.TLSClientConfig = tc
+	}
+	conn, err := grpc.NewClient(g.grpcAddr, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		t.Fatalf("dial gateway: %v", err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	hc := &http.Client{Timeout: 30 * time.Second}
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: transport}
 	t.Cleanup(hc.CloseIdleConnections)
-	return []client{newGRPCClient(conn), newRESTClient(hc, "http://"+g.httpAddr)}
+	return []client{newGRPCClient(conn), newRESTClient(hc, scheme+g.httpAddr)}
 }
 
 // forEach runs fn for every backend and transport, each on a fresh emulator
@@ -144,5 +167,20 @@ func forEach(t *testing.T, fn func(t *testing.T, g *gateway, c client)) {
 				t.Run(c.name(), func(t *testing.T) { fn(t, g, c) })
 			}
 		})
+	}
+}
+
+// stopAndWait stops g and waits for it to finish, before the test ends.
+func (g *gateway) stopAndWait(t testing.TB) {
+	t.Helper()
+	g.stop()
+	select {
+	case err := <-g.done:
+		if err != nil {
+			t.Errorf("gateway stopped with %v", err)
+		}
+		g.done <- nil // for the cleanup
+	case <-time.After(10 * time.Second):
+		t.Fatal("gateway did not stop within 10s")
 	}
 }

@@ -24,6 +24,12 @@ const home = "tenants/default"
 // failing on a duplicate.
 func listAll(t *testing.T, c client, req *defenderv1.ListIncidentsRequest, pageSize int32) []*defenderv1.Incident {
 	t.Helper()
+	return listAllIn(context.Background(), t, c, req, pageSize)
+}
+
+// listAllIn is listAll with the call context (and its headers) of ctx.
+func listAllIn(ctx context.Context, t *testing.T, c client, req *defenderv1.ListIncidentsRequest, pageSize int32) []*defenderv1.Incident {
+	t.Helper()
 	var all []*defenderv1.Incident
 	seen := map[string]bool{}
 	req = cloneList(req)
@@ -32,7 +38,7 @@ func listAll(t *testing.T, c client, req *defenderv1.ListIncidentsRequest, pageS
 		if page > 200 {
 			t.Fatal("more than 200 pages: the listing does not end")
 		}
-		resp, err := c.ListIncidents(context.Background(), req)
+		resp, err := c.ListIncidents(ctx, req)
 		mustOK(t, err)
 		if len(resp.GetIncidents()) > int(pageSize) {
 			t.Fatalf("page %d has %d incidents, more than page_size %d", page, len(resp.GetIncidents()), pageSize)

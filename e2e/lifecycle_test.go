@@ -127,8 +127,12 @@ func TestListContextsNeverCarriesSecrets(t *testing.T) {
 	forEach(t, func(t *testing.T, g *gateway, c client) {
 		resp, err := c.ListContexts(context.Background(), &defenderv1.ListContextsRequest{})
 		mustOK(t, err)
-		if len(resp.GetContexts()) != 1 {
-			t.Fatalf("got %d contexts, want the app context", len(resp.GetContexts()))
+		if len(resp.GetContexts()) != 2 || resp.GetContexts()[1].GetName() != "contexts/user/on-behalf-of" {
+			t.Fatalf("got contexts %v, want the app context and on-behalf-of", resp.GetContexts())
+		}
+		if obo := resp.GetContexts()[1]; obo.GetKind() != defenderv1.ContextKind_CONTEXT_KIND_USER ||
+			obo.GetTokenStatus() != defenderv1.TokenStatus_TOKEN_STATUS_UNSPECIFIED || obo.GetTokenStatusDetail() == "" {
+			t.Errorf("on-behalf-of context = %v, want an unchecked user context with a detail", obo)
 		}
 		ctx := resp.GetContexts()[0]
 		if ctx.GetKind() != defenderv1.ContextKind_CONTEXT_KIND_APP || ctx.GetCredentialKind() != defenderv1.CredentialKind_CREDENTIAL_KIND_CLIENT_SECRET {

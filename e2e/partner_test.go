@@ -230,7 +230,8 @@ func TestListContextsWithPartnerTenants(t *testing.T) {
 			byName[ac.GetName()] = ac
 			order = append(order, ac.GetName())
 		}
-		wantOrder := []string{"contexts/app", "contexts/partner/tenants/" + identity.SecondTenantID, "contexts/partner/tenants/" + identity.ThirdTenantDomain}
+		wantOrder := []string{"contexts/app", "contexts/partner/tenants/" + identity.SecondTenantID, "contexts/partner/tenants/" + identity.ThirdTenantDomain,
+			"contexts/user/on-behalf-of"}
 		if strings.Join(order, " ") != strings.Join(wantOrder, " ") {
 			t.Fatalf("contexts = %v, want %v", order, wantOrder)
 		}

@@ -28,7 +28,21 @@ type Dependencies struct {
 
 // Gateway is an assembled, listening gateway.
 type Gateway struct {
-	Server *server.Server
+	Server   *server.Server
+	logins   *credentials.DeviceLogins
+	security *callerSecurity
+}
+
+// Reload re-reads the authorization policy and the API keys file (on
+// SIGHUP). Calls in flight keep what they started with; a file that fails
+// validation is reported and the previous version stays in force.
+func (g *Gateway) Reload() error { return g.security.reload() }
+
+// Close releases what Build started besides the server: the device-code
+// sign-ins still polling and the audit file. Call it after Serve returns.
+func (g *Gateway) Close() {
+	g.logins.Close()
+	g.security.close()
 }
 
 // Build assembles the gateway from a validated configuration and binds its
@@ -65,6 +79,28 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 			Logger:         logger.With("component", "credentials", "context", authctx.KindPartner),
 		})
 	}
+	logins, err := credentials.NewDeviceLogins(credentials.DeviceLoginsOptions{
+		ClientID:   cfg.ClientID,
+		HTTPClient: httpClient,
+		CacheFile:  cfg.UserCacheFile,
+		CacheKey:   cfg.UserCacheKey,
+		Logger:     logger.With("component", "device-login"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	newOnBehalfOf := func(t authctx.TenantConfig) (defender.TokenSource, error) {
+		return credentials.NewOnBehalfOf(credentials.OnBehalfOfOptions{
+			AuthorityHost:  t.AuthorityHost,
+			TenantID:       t.Tenant,
+			ClientID:       cfg.ClientID,
+			ClientSecret:   string(cfg.ClientSecret),
+			CertificatePEM: []byte(cfg.ClientCertificatePEM),
+			Scope:          t.Scope,
+			HTTPClient:     httpClient,
+			Logger:         logger.With("component", "credentials", "context", authctx.KindUser),
+		})
+	}
 	contexts, err := authctx.New(authctx.Options{
 		App: authctx.AppContext{
 			Tenant:         cfg.TenantID,
@@ -83,32 +119,51 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 			ConsentRedirectURI: cfg.ConsentRedirectURI,
 			NewTokens:          newPartnerTokens,
 		},
+		User: authctx.UserContext{
+			ClientID:       cfg.ClientID,
+			CredentialKind: tokens.CredentialKind(),
+			NewOnBehalfOf:  newOnBehalfOf,
+			Accounts:       deviceAccounts{logins},
+		},
 		HTTPClient: httpClient,
 		NewBackend: defender.NewBackend,
 		Logger:     logger.With("component", "defender"),
 	})
 	if err != nil {
+		logins.Close()
 		return nil, err
 	}
+	security, err := buildCallerSecurity(cfg, contexts, httpClient, logger)
+	if err != nil {
+		logins.Close()
+		return nil, err
+	}
+	gw := &Gateway{logins: logins, security: security}
 	pageTokens, err := pageTokenCodec(cfg)
 	if err != nil {
+		gw.Close()
 		return nil, err
 	}
-	srv, err := server.New(server.Options{
+	gw.Server, err = server.New(server.Options{
 		GRPCAddr: cfg.GRPCAddr,
 		HTTPAddr: cfg.HTTPAddr,
 		Services: server.Services{
 			Incidents: service.NewIncidentService(contexts, pageTokens, logger),
 			Hunting:   service.NewHuntingService(contexts, logger),
-			Auth:      service.NewAuthService(contexts, logger),
+			Auth:      service.NewAuthService(contexts, logins, logger),
 		},
 		Logger:          logger,
 		ShutdownTimeout: cfg.ShutdownTimeout,
+		TLS:             security.tls,
+		CallerAuth:      security.authn,
+		Policy:          security.policies,
+		Audit:           security.audit,
 	})
 	if err != nil {
+		gw.Close()
 		return nil, err
 	}
-	return &Gateway{Server: srv}, nil
+	return gw, nil
 }
 
 // partnerTenants is the partner allow-list with the defaults applied.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"os/signal"
 	"syscall"
 
@@ -24,9 +25,14 @@ const (
 
 // Main runs the process with the given arguments (without the program name)
 // and environment, and returns its exit code.
-func Main(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "healthcheck" {
-		return healthcheck(ctx, args[1:], getenv, stdout, stderr)
+func Main(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "healthcheck":
+			return healthcheck(ctx, args[1:], getenv, stdout, stderr)
+		case "hash-api-key":
+			return hashAPIKey(args[1:], stdin, stdout, stderr)
+		}
 	}
 	cfg, err := config.Load(args, getenv)
 	if errors.Is(err, flag.ErrHelp) {
@@ -77,10 +83,42 @@ func run(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	defer gw.Close()
+	stopReloads := reloadOnSIGHUP(ctx, gw, logger)
+	defer stopReloads()
 	if cfg.Sandbox {
 		printSandboxBanner(stdout, gw.Server.GRPCAddr(), gw.Server.HTTPAddr())
 	}
 	return gw.Server.Serve(ctx)
+}
+
+// reloadOnSIGHUP reloads the policy and API keys on every SIGHUP until ctx
+// ends or the returned stop is called.
+func reloadOnSIGHUP(ctx context.Context, gw *Gateway, logger *slog.Logger) (stop func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				if err := gw.Reload(); err != nil {
+					logger.Error("reload failed; the previous policy and API keys stay in force", "error", err)
+					continue
+				}
+				logger.Info("policy and API keys reloaded")
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(hup)
+		cancel()
+		<-done
+	}
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/defender-gateway/gateway/internal/app"
+	"github.com/defender-gateway/gateway/internal/callerauth"
 )
 
 func TestMain(m *testing.M) {
@@ -55,10 +56,16 @@ func envOf(m map[string]string) func(string) string {
 // run calls app.Main to completion and returns its exit code and output.
 func run(t *testing.T, args []string, env map[string]string) (code int, stdout, stderr string) {
 	t.Helper()
+	return runWithInput(t, args, env, "")
+}
+
+// runWithInput is run with stdin.
+func runWithInput(t *testing.T, args []string, env map[string]string, stdin string) (code int, stdout, stderr string) {
+	t.Helper()
 	var out, errb syncBuffer
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	code = app.Main(ctx, args, envOf(env), &out, &errb)
+	code = app.Main(ctx, args, envOf(env), strings.NewReader(stdin), &out, &errb)
 	return code, out.String(), errb.String()
 }
 
@@ -283,3 +290,34 @@ func httpGet(t *testing.T, u string) (int, []byte) {
 
 // contains reports whether any of names is s.
 func contains(names []string, s string) bool { return slices.Contains(names, s) }
+
+func TestHashAPIKey(t *testing.T) {
+	const key = "k3y-9f2a61c0d4e8b7a5"
+	tests := []struct {
+		name     string
+		args     []string
+		stdin    string
+		wantCode int
+		want     string
+	}{
+		{"entry", []string{"hash-api-key", "--name", "soc-bot"}, key + "\n", 0,
+			"  - name: soc-bot\n    sha256: " + callerauth.HashAPIKey(key) + "\n"},
+		{"no trailing newline", []string{"hash-api-key", "--name", "soc-bot"}, key, 0,
+			"  - name: soc-bot\n    sha256: " + callerauth.HashAPIKey(key) + "\n"},
+		{"no name", []string{"hash-api-key"}, key, 2, ""},
+		{"bad name", []string{"hash-api-key", "--name", "a b"}, key, 2, ""},
+		{"no key", []string{"hash-api-key", "--name", "x"}, "", 2, ""},
+		{"short key", []string{"hash-api-key", "--name", "x"}, "short", 2, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runWithInput(t, tt.args, nil, tt.stdin)
+			if code != tt.wantCode || stdout != tt.want {
+				t.Errorf("exit %d, stdout %q (stderr %q); want %d, %q", code, stdout, stderr, tt.wantCode, tt.want)
+			}
+			if strings.Contains(stdout+stderr, key) {
+				t.Error("the key was printed")
+			}
+		})
+	}
+}

@@ -67,6 +67,14 @@ Partner context (customer tenants on the allow-list):
   curl -s 'http://%[2]s/v1/tenants/northwind.onmicrosoft.com/incidents'        # FAILED_PRECONDITION: CONSENT_REQUIRED
   curl -s 'http://%[2]s/v1/tenants/northwind.onmicrosoft.com:consentUrl?state=xyz'
 
+User context: sign in an emulator user by device code, then act as that account.
+  grpcurl -plaintext -d '{"tenant":"tenants/default"}' %[1]s defender.v1.AuthService/StartDeviceLogin
+  # open verification_uri in a browser and approve, or:
+  curl -sk -d 'user_code=USER_CODE&upn=alice@contoso.onmicrosoft.com&action=approve' VERIFICATION_URI
+  grpcurl -plaintext -H 'x-defender-account: alice@contoso.onmicrosoft.com' -d '{"tenant":"tenants/default"}' %[1]s defender.v1.AuthService/WhoAmI
+  curl -s -H 'x-defender-account: alice@contoso.onmicrosoft.com' 'http://%[2]s/v1/tenants/default/incidents?pageSize=3'
+
+Callers are not authenticated in the sandbox (caller auth none); see docs/auth.md.
 Stop with Ctrl-C.
 `, g, h)
 }

@@ -31,6 +31,9 @@ var bannerCalls = map[string]func() (req, resp proto.Message){
 	"defender.v1.AuthService/ListContexts": func() (proto.Message, proto.Message) {
 		return &defenderv1.ListContextsRequest{}, &defenderv1.ListContextsResponse{}
 	},
+	"defender.v1.AuthService/StartDeviceLogin": func() (proto.Message, proto.Message) {
+		return &defenderv1.StartDeviceLoginRequest{}, &defenderv1.DeviceLogin{}
+	},
 }
 
 // TestMainSandbox runs the process in sandbox mode for each backend: the
@@ -56,7 +59,7 @@ func TestMainSandbox(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			exit := make(chan int, 1)
-			go func() { exit <- app.Main(ctx, tt.args, envOf(tt.env), &stdout, &stderr) }()
+			go func() { exit <- app.Main(ctx, tt.args, envOf(tt.env), nil, &stdout, &stderr) }()
 			stopped := false
 			defer func() {
 				if !stopped {
@@ -127,6 +130,10 @@ func TestMainSandbox(t *testing.T) {
 					case *defenderv1.RunQueryResponse:
 						if len(r.GetRows()) == 0 {
 							t.Errorf("RunQuery returned no rows: %v", r)
+						}
+					case *defenderv1.DeviceLogin:
+						if r.GetUserCode() == "" || !strings.HasSuffix(r.GetVerificationUri(), "/devicelogin") {
+							t.Errorf("StartDeviceLogin = %v, want a user code and the emulator's sign-in page", r)
 						}
 					}
 				}

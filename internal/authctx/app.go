@@ -36,6 +36,7 @@ type AppContext struct {
 type appResolver struct {
 	desc    Info
 	backend defender.Backend
+	tokens  defender.TokenSource
 	status  *statusCache
 }
 
@@ -78,6 +79,7 @@ func newAppResolver(c AppContext, opts Options) (*appResolver, error) {
 			Scope:          c.Scope,
 		},
 		backend: backend,
+		tokens:  c.Tokens,
 		status: newStatusCache(opts.StatusTTL, opts.Now, func() (defender.TokenSource, error) {
 			return c.Tokens, nil
 		}),
@@ -91,5 +93,5 @@ func (a *appResolver) resolve(_ context.Context, tenant string) (Target, bool, e
 	if !strings.EqualFold(tenant, DefaultTenant) && !strings.EqualFold(tenant, a.desc.Tenant) {
 		return Target{}, false, nil
 	}
-	return Target{Backend: a.backend, Tenant: a.desc.Tenant, Context: a.desc}, true, nil
+	return Target{Backend: a.backend, Tokens: a.tokens, Tenant: a.desc.Tenant, Context: a.desc}, true, nil
 }

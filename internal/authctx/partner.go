@@ -143,7 +143,7 @@ func (p *partnerTenant) construct() error {
 			Message: "internal error", Cause: fmt.Errorf("partner tenant %s: build %s backend: %w", p.cfg.Tenant, p.cfg.Backend, err)}
 	}
 	p.tokens = tokens
-	p.target = Target{Backend: backend, Tenant: p.cfg.Tenant, Context: p.desc}
+	p.target = Target{Backend: backend, Tokens: tokens, Tenant: p.cfg.Tenant, Context: p.desc}
 	return nil
 }
 

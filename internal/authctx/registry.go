@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/defender-gateway/gateway/internal/caller"
 	"github.com/defender-gateway/gateway/internal/defender"
 )
 
@@ -31,6 +32,8 @@ type Info struct {
 	Scope          string
 	// DisplayName is the configured name of a partner tenant.
 	DisplayName string
+	// Account is the signed-in account (UPN) of a device-code user context.
+	Account string
 	// TokenStatus, TokenStatusDetail and TokenCheckTime are filled by
 	// CheckContexts only.
 	TokenStatus       TokenStatus
@@ -41,6 +44,8 @@ type Info struct {
 // Target is what serves one call.
 type Target struct {
 	Backend defender.Backend
+	// Tokens is the token source the backend authenticates with.
+	Tokens defender.TokenSource
 	// Tenant is the canonical tenant for resource names: the configured one,
 	// whatever alias the caller used.
 	Tenant  string
@@ -52,6 +57,8 @@ type Options struct {
 	App AppContext
 	// Partner is the partner context; no tenants means none.
 	Partner PartnerContext
+	// User is the user context (on-behalf-of and signed-in accounts).
+	User UserContext
 	// StatusTTL is how long a token check is reused (default
 	// DefaultStatusTTL); Now is the clock (default time.Now).
 	StatusTTL time.Duration
@@ -82,6 +89,8 @@ type entry struct {
 type Registry struct {
 	resolvers []resolver
 	partner   *partnerResolver
+	user      *userResolver
+	home      string
 	redirect  string
 	clientID  string
 }
@@ -121,6 +130,8 @@ func New(opts Options) (*Registry, error) {
 	return &Registry{
 		resolvers: []resolver{app, partner},
 		partner:   partner,
+		home:      opts.App.Tenant,
+		user:      newUserResolver(opts.User, opts),
 		redirect:  opts.Partner.ConsentRedirectURI,
 		clientID:  opts.Partner.ClientID,
 	}, nil
@@ -130,10 +141,25 @@ func New(opts Options) (*Registry, error) {
 const maxTenantInMessage = 100
 
 // Resolve returns the target serving tenant, the {tenant} segment of a
-// resource name. A tenant no context serves is a *defender.Error of
-// KindPermissionDenied with ReasonTenantNotAllowed; resolving makes no token
-// or upstream request.
+// resource name, in the auth context the call selects: the user context
+// when its caller.Request presents a user token (on-behalf-of) or names a
+// signed-in account, otherwise the tenant's app or partner context. A
+// tenant no context serves is a *defender.Error of KindPermissionDenied
+// with ReasonTenantNotAllowed; resolving makes no token or upstream
+// request.
 func (r *Registry) Resolve(ctx context.Context, tenant string) (Target, error) {
+	base, err := r.resolveTenant(ctx, tenant)
+	if err != nil {
+		return Target{}, err
+	}
+	if req := caller.FromContext(ctx); req != nil && req.UsesUserContext() {
+		return r.user.resolve(ctx, req, base)
+	}
+	return base, nil
+}
+
+// resolveTenant returns the app or partner target of tenant.
+func (r *Registry) resolveTenant(ctx context.Context, tenant string) (Target, error) {
 	if tenant == "" {
 		return Target{}, defender.Errorf(defender.KindInvalidArgument, defender.ReasonInvalidArgument, "the tenant is empty")
 	}
@@ -143,6 +169,38 @@ func (r *Registry) Resolve(ctx context.Context, tenant string) (Target, error) {
 		}
 	}
 	return Target{}, notAllowed(tenant)
+}
+
+// Tenant returns how a served tenant is reached, whatever alias names it.
+func (r *Registry) Tenant(ctx context.Context, tenant string) (TenantConfig, error) {
+	t, err := r.resolveTenant(ctx, tenant)
+	if err != nil {
+		return TenantConfig{}, err
+	}
+	return tenantConfig(t), nil
+}
+
+// Canonical maps a tenant name or alias ("default", a configured GUID or
+// domain, case-insensitively) to the tenant as configured, or false when
+// the gateway does not serve it. It builds nothing and makes no request.
+func (r *Registry) Canonical(tenant string) (string, bool) {
+	if strings.EqualFold(tenant, DefaultTenant) || strings.EqualFold(tenant, r.home) {
+		return r.home, true
+	}
+	if t, ok := r.partner.lookup(tenant); ok {
+		return t.cfg.Tenant, true
+	}
+	return "", false
+}
+
+// ServedTenants lists every tenant the gateway serves, as configured: the
+// home tenant first.
+func (r *Registry) ServedTenants() []string {
+	out := []string{r.home}
+	for _, t := range r.partner.order {
+		out = append(out, t.cfg.Tenant)
+	}
+	return out
 }
 
 func notAllowed(tenant string) *defender.Error {
@@ -179,15 +237,22 @@ func truncate(s string) string {
 }
 
 // Contexts describes every auth context, in resolution order, without
-// checking tokens.
-func (r *Registry) Contexts() []Info {
+// checking tokens: the app context, the partner tenants, then the user
+// context (on-behalf-of and each signed-in account).
+func (r *Registry) Contexts(ctx context.Context) []Info {
 	var infos []Info
-	for _, res := range r.resolvers {
-		for _, e := range res.entries() {
-			infos = append(infos, e.info)
-		}
+	for _, e := range r.entries(ctx) {
+		infos = append(infos, e.info)
 	}
 	return infos
+}
+
+func (r *Registry) entries(ctx context.Context) []entry {
+	var entries []entry
+	for _, res := range r.resolvers {
+		entries = append(entries, res.entries()...)
+	}
+	return append(entries, r.user.entries(ctx, func(t string) (Target, error) { return r.resolveTenant(ctx, t) })...)
 }
 
 // maxConcurrentChecks bounds the token checks CheckContexts runs at once.
@@ -195,16 +260,18 @@ const maxConcurrentChecks = 8
 
 // CheckContexts is Contexts with each context's token status: whether its
 // token source currently yields a token, asked on demand and cached for
-// Options.StatusTTL. It returns no token.
+// Options.StatusTTL. It returns no token. On-behalf-of is not checked: its
+// token depends on each caller.
 func (r *Registry) CheckContexts(ctx context.Context) []Info {
-	var entries []entry
-	for _, res := range r.resolvers {
-		entries = append(entries, res.entries()...)
-	}
+	entries := r.entries(ctx)
 	infos := make([]Info, len(entries))
 	sem := make(chan struct{}, maxConcurrentChecks)
 	var wg sync.WaitGroup
 	for i, e := range entries {
+		if e.status == nil {
+			infos[i] = e.info
+			continue
+		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {

@@ -159,7 +159,7 @@ func TestContexts(t *testing.T) {
 		Backend: defender.BackendXDR, APIURL: "https://api.security.microsoft.com",
 		AuthorityHost: "https://login.microsoftonline.com", Scope: "https://api.security.microsoft.com/.default",
 	}}
-	got := r.Contexts()
+	got := r.Contexts(context.Background())
 	if len(got) != len(want) || got[0] != want[0] {
 		t.Errorf("Contexts() = %+v, want %+v", got, want)
 	}

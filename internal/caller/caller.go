@@ -56,6 +56,9 @@ type UserToken struct {
 	// Tenant is the token's tid; ObjectID its oid; UPN its upn or
 	// preferred_username.
 	Tenant, ObjectID, UPN string
+	// ServedTenant is the tenant as the gateway is configured with it (the
+	// home tenant or a partner tenant, a GUID or a domain) that tid matched.
+	ServedTenant string
 	// ClientID is the app the user signed in with (azp or appid).
 	ClientID string
 	// Scopes are the token's delegated scopes (scp).

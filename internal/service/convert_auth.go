@@ -1,11 +1,14 @@
 package service
 
 import (
+	"time"
+
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	defenderv1 "github.com/defender-gateway/gateway/gen/defender/v1"
 	"github.com/defender-gateway/gateway/internal/authctx"
 	"github.com/defender-gateway/gateway/internal/defender"
+	"github.com/defender-gateway/gateway/internal/defender/credentials"
 )
 
 var contextKinds = map[string]defenderv1.ContextKind{
@@ -15,8 +18,9 @@ var contextKinds = map[string]defenderv1.ContextKind{
 }
 
 var credentialKinds = map[string]defenderv1.CredentialKind{
-	"client_secret": defenderv1.CredentialKind_CREDENTIAL_KIND_CLIENT_SECRET,
-	"certificate":   defenderv1.CredentialKind_CREDENTIAL_KIND_CERTIFICATE,
+	"client_secret":              defenderv1.CredentialKind_CREDENTIAL_KIND_CLIENT_SECRET,
+	"certificate":                defenderv1.CredentialKind_CREDENTIAL_KIND_CERTIFICATE,
+	authctx.CredentialUserSignIn: defenderv1.CredentialKind_CREDENTIAL_KIND_USER_SIGN_IN,
 }
 
 var backends = map[defender.BackendKind]defenderv1.Backend{
@@ -52,5 +56,51 @@ func authContextToProto(info authctx.Info) *defenderv1.AuthContext {
 		TokenStatus:       tokenStatuses[info.TokenStatus],
 		TokenStatusDetail: info.TokenStatusDetail,
 		TokenCheckTime:    checked,
+		Account:           info.Account,
 	}
+}
+
+// whoAmIToProto describes what a call would run as; WhoAmI holds no token.
+func whoAmIToProto(w authctx.WhoAmI) *defenderv1.WhoAmIResponse {
+	return &defenderv1.WhoAmIResponse{
+		Caller:            w.Caller,
+		Context:           w.Context.Name,
+		ContextKind:       contextKinds[w.Context.Kind],
+		Tenant:            w.Tenant,
+		UpstreamIdentity:  w.UpstreamIdentity,
+		Roles:             w.Roles,
+		Scopes:            w.Scopes,
+		TokenExpireTime:   optionalTime(w.Expiry),
+		Backend:           backends[w.Context.Backend],
+		AllowedOperations: w.AllowedOperations,
+	}
+}
+
+var deviceLoginStates = map[credentials.DeviceLoginState]defenderv1.DeviceLoginState{
+	credentials.DeviceLoginPending:   defenderv1.DeviceLoginState_DEVICE_LOGIN_STATE_PENDING,
+	credentials.DeviceLoginCompleted: defenderv1.DeviceLoginState_DEVICE_LOGIN_STATE_COMPLETED,
+	credentials.DeviceLoginFailed:    defenderv1.DeviceLoginState_DEVICE_LOGIN_STATE_FAILED,
+	credentials.DeviceLoginExpired:   defenderv1.DeviceLoginState_DEVICE_LOGIN_STATE_EXPIRED,
+}
+
+// deviceLoginToProto describes a device-code sign-in; it holds no token.
+func deviceLoginToProto(l credentials.DeviceLogin) *defenderv1.DeviceLogin {
+	return &defenderv1.DeviceLogin{
+		Name:            deviceLoginName(l.Tenant, l.ID),
+		State:           deviceLoginStates[l.State],
+		UserCode:        l.UserCode,
+		VerificationUri: l.VerificationURI,
+		Message:         l.Message,
+		ExpireTime:      optionalTime(l.ExpiresAt),
+		CreateTime:      optionalTime(l.CreatedAt),
+		Account:         l.Account,
+		ErrorDetail:     l.ErrorDetail,
+	}
+}
+
+func optionalTime(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
 }

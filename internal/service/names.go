@@ -6,9 +6,10 @@ import (
 
 // Resource name collections.
 const (
-	tenantsCollection   = "tenants"
-	incidentsCollection = "incidents"
-	defaultTenant       = "default"
+	tenantsCollection      = "tenants"
+	incidentsCollection    = "incidents"
+	deviceLoginsCollection = "deviceLogins"
+	defaultTenant          = "default"
 
 	maxTenantLen     = 253 // a DNS name
 	maxIncidentIDLen = 19  // the digits of the largest int64
@@ -35,6 +36,40 @@ func parseIncidentName(field, name string) (tenant, id string, err error) {
 		return "", "", fieldError(field, usage)
 	}
 	return tenant, id, nil
+}
+
+// parseDeviceLoginName parses `tenants/{tenant}/deviceLogins/{id}` from
+// field.
+func parseDeviceLoginName(field, name string) (tenant, id string, err error) {
+	const usage = "must be tenants/{tenant}/deviceLogins/{device_login}, where {tenant} is a tenant GUID, a domain or \"default\""
+	rest, ok := strings.CutPrefix(name, tenantsCollection+"/")
+	if !ok {
+		return "", "", fieldError(field, usage)
+	}
+	tenant, id, ok = strings.Cut(rest, "/"+deviceLoginsCollection+"/")
+	if !ok || !validTenant(tenant) || !validDeviceLoginID(id) {
+		return "", "", fieldError(field, usage)
+	}
+	return tenant, id, nil
+}
+
+// deviceLoginName is the resource name of a device login under the
+// canonical tenant.
+func deviceLoginName(tenant, id string) string {
+	return tenantsCollection + "/" + tenant + "/" + deviceLoginsCollection + "/" + id
+}
+
+// validDeviceLoginID accepts 1 to 64 lower-case letters and digits.
+func validDeviceLoginID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := range len(s) {
+		if c := s[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // incidentName is the resource name of incident id under the canonical tenant.

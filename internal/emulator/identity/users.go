@@ -58,11 +58,11 @@ func (s IncidentScope) Sees(id int64) bool {
 // Users returns the sandbox users:
 //
 //   - alice (home tenant): SOC analyst, reads and updates incidents and
-//     hunts; sees the incidents whose id is even (123 of the 240).
+//     hunts; sees the incidents whose id is even (about half of the 240).
 //   - bob (home tenant): read-only; sees incidents whose id is a multiple of
-//     3 (85 of 240). Update and hunting answer 403.
+//     3 (about a third). Update and hunting answer 403.
 //   - carol (second tenant): reads, updates and hunts; sees the incidents
-//     whose id is odd (69 of the 130).
+//     whose id is odd (about half of the 130).
 func Users() []User {
 	return []User{
 		{UPN: AliceUPN, ObjectID: AliceObjectID, DisplayName: AliceName, TenantID: HomeTenantID,
