@@ -49,6 +49,7 @@ callers:
     tenants: [default]
     operations: [incidents.read, incidents.write]
     require_user_context: true
+    accounts: [bob@contoso.onmicrosoft.com]
 `
 
 // auditRecords reads the audit log file's JSON lines.
@@ -97,6 +98,8 @@ func TestAPIKeyCallersAndThePolicy(t *testing.T) {
 			analyst := withHeaders(context.Background(), "x-api-key", analystKey)
 			_, err = c.ListIncidents(analyst, &defenderv1.ListIncidentsRequest{Parent: home})
 			wantStatus(t, err, codes.PermissionDenied, "USER_CONTEXT_REQUIRED")
+			_, err = c.ListIncidents(withHeaders(analyst, "x-defender-account", identity.AliceUPN), &defenderv1.ListIncidentsRequest{Parent: home})
+			wantStatus(t, err, codes.PermissionDenied, "ACCOUNT_NOT_ALLOWED", identity.AliceUPN)
 			if calls := upstreamCalls(emu); len(calls) != 0 {
 				t.Errorf("denied calls reached Entra or the API: %+v", calls)
 			}

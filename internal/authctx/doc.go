@@ -16,8 +16,14 @@
 //     on first use. A tenant without admin consent fails with
 //     CONSENT_REQUIRED carrying its admin-consent URL.
 //
+// When the call's caller.Request selects the user context (a presented
+// user token, or a signed-in account named in x-defender-account), Resolve
+// turns the tenant's target into the user context's: on-behalf-of
+// ("contexts/user/on-behalf-of") in the user's own tenant, or the account
+// ("contexts/user/accounts/{upn}"); one backend per tenant serves every
+// user, its token source reading the user from each call.
+//
 // CheckContexts reports, per context, whether a token can currently be
-// obtained, cached for a short TTL. A user context (on-behalf-of, device
-// code) is a further resolver that will read the caller from the context
-// passed to Resolve.
+// obtained, cached for a short TTL (on-behalf-of is not checked: its token
+// depends on each caller). WhoAmI describes what a call would run as.
 package authctx
