@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"os"
 	"slices"
@@ -18,6 +19,7 @@ import (
 	"github.com/defender-gateway/gateway/internal/callerauth"
 	"github.com/defender-gateway/gateway/internal/emulator"
 	"github.com/defender-gateway/gateway/internal/emulator/identity"
+	"github.com/defender-gateway/gateway/internal/testpki"
 )
 
 // API keys of the api-key cases.
@@ -176,11 +178,11 @@ func TestAPIKeyCallersAndThePolicy(t *testing.T) {
 
 func TestMTLSCallers(t *testing.T) {
 	emu := startEmulator(t)
-	ca, otherCA := newTestCA(t, "Contoso Internal CA"), newTestCA(t, "Somebody Else's CA")
-	serverCert, serverKey := ca.issue(t, "gateway", "", true)
-	socCert, socKeyPEM := ca.issue(t, "soc-triage", "spiffe://contoso.example/ns/soc/sa/triage", false)
-	cnCert, cnKeyPEM := ca.issue(t, "reporting", "", false)
-	rogueCert, rogueKey := otherCA.issue(t, "soc-triage", "spiffe://contoso.example/ns/soc/sa/triage", false)
+	ca, otherCA := testpki.NewCA(t, "Contoso Internal CA"), testpki.NewCA(t, "Somebody Else's CA")
+	server := ca.Issue(t, testpki.LeafSpec{Server: true, Subject: pkix.Name{CommonName: "gateway"}})
+	soc := clientLeaf(t, ca, "soc-triage", "spiffe://contoso.example/ns/soc/sa/triage")
+	reporting := clientLeaf(t, ca, "reporting", "")
+	rogue := clientLeaf(t, otherCA, "soc-triage", "spiffe://contoso.example/ns/soc/sa/triage")
 	policy := writeFile(t, "policy.yaml", `
 callers:
   - identity: mtls:spiffe://contoso.example/ns/soc/sa/triage
@@ -191,11 +193,11 @@ callers:
     operations: [hunting.run]
 `)
 	g := startGateway(t, emu, appConfig(t, emu, "graph", identity.ClientID, identity.ClientSecret,
-		"--caller-auth", "mtls", "--client-ca-file", writeFile(t, "ca.pem", string(ca.pem)),
-		"--tls-cert-file", writeFile(t, "tls.pem", string(serverCert)), "--tls-key-file", writeFile(t, "tls.key", string(serverKey)),
+		"--caller-auth", "mtls", "--client-ca-file", writeFile(t, "ca.pem", string(ca.PEM)),
+		"--tls-cert-file", writeFile(t, "tls.pem", string(server.CertPEM)), "--tls-key-file", writeFile(t, "tls.key", string(server.KeyPEM)),
 		"--policy-file", policy))
 
-	for i, c := range g.tlsClients(t, clientTLS(t, ca, socCert, socKeyPEM)) {
+	for i, c := range g.tlsClients(t, clientTLS(ca, &soc)) {
 		t.Run(c.name(), func(t *testing.T) {
 			resp, err := c.ListIncidents(context.Background(), &defenderv1.ListIncidentsRequest{Parent: home, PageSize: 3})
 			if err != nil || len(resp.GetIncidents()) != 3 {
@@ -209,17 +211,17 @@ callers:
 			_, err = c.RunQuery(context.Background(), &defenderv1.RunQueryRequest{Tenant: home, Query: "AlertInfo | take 1"})
 			wantStatus(t, err, codes.PermissionDenied, "OPERATION_NOT_ALLOWED")
 
-			subject := g.tlsClients(t, clientTLS(t, ca, cnCert, cnKeyPEM))[i]
+			subject := g.tlsClients(t, clientTLS(ca, &reporting))[i]
 			if _, err := subject.RunQuery(context.Background(), &defenderv1.RunQueryRequest{Tenant: home, Query: "AlertInfo | take 1"}); err != nil {
 				t.Errorf("a certificate without a URI SAN is known by its subject: %v", err)
 			}
 
 			emu.ResetRequests()
-			noCert := g.tlsClients(t, clientTLS(t, ca, nil, nil))[i]
+			noCert := g.tlsClients(t, clientTLS(ca, nil))[i]
 			_, err = noCert.ListIncidents(context.Background(), &defenderv1.ListIncidentsRequest{Parent: home})
 			wantStatus(t, err, codes.Unauthenticated, "CLIENT_CERTIFICATE_REQUIRED")
 
-			rogue := g.tlsClients(t, clientTLS(t, ca, rogueCert, rogueKey))[i]
+			rogue := g.tlsClients(t, clientTLS(ca, &rogue))[i]
 			if _, err := rogue.ListIncidents(context.Background(), &defenderv1.ListIncidentsRequest{Parent: home}); err == nil {
 				t.Error("a certificate from another CA was accepted")
 			}
@@ -229,7 +231,7 @@ callers:
 		})
 	}
 	// Health checks need no certificate.
-	conn, err := grpc.NewClient(g.grpcAddr, grpc.WithTransportCredentials(credentials.NewTLS(clientTLS(t, ca, nil, nil))))
+	conn, err := grpc.NewClient(g.grpcAddr, grpc.WithTransportCredentials(credentials.NewTLS(clientTLS(ca, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,30 +54,26 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 	}
 	httpClient := upstreamClient(deps.HTTPClient, cfg.UpstreamTimeout)
 
-	tokens, err := credentials.NewApp(credentials.AppOptions{
-		AuthorityHost:  cfg.AuthorityHost,
-		TenantID:       cfg.TenantID,
-		ClientID:       cfg.ClientID,
-		ClientSecret:   string(cfg.ClientSecret),
-		CertificatePEM: []byte(cfg.ClientCertificatePEM),
-		Scope:          cfg.Scope,
-		HTTPClient:     httpClient,
-		Logger:         logger.With("component", "credentials"),
-	})
+	// Every confidential client is the gateway's app registration with its
+	// credential; contexts differ in tenant, authority and scope.
+	appOptions := func(authorityHost, tenant, scope string, logAttrs ...any) credentials.AppOptions {
+		return credentials.AppOptions{
+			AuthorityHost:  authorityHost,
+			TenantID:       tenant,
+			ClientID:       cfg.ClientID,
+			ClientSecret:   string(cfg.ClientSecret),
+			CertificatePEM: []byte(cfg.ClientCertificatePEM),
+			Scope:          scope,
+			HTTPClient:     httpClient,
+			Logger:         logger.With(append([]any{"component", "credentials"}, logAttrs...)...),
+		}
+	}
+	tokens, err := credentials.NewApp(appOptions(cfg.AuthorityHost, cfg.TenantID, cfg.Scope))
 	if err != nil {
 		return nil, err
 	}
 	newPartnerTokens := func(t authctx.PartnerTenant) (defender.TokenSource, error) {
-		return credentials.NewApp(credentials.AppOptions{
-			AuthorityHost:  t.AuthorityHost,
-			TenantID:       t.Tenant,
-			ClientID:       cfg.ClientID,
-			ClientSecret:   string(cfg.ClientSecret),
-			CertificatePEM: []byte(cfg.ClientCertificatePEM),
-			Scope:          t.Scope,
-			HTTPClient:     httpClient,
-			Logger:         logger.With("component", "credentials", "context", authctx.KindPartner),
-		})
+		return credentials.NewApp(appOptions(t.AuthorityHost, t.Tenant, t.Scope, "context", authctx.KindPartner))
 	}
 	logins, err := credentials.NewDeviceLogins(credentials.DeviceLoginsOptions{
 		ClientID:   cfg.ClientID,
@@ -90,16 +86,7 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 		return nil, err
 	}
 	newOnBehalfOf := func(t authctx.TenantConfig) (defender.TokenSource, error) {
-		return credentials.NewOnBehalfOf(credentials.OnBehalfOfOptions{
-			AuthorityHost:  t.AuthorityHost,
-			TenantID:       t.Tenant,
-			ClientID:       cfg.ClientID,
-			ClientSecret:   string(cfg.ClientSecret),
-			CertificatePEM: []byte(cfg.ClientCertificatePEM),
-			Scope:          t.Scope,
-			HTTPClient:     httpClient,
-			Logger:         logger.With("component", "credentials", "context", authctx.KindUser),
-		})
+		return credentials.NewOnBehalfOf(appOptions(t.AuthorityHost, t.Tenant, t.Scope, "context", authctx.KindUser))
 	}
 	contexts, err := authctx.New(authctx.Options{
 		App: authctx.AppContext{

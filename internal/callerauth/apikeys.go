@@ -1,18 +1,16 @@
 package callerauth
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"regexp"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/defender-gateway/gateway/internal/yamlstrict"
 
 	"github.com/defender-gateway/gateway/internal/caller"
 	"github.com/defender-gateway/gateway/internal/defender"
@@ -63,17 +61,11 @@ func loadAPIKeys(path string) (*keySet, error) {
 
 func parseAPIKeys(data []byte) (*keySet, error) {
 	var f keysFile
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil {
-		if errors.Is(err, io.EOF) {
+	if err := yamlstrict.Decode(data, &f); err != nil {
+		if errors.Is(err, yamlstrict.ErrEmpty) {
 			return nil, errors.New("is empty; it must list keys")
 		}
 		return nil, err
-	}
-	var extra any
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return nil, errors.New("must hold a single YAML document")
 	}
 	if len(f.Keys) == 0 {
 		return nil, errors.New("keys: is empty")

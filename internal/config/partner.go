@@ -1,15 +1,13 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"strings"
 	"unicode"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/defender-gateway/gateway/internal/yamlstrict"
 
 	"github.com/defender-gateway/gateway/internal/defender"
 )
@@ -60,10 +58,8 @@ func parsePartnerList(v string) ([]PartnerTenant, error) {
 // parsePartnerFile parses the YAML of DEFENDER_PARTNER_TENANTS_FILE: a list
 // of tenants. Unknown keys are errors.
 func parsePartnerFile(data []byte) ([]PartnerTenant, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
 	var out []PartnerTenant
-	if err := dec.Decode(&out); err != nil && !errors.Is(err, io.EOF) {
+	if err := yamlstrict.Decode(data, &out); err != nil && !errors.Is(err, yamlstrict.ErrEmpty) {
 		return nil, err
 	}
 	for i := range out {

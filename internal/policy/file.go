@@ -1,15 +1,13 @@
 package policy
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"regexp"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/defender-gateway/gateway/internal/yamlstrict"
 )
 
 // Wildcard in tenants means every tenant the gateway serves; in accounts,
@@ -65,17 +63,11 @@ func Parse(data []byte, canonical CanonicalTenant) (*Policy, error) {
 		return nil, errors.New("no tenant canonicalizer")
 	}
 	var f file
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil {
-		if errors.Is(err, io.EOF) {
+	if err := yamlstrict.Decode(data, &f); err != nil {
+		if errors.Is(err, yamlstrict.ErrEmpty) {
 			return nil, errors.New("is empty; it must list callers")
 		}
 		return nil, err
-	}
-	var extra any
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return nil, errors.New("must hold a single YAML document")
 	}
 	if len(f.Callers) == 0 {
 		return nil, errors.New("callers: is empty; list at least one caller (the gateway denies by default)")

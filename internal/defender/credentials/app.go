@@ -42,6 +42,13 @@ type AppOptions struct {
 // serves every call until five minutes before the token expires; concurrent
 // cold calls share one request to Entra ID. It is safe for concurrent use.
 type App struct {
+	confidentialSource
+}
+
+// confidentialSource is what App and OnBehalfOf share: an MSAL
+// confidential client of one tenant and scope, with the gateway's
+// credential, the shared acquisition and the error mapping.
+type confidentialSource struct {
 	client   *confidential.Client
 	scopes   []string
 	tenant   string
@@ -57,16 +64,26 @@ var _ defender.TokenSource = (*App)(nil)
 // NewApp validates opts and builds the MSAL client. It makes no request:
 // the first Token call discovers the authority and acquires the token.
 func NewApp(opts AppOptions) (*App, error) {
-	if err := checkAppOptions(opts); err != nil {
+	src, err := newConfidentialSource(opts)
+	if err != nil {
 		return nil, err
+	}
+	return &App{src}, nil
+}
+
+// newConfidentialSource validates opts and builds the MSAL confidential
+// client. It makes no request.
+func newConfidentialSource(opts AppOptions) (confidentialSource, error) {
+	if err := checkAppOptions(opts); err != nil {
+		return confidentialSource{}, err
 	}
 	authority, instanceDiscovery, err := authorityURL(opts.AuthorityHost, opts.TenantID)
 	if err != nil {
-		return nil, fmt.Errorf("credentials: %w", err)
+		return confidentialSource{}, fmt.Errorf("credentials: %w", err)
 	}
 	cred, kind, err := newCredential(opts.ClientSecret, opts.CertificatePEM)
 	if err != nil {
-		return nil, fmt.Errorf("credentials: %w", err)
+		return confidentialSource{}, fmt.Errorf("credentials: %w", err)
 	}
 	httpClient := opts.HTTPClient
 	if httpClient == nil {
@@ -76,14 +93,14 @@ func NewApp(opts AppOptions) (*App, error) {
 		confidential.WithHTTPClient(httpClient),
 		confidential.WithInstanceDiscovery(instanceDiscovery))
 	if err != nil {
-		return nil, fmt.Errorf("credentials: build MSAL client for %s: %v", authority, err)
+		return confidentialSource{}, fmt.Errorf("credentials: build MSAL client for %s: %v", authority, err)
 	}
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	shared := newSharedAcquirer(opts.AcquireTimeout)
-	return &App{
+	return confidentialSource{
 		client:   &client,
 		scopes:   []string{opts.Scope},
 		tenant:   opts.TenantID,
@@ -111,7 +128,7 @@ func checkAppOptions(opts AppOptions) error {
 
 // CredentialKind says how the app authenticates: KindClientSecret or
 // KindCertificate.
-func (a *App) CredentialKind() string { return a.kind }
+func (c *confidentialSource) CredentialKind() string { return c.kind }
 
 // Token returns a bearer token for the configured scope, from MSAL's cache
 // when it holds one that is not within five minutes of expiring.

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strings"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
@@ -16,27 +15,11 @@ import (
 	"github.com/defender-gateway/gateway/internal/defender"
 )
 
-// OnBehalfOfOptions configure the on-behalf-of token source of one tenant.
-type OnBehalfOfOptions struct {
-	// AuthorityHost is the Entra ID host, e.g. https://login.microsoftonline.com.
-	AuthorityHost string
-	// TenantID is the tenant GUID or one of its verified domains: the
-	// tenant of the users whose tokens are exchanged.
-	TenantID string
-	// ClientID, ClientSecret and CertificatePEM are the gateway's app
-	// registration and its credential (exactly one of the two), as for
-	// AppOptions.
-	ClientID       string
-	ClientSecret   string
-	CertificatePEM []byte
-	// Scope is the one scope tokens are for, e.g.
-	// https://api.security.microsoft.com/.default.
-	Scope string
-	// HTTPClient makes every request to Entra ID; nil is http.DefaultClient.
-	HTTPClient *http.Client
-	// Logger receives debug records of exchanges (never a token).
-	Logger *slog.Logger
-}
+// OnBehalfOfOptions configure the on-behalf-of token source of one tenant:
+// the gateway's app registration and credential, as for the app context.
+// TenantID is the tenant of the users whose tokens are exchanged; Scope the
+// one scope the delegated tokens are for.
+type OnBehalfOfOptions = AppOptions
 
 // OnBehalfOf is the token source of the user context for a presented user
 // token: it exchanges the caller's token (caller.FromContext(ctx).UserToken)
@@ -45,14 +28,7 @@ type OnBehalfOfOptions struct {
 // calls with the same user token share one request. One OnBehalfOf serves
 // one tenant and every user of it. It is safe for concurrent use.
 type OnBehalfOf struct {
-	client   *confidential.Client
-	scopes   []string
-	tenant   string
-	clientID string
-	kind     string
-	shared   *sharedAcquirer
-	mapper   *tokenErrorMapper
-	logger   *slog.Logger
+	confidentialSource
 }
 
 var _ defender.TokenSource = (*OnBehalfOf)(nil)
@@ -60,47 +36,12 @@ var _ defender.TokenSource = (*OnBehalfOf)(nil)
 // NewOnBehalfOf validates opts and builds the MSAL client. It makes no
 // request.
 func NewOnBehalfOf(opts OnBehalfOfOptions) (*OnBehalfOf, error) {
-	if err := checkAppOptions(AppOptions{ClientID: opts.ClientID, Scope: opts.Scope}); err != nil {
+	src, err := newConfidentialSource(opts)
+	if err != nil {
 		return nil, err
 	}
-	authority, instanceDiscovery, err := authorityURL(opts.AuthorityHost, opts.TenantID)
-	if err != nil {
-		return nil, fmt.Errorf("credentials: %w", err)
-	}
-	cred, kind, err := newCredential(opts.ClientSecret, opts.CertificatePEM)
-	if err != nil {
-		return nil, fmt.Errorf("credentials: %w", err)
-	}
-	httpClient := opts.HTTPClient
-	if httpClient == nil {
-		httpClient = http.DefaultClient
-	}
-	client, err := confidential.New(authority, opts.ClientID, cred,
-		confidential.WithHTTPClient(httpClient),
-		confidential.WithInstanceDiscovery(instanceDiscovery))
-	if err != nil {
-		return nil, fmt.Errorf("credentials: build MSAL client for %s: %v", authority, err)
-	}
-	logger := opts.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	shared := newSharedAcquirer(0)
-	return &OnBehalfOf{
-		client:   &client,
-		scopes:   []string{opts.Scope},
-		tenant:   opts.TenantID,
-		clientID: opts.ClientID,
-		kind:     kind,
-		shared:   shared,
-		mapper:   &tokenErrorMapper{secret: opts.ClientSecret, timeout: shared.timeout, tenant: opts.TenantID},
-		logger:   logger,
-	}, nil
+	return &OnBehalfOf{src}, nil
 }
-
-// CredentialKind says how the app authenticates: KindClientSecret or
-// KindCertificate.
-func (o *OnBehalfOf) CredentialKind() string { return o.kind }
 
 // errNoUserToken is the wiring bug of a call without a user token.
 var errNoUserToken = errors.New("credentials: the on-behalf-of token source was called without a user token in the context")
