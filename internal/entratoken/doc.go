@@ -6,8 +6,11 @@
 // its RS256 signature against the authority's published keys (signature),
 // its issuer (issuer), its audience (audience), its lifetime (expired,
 // not_before) and its tenant (tenant). Keys are fetched through go-oidc's
-// RemoteKeySet, which refetches the key set when a token names an unknown
-// key id, so Entra's key rollover needs no restart.
+// RemoteKeySet, which refetches the key set when a token does not verify
+// with the keys it has, so Entra's key rollover needs no restart. Those
+// refetches are at least 30 seconds apart (keyfetch.go): a stream of forged
+// tokens costs the authority one request per 30 seconds, and a new key is
+// seen within 30 seconds of its first token.
 //
 // Issuers: Entra issues v2.0 tokens with iss "<authority host>/<tid>/v2.0"
 // and v1.0 tokens with iss "https://sts.windows.net/<tid>/". Which one an app

@@ -217,7 +217,8 @@ func (v *Validator) keySet(ctx context.Context) (*oidc.RemoteKeySet, error) {
 	v.resolved[strings.ToLower(v.tenants[0])] = d.tenantID
 	// The key set's context carries the HTTP client; go-oidc detaches its
 	// cancellation and uses it for every key fetch.
-	v.keys = oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), v.httpClient), d.jwksURI)
+	// Its fetches are throttled (keyfetch.go).
+	v.keys = oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), keyFetchClient(v.httpClient, v.now)), d.jwksURI)
 	return v.keys, nil
 }
 

@@ -215,7 +215,20 @@ func TestValidateKeyRollover(t *testing.T) {
 	if got := f.jwks.Load() - fetches; got != 0 {
 		t.Errorf("tokens of a known key made %d key set fetches, want 0", got)
 	}
+	// Forged tokens do not make the gateway hammer the authority: go-oidc
+	// refetches for each, but fetches are at least minKeyRefetch apart.
+	forger := newKey(t) // not in the key set
+	for range 5 {
+		if _, err := v.Validate(ctx, sign(t, forger, "key-1", f.userClaims(c.Now()))); err == nil {
+			t.Fatal("a forged token was accepted")
+		}
+	}
+	if got := f.jwks.Load() - fetches; got != 0 {
+		t.Errorf("5 forged tokens within %s of the last fetch made %d key set fetches, want 0", minKeyRefetch, got)
+	}
+	// A rolled key is seen at the next fetch.
 	rolled := f.addKey("key-2")
+	c.Advance(minKeyRefetch)
 	if _, err := v.Validate(ctx, sign(t, rolled, "key-2", f.userClaims(c.Now()))); err != nil {
 		t.Fatalf("a token of the new key: %v", err)
 	}

@@ -77,13 +77,37 @@ func newConfidentialSource(opts AppOptions) (confidentialSource, error) {
 	if err := checkAppOptions(opts); err != nil {
 		return confidentialSource{}, err
 	}
+	client, kind, err := newConfidentialClient(opts)
+	if err != nil {
+		return confidentialSource{}, err
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	shared := newSharedAcquirer(opts.AcquireTimeout)
+	return confidentialSource{
+		client:   client,
+		scopes:   []string{opts.Scope},
+		tenant:   opts.TenantID,
+		clientID: opts.ClientID,
+		kind:     kind,
+		shared:   shared,
+		mapper:   &tokenErrorMapper{secret: opts.ClientSecret, timeout: shared.timeout, tenant: opts.TenantID},
+		logger:   logger,
+	}, nil
+}
+
+// newConfidentialClient builds an MSAL confidential client, with an empty
+// token cache, and names the kind of its credential.
+func newConfidentialClient(opts AppOptions) (*confidential.Client, string, error) {
 	authority, instanceDiscovery, err := authorityURL(opts.AuthorityHost, opts.TenantID)
 	if err != nil {
-		return confidentialSource{}, fmt.Errorf("credentials: %w", err)
+		return nil, "", fmt.Errorf("credentials: %w", err)
 	}
 	cred, kind, err := newCredential(opts.ClientSecret, opts.CertificatePEM)
 	if err != nil {
-		return confidentialSource{}, fmt.Errorf("credentials: %w", err)
+		return nil, "", fmt.Errorf("credentials: %w", err)
 	}
 	httpClient := opts.HTTPClient
 	if httpClient == nil {
@@ -93,23 +117,9 @@ func newConfidentialSource(opts AppOptions) (confidentialSource, error) {
 		confidential.WithHTTPClient(httpClient),
 		confidential.WithInstanceDiscovery(instanceDiscovery))
 	if err != nil {
-		return confidentialSource{}, fmt.Errorf("credentials: build MSAL client for %s: %v", authority, err)
+		return nil, "", fmt.Errorf("credentials: build MSAL client for %s: %v", authority, err)
 	}
-	logger := opts.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	shared := newSharedAcquirer(opts.AcquireTimeout)
-	return confidentialSource{
-		client:   &client,
-		scopes:   []string{opts.Scope},
-		tenant:   opts.TenantID,
-		clientID: opts.ClientID,
-		kind:     kind,
-		shared:   shared,
-		mapper:   &tokenErrorMapper{secret: opts.ClientSecret, timeout: shared.timeout, tenant: opts.TenantID},
-		logger:   logger,
-	}, nil
+	return &client, kind, nil
 }
 
 func checkAppOptions(opts AppOptions) error {

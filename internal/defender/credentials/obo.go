@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 
@@ -29,7 +31,18 @@ type OnBehalfOfOptions = AppOptions
 // one tenant and every user of it. It is safe for concurrent use.
 type OnBehalfOf struct {
 	confidentialSource
+	opts OnBehalfOfOptions
+	now  func() time.Time
+
+	mu        sync.Mutex
+	clientAge time.Time // when the current client (and its cache) began
 }
+
+// oboCacheLifetime bounds how long one MSAL client, and so its in-memory
+// cache of on-behalf-of tokens, is kept. MSAL keeps one entry per user token
+// and never evicts; replacing the client drops them all, at the price of one
+// exchange per active user afterwards. Entra's tokens last about an hour.
+const oboCacheLifetime = 2 * time.Hour
 
 var _ defender.TokenSource = (*OnBehalfOf)(nil)
 
@@ -40,7 +53,26 @@ func NewOnBehalfOf(opts OnBehalfOfOptions) (*OnBehalfOf, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &OnBehalfOf{src}, nil
+	return &OnBehalfOf{confidentialSource: src, opts: opts, now: time.Now, clientAge: time.Now()}, nil
+}
+
+// currentClient returns the MSAL client, replacing it (and so emptying
+// the token cache) once it is older than oboCacheLifetime.
+func (o *OnBehalfOf) currentClient() *confidential.Client {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.now().Sub(o.clientAge) < oboCacheLifetime {
+		return o.client
+	}
+	client, _, err := newConfidentialClient(o.opts)
+	if err != nil {
+		// The options built a client before; keep the old one.
+		o.logger.Warn("on-behalf-of: could not renew the MSAL client; keeping its cache", "tenant", o.tenant, "error", err)
+		o.clientAge = o.now()
+		return o.client
+	}
+	o.client, o.clientAge = client, o.now()
+	return client
 }
 
 // errNoUserToken is the wiring bug of a call without a user token.
@@ -64,7 +96,7 @@ func (o *OnBehalfOf) Token(ctx context.Context) (string, error) {
 
 // exchange runs one on-behalf-of acquisition.
 func (o *OnBehalfOf) exchange(ctx context.Context, assertion string, user *caller.UserToken) (string, error) {
-	res, err := o.client.AcquireTokenOnBehalfOf(ctx, assertion, o.scopes)
+	res, err := o.currentClient().AcquireTokenOnBehalfOf(ctx, assertion, o.scopes)
 	if err != nil {
 		e := o.mapper.mapUserError(err, ctx.Err() != nil, flowOnBehalfOf)
 		scrubCause(e, assertion)

@@ -263,3 +263,36 @@ func TestUserContextStringsHideSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestOnBehalfOfCacheIsDroppedAfterItsLifetime: MSAL never evicts
+// on-behalf-of tokens, so the source replaces its client (and cache) after
+// oboCacheLifetime; the next call exchanges again.
+func TestOnBehalfOfCacheIsDroppedAfterItsLifetime(t *testing.T) {
+	e := startEmulator(t)
+	o := newOnBehalfOf(t, oboOptions(e))
+	clock := time.Now()
+	o.now = func() time.Time { return clock }
+	ctx := userContext(userToken(t, e, emulator.UserTokenSpec{UPN: identity.AliceUPN}), identity.AliceUPN)
+	exchanges := func() int {
+		t.Helper()
+		before := e.TokenRequests()
+		if _, err := o.Token(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return e.TokenRequests() - before
+	}
+	if n := exchanges(); n != 1 {
+		t.Fatalf("first call made %d token requests, want 1", n)
+	}
+	clock = clock.Add(oboCacheLifetime - time.Minute)
+	if n := exchanges(); n != 0 {
+		t.Errorf("a call within the cache lifetime made %d token requests, want 0", n)
+	}
+	clock = clock.Add(2 * time.Minute)
+	if n := exchanges(); n != 1 {
+		t.Errorf("the first call after the cache lifetime made %d token requests, want 1 (a fresh cache)", n)
+	}
+	if n := exchanges(); n != 0 {
+		t.Errorf("the renewed cache does not serve: %d token requests", n)
+	}
+}
