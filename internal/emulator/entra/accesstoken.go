@@ -103,17 +103,7 @@ func (s *Server) issueAppToken(app App, acr, tenantID, resource string) (string,
 // does not check the audience: that is the calling API's job.
 func (s *Server) Verify(token string) (claims.Claims, error) {
 	var c accessTokenClaims
-	_, err := jwt.ParseWithClaims(token, &c,
-		func(t *jwt.Token) (any, error) {
-			if kid, _ := t.Header["kid"].(string); kid != s.keyID {
-				return nil, fmt.Errorf("unknown signing key %q", kid)
-			}
-			return &s.key.PublicKey, nil
-		},
-		jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}),
-		jwt.WithTimeFunc(s.now),
-		jwt.WithExpirationRequired(),
-	)
+	err := s.parseSigned(token, &c)
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired), errors.Is(err, jwt.ErrTokenNotValidYet):
 		return claims.Claims{}, fmt.Errorf("%w: %w", ErrTokenExpired, err)
@@ -138,6 +128,24 @@ func (s *Server) Verify(token string) (claims.Claims, error) {
 		ObjectID: c.ObjectID,
 		UPN:      c.UPN,
 	}, nil
+}
+
+// parseSigned parses a token this server signed into c: RS256 with the
+// server's key (matching kid), exp required, exp and nbf checked against the
+// server's clock. Errors wrap jwt's (jwt.ErrTokenExpired and so on).
+func (s *Server) parseSigned(token string, c jwt.Claims) error {
+	_, err := jwt.ParseWithClaims(token, c,
+		func(t *jwt.Token) (any, error) {
+			if kid, _ := t.Header["kid"].(string); kid != s.keyID {
+				return nil, fmt.Errorf("unknown signing key %q", kid)
+			}
+			return &s.key.PublicKey, nil
+		},
+		jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}),
+		jwt.WithTimeFunc(s.now),
+		jwt.WithExpirationRequired(),
+	)
+	return err
 }
 
 // servicePrincipalID derives a stable GUID for the app's service principal in

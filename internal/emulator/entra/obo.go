@@ -55,17 +55,7 @@ type userAssertionClaims struct {
 // v2.0 issuer), for a user of the directory.
 func (s *Server) checkUserAssertion(assertion string, app App, tenantID, host string) (identity.User, *oauthError) {
 	var c userAssertionClaims
-	_, err := jwt.ParseWithClaims(assertion, &c,
-		func(t *jwt.Token) (any, error) {
-			if kid, _ := t.Header["kid"].(string); kid != s.keyID {
-				return nil, fmt.Errorf("the key %q was not found", kid)
-			}
-			return &s.key.PublicKey, nil
-		},
-		jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}),
-		jwt.WithTimeFunc(s.now),
-		jwt.WithExpirationRequired(),
-	)
+	err := s.parseSigned(assertion, &c)
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired), errors.Is(err, jwt.ErrTokenNotValidYet):
 		return identity.User{}, errInvalidGrant(500133, fmt.Sprintf(
