@@ -21,7 +21,11 @@ gpf=tools/node_modules/google-proto-files
 cp "$gpf"/google/api/*.proto "$deps/googleapis/google/api/"
 cp "$gpf"/google/rpc/*.proto "$deps/googleapis/google/rpc/"
 
+# go list -m leaves Dir empty for a module not yet in the cache (a fresh
+# machine), so download it first.
+go mod download github.com/grpc-ecosystem/grpc-gateway/v2
 gw=$(go list -m -f '{{.Dir}}' github.com/grpc-ecosystem/grpc-gateway/v2)
+[ -n "$gw" ] || { echo "protodeps: grpc-gateway module not found" >&2; exit 1; }
 mkdir -p "$deps/grpc-gateway/protoc-gen-openapiv2/options"
 cp "$gw"/protoc-gen-openapiv2/options/*.proto "$deps/grpc-gateway/protoc-gen-openapiv2/options/"
 chmod -R u+w "$deps"
