@@ -71,7 +71,7 @@ func TestGraphUpdateIncident(t *testing.T) {
 		{"all fields and comment", IncidentUpdate{Status: &resolved, AssignedTo: &nobody, Classification: &tp,
 			Determination: &malware, Tags: &[]string{"a", "b"}, Comment: "pen test"},
 			[]string{
-				`PATCH /v1.0/security/incidents/7 {"status":"resolved","assignedTo":"","classification":"truePositive","determination":"compromisedUser","customTags":["a","b"]}`,
+				`PATCH /v1.0/security/incidents/7 {"status":"resolved","assignedTo":"","classification":"truePositive","determination":"compromisedAccount","customTags":["a","b"]}`,
 				`POST /v1.0/security/incidents/7/comments {"@odata.type":"microsoft.graph.security.alertComment","comment":"pen test"}`,
 				`GET /v1.0/security/incidents/7 `,
 			}},

@@ -110,7 +110,12 @@ type wireNames struct {
 	determination  map[Determination]string
 }
 
-// graphWire holds the Graph spellings (camelCase, reference §7.3 / G3).
+// graphWire holds the Graph spellings (camelCase, reference §7.3). The
+// determinations are the members of the service metadata's
+// alertDetermination type, the type of an incident's determination; the
+// incident page's property list (G3) spells four of them differently
+// (compromisedUser, clean, insufficientData, confirmedUserActivity), and
+// Graph rejects those in a PATCH. Both spellings are read.
 var graphWire = wireNames{
 	backend: BackendGraph,
 	status: map[IncidentStatus]string{
@@ -140,12 +145,12 @@ var graphWire = wireNames{
 		DeterminationUnwantedSoftware:          "unwantedSoftware",
 		DeterminationOther:                     "other",
 		DeterminationMultiStagedAttack:         "multiStagedAttack",
-		DeterminationCompromisedAccount:        "compromisedUser",
+		DeterminationCompromisedAccount:        "compromisedAccount",
 		DeterminationPhishing:                  "phishing",
 		DeterminationMaliciousUserActivity:     "maliciousUserActivity",
-		DeterminationClean:                     "clean",
-		DeterminationInsufficientData:          "insufficientData",
-		DeterminationConfirmedActivity:         "confirmedUserActivity",
+		DeterminationClean:                     "notMalicious",
+		DeterminationInsufficientData:          "notEnoughDataToValidate",
+		DeterminationConfirmedActivity:         "confirmedActivity",
 		DeterminationLineOfBusinessApplication: "lineOfBusinessApplication",
 	},
 }

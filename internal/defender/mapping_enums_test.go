@@ -1,6 +1,9 @@
 package defender
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 func TestParseEnums(t *testing.T) {
 	determinations := []struct {
@@ -125,13 +128,13 @@ func TestWireNames(t *testing.T) {
 		want       string
 		wantReason string
 	}{
-		{"graph compromised", func() (string, error) { return graphWire.determinationName(DeterminationCompromisedAccount) }, "compromisedUser", ""},
+		{"graph compromised", func() (string, error) { return graphWire.determinationName(DeterminationCompromisedAccount) }, "compromisedAccount", ""},
 		{"xdr compromised", func() (string, error) { return xdrWire.determinationName(DeterminationCompromisedAccount) }, "CompromisedAccount", ""},
-		{"graph clean", func() (string, error) { return graphWire.determinationName(DeterminationClean) }, "clean", ""},
+		{"graph clean", func() (string, error) { return graphWire.determinationName(DeterminationClean) }, "notMalicious", ""},
 		{"xdr clean", func() (string, error) { return xdrWire.determinationName(DeterminationClean) }, "Clean", ""},
-		{"graph insufficient", func() (string, error) { return graphWire.determinationName(DeterminationInsufficientData) }, "insufficientData", ""},
+		{"graph insufficient", func() (string, error) { return graphWire.determinationName(DeterminationInsufficientData) }, "notEnoughDataToValidate", ""},
 		{"xdr insufficient", func() (string, error) { return xdrWire.determinationName(DeterminationInsufficientData) }, "NoEnoughDataToValidate", ""},
-		{"graph confirmed", func() (string, error) { return graphWire.determinationName(DeterminationConfirmedActivity) }, "confirmedUserActivity", ""},
+		{"graph confirmed", func() (string, error) { return graphWire.determinationName(DeterminationConfirmedActivity) }, "confirmedActivity", ""},
 		{"xdr confirmed", func() (string, error) { return xdrWire.determinationName(DeterminationConfirmedActivity) }, "ConfirmedActivity", ""},
 		{"graph informational expected", func() (string, error) {
 			return graphWire.classificationName(ClassificationInformationalExpectedActivity)
@@ -157,5 +160,29 @@ func TestWireNames(t *testing.T) {
 				t.Errorf("got %q, %v; want %q", got, err, tt.want)
 			}
 		})
+	}
+}
+
+// TestGraphSendsOnlyMetadataDeterminations guards the PATCH spelling: every
+// determination sent to Graph is a member of microsoft.graph.security.
+// alertDetermination in the service metadata (reference §7.3), and every
+// member but unknown and unknownFutureValue is sent for some value.
+func TestGraphSendsOnlyMetadataDeterminations(t *testing.T) {
+	members := []string{
+		"unknown", "apt", "malware", "securityPersonnel", "securityTesting", "unwantedSoftware", "other",
+		"multiStagedAttack", "compromisedAccount", "phishing", "maliciousUserActivity", "notMalicious",
+		"notEnoughDataToValidate", "confirmedActivity", "lineOfBusinessApplication", "unknownFutureValue",
+	}
+	sent := map[string]bool{}
+	for v, name := range graphWire.determination {
+		if !slices.Contains(members, name) {
+			t.Errorf("Graph is sent determination %q for %v, which is not an alertDetermination member", name, v)
+		}
+		sent[name] = true
+	}
+	for _, m := range members {
+		if !sent[m] && m != "unknown" && m != "unknownFutureValue" {
+			t.Errorf("no domain value is sent as %q", m)
+		}
 	}
 }

@@ -36,15 +36,6 @@ func statusOut(s store.Status, includeUnknown bool) string {
 	return string(s)
 }
 
-// determinationAliases are the G4/G7 spellings Graph also uses for four
-// determinations (reference §7.3); input accepts both.
-var determinationAliases = map[string]store.Determination{
-	"compromisedaccount":      store.DeterminationCompromisedUser,
-	"notmalicious":            store.DeterminationClean,
-	"notenoughdatatovalidate": store.DeterminationInsufficientData,
-	"confirmedactivity":       store.DeterminationConfirmedUserActivity,
-}
-
 // parseEnum finds s (case-insensitively) among values.
 func parseEnum[T ~string](kind, s string, values []T) (T, error) {
 	for _, v := range values {
@@ -72,9 +63,10 @@ func parseClassification(s string) (store.Classification, error) {
 	return parseEnum("classification", s, store.Classifications)
 }
 
+// parseDetermination accepts only the members of alertDetermination
+// (store.Determinations), in a PATCH and in $filter alike: Graph rejects
+// the incident page's other spellings (compromisedUser, clean,
+// insufficientData, confirmedUserActivity; reference §7.3).
 func parseDetermination(s string) (store.Determination, error) {
-	if d, ok := determinationAliases[strings.ToLower(s)]; ok {
-		return d, nil
-	}
-	return parseEnum("determination", s, store.Determinations)
+	return parseEnum("determination (a member of microsoft.graph.security.alertDetermination)", s, store.Determinations)
 }

@@ -79,15 +79,14 @@ func TestUpdateIncident(t *testing.T) {
 		}},
 		{"unassign", `{"assignedTo":null}`, func(g incidentDTO) bool { return g.AssignedTo == nil }},
 		{"inProgress, case-insensitive", `{"status":"INPROGRESS"}`, func(g incidentDTO) bool { return g.Status == "inProgress" }},
-		{"G4 spellings in, G3 out", `{"classification":"TruePositive","determination":"compromisedAccount"}`, func(g incidentDTO) bool {
-			return g.Classification == "truePositive" && g.Determination == "compromisedUser"
+		{"metadata spellings", `{"classification":"TruePositive","determination":"compromisedAccount"}`, func(g incidentDTO) bool {
+			return g.Classification == "truePositive" && g.Determination == "compromisedAccount"
 		}},
-		{"notMalicious", `{"classification":"falsePositive","determination":"notMalicious"}`, func(g incidentDTO) bool { return g.Determination == "clean" }},
-		{"notEnoughDataToValidate", `{"determination":"notEnoughDataToValidate"}`, func(g incidentDTO) bool { return g.Determination == "insufficientData" }},
+		{"notMalicious", `{"classification":"falsePositive","determination":"notMalicious"}`, func(g incidentDTO) bool { return g.Determination == "notMalicious" }},
+		{"notEnoughDataToValidate", `{"determination":"notEnoughDataToValidate"}`, func(g incidentDTO) bool { return g.Determination == "notEnoughDataToValidate" }},
 		{"confirmedActivity", `{"classification":"informationalExpectedActivity","determination":"confirmedActivity"}`, func(g incidentDTO) bool {
-			return g.Determination == "confirmedUserActivity"
+			return g.Determination == "confirmedActivity"
 		}},
-		{"G3 spelling", `{"determination":"confirmedUserActivity"}`, func(g incidentDTO) bool { return g.Determination == "confirmedUserActivity" }},
 		{"custom tags replace", `{"customTags":["A","B"]}`, func(g incidentDTO) bool { return slices.Equal(g.CustomTags, []string{"A", "B"}) }},
 		{"annotation ignored", `{"@odata.type":"#microsoft.graph.security.incident","customTags":[]}`, func(g incidentDTO) bool { return len(g.CustomTags) == 0 }},
 	}
@@ -123,6 +122,13 @@ func TestUpdateIncidentRejects(t *testing.T) {
 		{"unknown status", path(inc.ID), `{"status":"closed"}`, 400, "not a valid status"},
 		{"unknown classification", path(inc.ID), `{"classification":"benign"}`, 400, "not a valid classification"},
 		{"unknown determination", path(inc.ID), `{"determination":"aliens"}`, 400, "not a valid determination"},
+		// The incident page's property-list spellings are not members of
+		// alertDetermination: Graph rejects them (reference §7.3).
+		{"G3 compromisedUser", path(inc.ID), `{"classification":"truePositive","determination":"compromisedUser"}`, 400, `"compromisedUser" is not a valid determination`},
+		{"G3 clean", path(inc.ID), `{"classification":"falsePositive","determination":"clean"}`, 400, `"clean" is not a valid determination`},
+		{"G3 insufficientData", path(inc.ID), `{"classification":"falsePositive","determination":"insufficientData"}`, 400, `"insufficientData" is not a valid determination`},
+		{"G3 confirmedUserActivity", path(inc.ID), `{"classification":"informationalExpectedActivity","determination":"confirmedUserActivity"}`, 400, `"confirmedUserActivity" is not a valid determination`},
+		{"XDR spelling", path(inc.ID), `{"determination":"NoEnoughDataToValidate"}`, 400, "not a valid determination"},
 		{"unknown key", path(inc.ID), `{"severity":"high"}`, 400, "Property 'severity'"},
 		{"unknown key, non-string", path(inc.ID), `{"tags":["a"]}`, 400, "Property 'tags' does not exist"},
 		{"number status", path(inc.ID), `{"status":1}`, 400, "must be a string"},

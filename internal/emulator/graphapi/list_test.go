@@ -119,9 +119,9 @@ func TestListFilters(t *testing.T) {
 			return i.Severity == store.SeverityInformational || i.Severity == store.SeverityUnknown
 		}},
 		{"classification eq 'truePositive' and determination eq 'compromisedAccount'", func(i store.Incident) bool {
-			return i.Classification == store.ClassificationTruePositive && i.Determination == store.DeterminationCompromisedUser
+			return i.Classification == store.ClassificationTruePositive && i.Determination == store.DeterminationCompromisedAccount
 		}},
-		{"determination eq 'notEnoughDataToValidate'", func(i store.Incident) bool { return i.Determination == store.DeterminationInsufficientData }},
+		{"determination eq 'notEnoughDataToValidate'", func(i store.Incident) bool { return i.Determination == store.DeterminationNotEnoughDataToValidate }},
 		{"createdDateTime lt " + mid.Format(time.RFC3339Nano), func(i store.Incident) bool { return i.CreatedTime.Before(mid) }},
 		{"not (createdDateTime ge " + mid.Format(time.RFC3339Nano) + ")", func(i store.Incident) bool { return i.CreatedTime.Before(mid) }},
 	}
@@ -179,6 +179,7 @@ func TestListRejectsBadQueries(t *testing.T) {
 		{"$filter=" + url.QueryEscape("title eq 'x'"), `unknown field "title"`},
 		{"$filter=" + url.QueryEscape("status eq active"), "takes quoted string values, not bare identifier"},
 		{"$filter=" + url.QueryEscape("status eq 'closed'"), `"closed" is not a valid status`},
+		{"$filter=" + url.QueryEscape("determination eq 'clean'"), `"clean" is not a valid determination`},
 		{"$filter=" + url.QueryEscape("severity gt 'low'"), `operator "gt" is not supported`},
 		{"$filter=" + url.QueryEscape("createdDateTime ge '2024-01-01'"), "takes datetime values"},
 		{"$filter=" + url.QueryEscape("(status eq 'active'"), "expected ')'"},

@@ -50,7 +50,11 @@ var Classifications = []Classification{
 // Determination refines a classification.
 type Determination string
 
-// Determinations, in the Graph (G3) spelling.
+// Determinations, in the Graph spelling: the members of the service
+// metadata's alertDetermination type (reference §7.3), which is what Graph
+// sends and accepts. The incident page's property list (G3) spells four of
+// them differently (compromisedUser, clean, insufficientData,
+// confirmedUserActivity); Graph rejects those in a PATCH.
 const (
 	DeterminationUnknown                   Determination = "unknown"
 	DeterminationApt                       Determination = "apt"
@@ -60,12 +64,12 @@ const (
 	DeterminationUnwantedSoftware          Determination = "unwantedSoftware"
 	DeterminationOther                     Determination = "other"
 	DeterminationMultiStagedAttack         Determination = "multiStagedAttack"
-	DeterminationCompromisedUser           Determination = "compromisedUser"
+	DeterminationCompromisedAccount        Determination = "compromisedAccount"
 	DeterminationPhishing                  Determination = "phishing"
 	DeterminationMaliciousUserActivity     Determination = "maliciousUserActivity"
-	DeterminationClean                     Determination = "clean"
-	DeterminationInsufficientData          Determination = "insufficientData"
-	DeterminationConfirmedUserActivity     Determination = "confirmedUserActivity"
+	DeterminationNotMalicious              Determination = "notMalicious"
+	DeterminationNotEnoughDataToValidate   Determination = "notEnoughDataToValidate"
+	DeterminationConfirmedActivity         Determination = "confirmedActivity"
 	DeterminationLineOfBusinessApplication Determination = "lineOfBusinessApplication"
 )
 
@@ -73,9 +77,9 @@ const (
 var Determinations = []Determination{
 	DeterminationUnknown, DeterminationApt, DeterminationMalware, DeterminationSecurityPersonnel,
 	DeterminationSecurityTesting, DeterminationUnwantedSoftware, DeterminationOther,
-	DeterminationMultiStagedAttack, DeterminationCompromisedUser, DeterminationPhishing,
-	DeterminationMaliciousUserActivity, DeterminationClean, DeterminationInsufficientData,
-	DeterminationConfirmedUserActivity, DeterminationLineOfBusinessApplication,
+	DeterminationMultiStagedAttack, DeterminationCompromisedAccount, DeterminationPhishing,
+	DeterminationMaliciousUserActivity, DeterminationNotMalicious, DeterminationNotEnoughDataToValidate,
+	DeterminationConfirmedActivity, DeterminationLineOfBusinessApplication,
 }
 
 // determinationsByClassification are the pairs the update documentation
@@ -83,14 +87,14 @@ var Determinations = []Determination{
 var determinationsByClassification = map[Classification][]Determination{
 	ClassificationUnknown: {DeterminationUnknown},
 	ClassificationTruePositive: {
-		DeterminationMultiStagedAttack, DeterminationMaliciousUserActivity, DeterminationCompromisedUser,
+		DeterminationMultiStagedAttack, DeterminationMaliciousUserActivity, DeterminationCompromisedAccount,
 		DeterminationMalware, DeterminationPhishing, DeterminationUnwantedSoftware, DeterminationOther,
 	},
 	ClassificationInformationalExpectedActivity: {
 		DeterminationSecurityTesting, DeterminationLineOfBusinessApplication,
-		DeterminationConfirmedUserActivity, DeterminationOther,
+		DeterminationConfirmedActivity, DeterminationOther,
 	},
-	ClassificationFalsePositive: {DeterminationClean, DeterminationInsufficientData, DeterminationOther},
+	ClassificationFalsePositive: {DeterminationNotMalicious, DeterminationNotEnoughDataToValidate, DeterminationOther},
 }
 
 // DeterminationsFor returns the determinations documented for classification

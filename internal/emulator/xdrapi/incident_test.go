@@ -81,7 +81,7 @@ func TestEnumSpellingsOut(t *testing.T) {
 			func(g incidentDTO) bool { return g.Status == "Active" }},
 		{"unclassified", func(i store.Incident) bool { return i.Classification == store.ClassificationUnknown },
 			func(g incidentDTO) bool { return g.Classification == "Unknown" && g.Determination == "NotAvailable" }},
-		{"compromised user", func(i store.Incident) bool { return i.Determination == store.DeterminationCompromisedUser },
+		{"compromised user", func(i store.Incident) bool { return i.Determination == store.DeterminationCompromisedAccount },
 			func(g incidentDTO) bool {
 				return g.Classification == "TruePositive" && g.Determination == "CompromisedUser"
 			}},
