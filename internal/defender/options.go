@@ -91,8 +91,8 @@ func parseAPIBase(raw string) (*apiBase, error) {
 		return nil, invalid("must use https (http is allowed for loopback hosts only)")
 	case u.Scheme != "https" && u.Scheme != "http":
 		return nil, invalid("must use https")
-	case hasDotSegment(u.Path):
-		return nil, invalid("must not contain . or .. path segments")
+	case hasTraversal(u.Path):
+		return nil, invalid("must not contain . or .. path segments, backslashes or encoded dots")
 	}
 	return newAPIBase(u), nil
 }

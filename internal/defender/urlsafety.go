@@ -42,13 +42,13 @@ func (b *apiBase) endpoint(segments ...string) *url.URL {
 }
 
 // contains reports whether u is under the base: same scheme, host and port,
-// and a path equal to or below the base path, without dot segments (which a
+// and a path equal to or below the base path, without traversal (which a
 // server could resolve to outside the prefix) and without user info.
 func (b *apiBase) contains(u *url.URL) bool {
 	if u == nil || !u.IsAbs() || u.Opaque != "" || u.User != nil || origin(u) != b.origin {
 		return false
 	}
-	if hasDotSegment(u.Path) {
+	if hasTraversal(u.Path) {
 		return false
 	}
 	return underPath(u.Path, b.path) && underPath(u.EscapedPath(), b.rawPath)
@@ -73,9 +73,23 @@ func underPath(p, prefix string) bool {
 	return p == prefix || strings.HasPrefix(p, prefix+"/")
 }
 
-// hasDotSegment reports whether a decoded path has a "." or ".." segment.
-func hasDotSegment(p string) bool {
+// hasTraversal reports whether a decoded path could lead a server outside
+// the prefix it seems to be under:
+//   - a "." or ".." segment, also with a path parameter ("..;x", ".;"),
+//     which servers such as Tomcat strip before resolving dots;
+//   - a backslash (from "\" or "%5C"), which some servers read as "/";
+//   - a percent-encoded dot or backslash left after decoding ("%252e",
+//     "%255C"), for servers that decode twice.
+func hasTraversal(p string) bool {
+	if strings.Contains(p, `\`) {
+		return true
+	}
+	lower := strings.ToLower(p)
+	if strings.Contains(lower, "%2e") || strings.Contains(lower, "%5c") {
+		return true
+	}
 	for seg := range strings.SplitSeq(p, "/") {
+		seg, _, _ = strings.Cut(seg, ";")
 		if seg == "." || seg == ".." {
 			return true
 		}

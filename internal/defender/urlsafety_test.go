@@ -28,6 +28,22 @@ func TestAPIBaseContains(t *testing.T) {
 		{"https://graph.microsoft.com/v1.0", "https://user:pw@graph.microsoft.com/v1.0/security", false},
 		{"https://graph.microsoft.com/v1.0", "https://graph.microsoft.com.evil.example/v1.0/security", false},
 		{"https://graph.microsoft.com/v1.0", "/v1.0/security/incidents", false},
+		// Backslashes, which some servers read as "/", and path parameters
+		// on dot segments, which some strip before resolving dots.
+		{"https://graph.microsoft.com/v1.0", `https://graph.microsoft.com/v1.0/security\..\..\beta`, false},
+		{"https://graph.microsoft.com/v1.0", `https://graph.microsoft.com/v1.0/security\incidents`, false},
+		{"https://graph.microsoft.com/v1.0", "https://graph.microsoft.com/v1.0/security%5C..%5C..%5Cbeta", false},
+		{"https://graph.microsoft.com/v1.0", "https://graph.microsoft.com/v1.0/security%5cincidents", false},
+		{"https://graph.microsoft.com/v1.0", "https://graph.microsoft.com/v1.0/..;/beta/security", false},
+		{"https://graph.microsoft.com/v1.0", "https://graph.microsoft.com/v1.0/security/..;x=1/..;/beta", false},
+		{"https://graph.microsoft.com/v1.0", "https://graph.microsoft.com/v1.0/.;/security", false},
+		{"https://graph.microsoft.com/v1.0", "https://graph.microsoft.com/v1.0/%2e%2e;/beta", false},
+		// Encodings left after one decoding, for servers that decode twice.
+		{"https://graph.microsoft.com/v1.0", "https://graph.microsoft.com/v1.0/%252e%252e/beta", false},
+		{"https://graph.microsoft.com/v1.0", "https://graph.microsoft.com/v1.0/security%255C..%255Cbeta", false},
+		// Not traversal: dots and semicolons inside a segment.
+		{"https://graph.microsoft.com/v1.0", "https://graph.microsoft.com/v1.0/security/incidents/a..b", true},
+		{"https://graph.microsoft.com/v1.0", "https://graph.microsoft.com/v1.0/security/incidents;x", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.target, func(t *testing.T) {
@@ -94,6 +110,9 @@ func TestParseAPIBase(t *testing.T) {
 		{"https://graph.microsoft.com/v1.0#x", false},
 		{"https://user:secret@graph.microsoft.com", false},
 		{"https://graph.microsoft.com/v1.0/../beta", false},
+		{"https://graph.microsoft.com/v1.0/..;/beta", false},
+		{`https://graph.microsoft.com/v1.0\..`, false},
+		{"https://graph.microsoft.com/v1.0%5C..", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.raw, func(t *testing.T) {
