@@ -2,7 +2,9 @@ package defender
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 )
@@ -81,9 +83,11 @@ func (x *XDR) ListIncidents(ctx context.Context, q ListQuery) (*IncidentPage, er
 	return &IncidentPage{Incidents: out, NextCursor: encodeCursor(xdrCursor{Skip: pos})}, nil
 }
 
-// listPage fetches one upstream page. A next link is unexpected on XDR; it
-// is checked (an unsafe one is refused) and taken only as a sign that more
-// incidents follow: paging goes on by $skip, which needs no URL.
+// listPage fetches one upstream page. A next link is unexpected on XDR and
+// never followed: it is taken only as a sign that more incidents follow,
+// and paging goes on by $skip, which needs no URL. So a link outside the API
+// base does not fail the call; it is logged (its origin only: the rest of
+// the URL may hold a token or user data) and otherwise ignored.
 func (x *XDR) listPage(ctx context.Context, filter string, skip, top int) (*xdrIncidentList, error) {
 	var params []queryParam
 	if filter != "" {
@@ -103,11 +107,22 @@ func (x *XDR) listPage(ctx context.Context, filter string, skip, top int) (*xdrI
 	}
 	if page.NextLink != "" {
 		if _, ok := x.up.base.resolve(page.NextLink, u); !ok {
-			return nil, Errorf(KindInternal, ReasonUnsafeNextLink,
-				"list incidents: the upstream sent a next link outside the API base; it was not followed")
+			x.up.log.LogAttrs(ctx, slog.LevelWarn, "XDR sent an @odata.nextLink outside the API base; ignored, paging goes on by $skip",
+				slog.String("backend", string(x.up.kind)),
+				slog.String("link_origin", linkOrigin(page.NextLink)))
 		}
 	}
 	return &page, nil
+}
+
+// linkOrigin is what may be logged of an upstream link: its scheme and
+// host, never its path, query or user info.
+func linkOrigin(link string) string {
+	l, err := url.Parse(link)
+	if err != nil || l.Host == "" {
+		return "(not an absolute URL)"
+	}
+	return l.Scheme + "://" + l.Host
 }
 
 // xdrFilter builds the upstream $filter: status, assignedTo and the time
