@@ -49,9 +49,17 @@ const (
 
 // Stable ErrorInfo reasons. They are part of the API: never rename one.
 const (
-	ReasonInvalidArgument      = "INVALID_ARGUMENT"
-	ReasonUpstreamBadRequest   = "UPSTREAM_BAD_REQUEST"
-	ReasonNotFound             = "INCIDENT_NOT_FOUND"
+	ReasonInvalidArgument    = "INVALID_ARGUMENT"
+	ReasonUpstreamBadRequest = "UPSTREAM_BAD_REQUEST"
+	ReasonNotFound           = "INCIDENT_NOT_FOUND"
+	// ReasonUpstreamNotFound: a 404 on a listing or a hunting query, which
+	// names no incident: the API endpoint or the tenant's Defender data was
+	// not found (a wrong API URL, or a tenant without Defender).
+	ReasonUpstreamNotFound = "UPSTREAM_NOT_FOUND"
+	// ReasonUpstreamConflict: a 409 or 412 on a read, a listing or a query,
+	// which sends no precondition, so it is not an etag mismatch but the
+	// upstream's own trouble.
+	ReasonUpstreamConflict     = "UPSTREAM_CONFLICT"
 	ReasonUpstreamForbidden    = "UPSTREAM_PERMISSION_DENIED"
 	ReasonTenantNotAllowed     = "TENANT_NOT_ALLOWED"
 	ReasonThrottled            = "UPSTREAM_THROTTLED"
@@ -141,8 +149,14 @@ type Error struct {
 	UpstreamStatus int
 	// UpstreamCode is the upstream error code, e.g. "ResourceNotFound".
 	UpstreamCode string
-	// RequestID is the upstream's request or tracking id, for support.
+	// RequestID is the upstream's request or tracking id, for support
+	// (Graph's request-id, XDR's error.target, Entra ID's trace_id). It is
+	// never the gateway's own request id, which the server adds to every
+	// error status.
 	RequestID string
+	// ClientRequestID is the client-request-id of the upstream request (as
+	// echoed by the upstream, else as sent), for support.
+	ClientRequestID string
 	// Metadata is extra caller-safe ErrorInfo metadata, e.g. consent_url.
 	Metadata map[string]string
 	// Links are caller-safe links that help resolve the error (a

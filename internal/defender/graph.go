@@ -46,7 +46,7 @@ func (g *Graph) GetIncident(ctx context.Context, id string, withAlerts bool) (*I
 		u.RawQuery = encodeQuery([]queryParam{{"$expand", "alerts"}})
 	}
 	var w graphIncident
-	err := g.up.send(ctx, call{op: "get incident", method: http.MethodGet, url: u,
+	err := g.up.send(ctx, call{op: "get incident", kind: opRead, method: http.MethodGet, url: u,
 		prefer: graphPrefer, permission: graphPermissions.read}, &w)
 	if err != nil {
 		return nil, err
@@ -68,7 +68,7 @@ func (g *Graph) UpdateIncident(ctx context.Context, id string, u IncidentUpdate)
 		return nil, err
 	}
 	if !patch.empty() {
-		err := g.up.send(ctx, call{op: "update incident", method: http.MethodPatch,
+		err := g.up.send(ctx, call{op: "update incident", kind: opWrite, method: http.MethodPatch,
 			url: g.up.base.endpoint("security", "incidents", id), body: patch,
 			permission: graphPermissions.write}, nil)
 		if err != nil {
@@ -77,7 +77,7 @@ func (g *Graph) UpdateIncident(ctx context.Context, id string, u IncidentUpdate)
 	}
 	if u.Comment != "" {
 		body := graphCommentBody{ODataType: "microsoft.graph.security.alertComment", Comment: u.Comment}
-		err := g.up.send(ctx, call{op: "comment on incident", method: http.MethodPost,
+		err := g.up.send(ctx, call{op: "comment on incident", kind: opWrite, method: http.MethodPost,
 			url: g.up.base.endpoint("security", "incidents", id, "comments"), body: body,
 			permission: graphPermissions.write}, nil)
 		if err != nil {
@@ -93,7 +93,7 @@ func (g *Graph) RunHuntingQuery(ctx context.Context, q HuntingQuery) (*HuntingRe
 		return nil, Errorf(KindInvalidArgument, ReasonInvalidArgument, "the query must not be empty")
 	}
 	var w huntingWire
-	err := g.up.send(ctx, call{op: "run hunting query", method: http.MethodPost,
+	err := g.up.send(ctx, call{op: "run hunting query", kind: opHunt, method: http.MethodPost,
 		url:  g.up.base.endpoint("security", "runHuntingQuery"),
 		body: graphHuntingBody{Query: q.Query, Timespan: q.Timespan}, contentType: contentJSONUTF8,
 		permission: graphPermissions.hunt}, &w)

@@ -35,7 +35,7 @@ func (g *Graph) ListIncidents(ctx context.Context, q ListQuery) (*IncidentPage, 
 	out := make([]Incident, 0, q.PageSize)
 	for range maxUpstreamPagesPerList {
 		var page graphIncidentList
-		err := g.up.send(ctx, call{op: "list incidents", method: http.MethodGet, url: pageURL,
+		err := g.up.send(ctx, call{op: "list incidents", kind: opList, method: http.MethodGet, url: pageURL,
 			prefer: graphPrefer, permission: graphPermissions.read}, &page)
 		if err != nil {
 			return nil, err

@@ -42,10 +42,28 @@ type upstream struct {
 	perms  permissions
 }
 
+// opKind is what an upstream request does, which decides what some
+// statuses mean (a 404 or a 409 means one thing on an incident's read or
+// write and another on a listing or a query).
+type opKind int
+
+const (
+	// opRead reads one incident.
+	opRead opKind = iota + 1
+	// opWrite changes one incident (update, comment).
+	opWrite
+	// opList lists incidents.
+	opList
+	// opHunt runs a hunting query.
+	opHunt
+)
+
 // call is one upstream request.
 type call struct {
 	// op names the operation in messages, e.g. "get incident".
-	op          string
+	op string
+	// kind is what the request does.
+	kind        opKind
 	method      string
 	url         *url.URL
 	body        any    // JSON-encoded when not nil
@@ -106,7 +124,7 @@ func (u *upstream) send(ctx context.Context, c call, out any) error {
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		return statusError(c, resp, data, token, time.Now())
+		return statusError(c, resp, data, token, requestID, time.Now())
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxSuccessBody+1))
 	if err != nil {

@@ -68,15 +68,23 @@ func scalarText(raw json.RawMessage) string {
 // statusError maps a non-2xx response to *Error. Only a 400's upstream
 // message reaches Message; the token, should an upstream echo it, is
 // redacted from every copied string.
-func statusError(c call, resp *http.Response, body []byte, token string, now time.Time) *Error {
+//
+// What a 404 or a 409/412 means depends on c.kind: on an incident's read or
+// write a 404 is the incident not found; on a listing or a query it is the
+// endpoint or the tenant. A 409/412 is a conflict with the incident's state
+// only on a write; the gateway sends no precondition upstream, so on a read,
+// a listing or a query it is the upstream's own, transient trouble.
+func statusError(c call, resp *http.Response, body []byte, token, clientRequestID string, now time.Time) *Error {
 	status := resp.StatusCode
 	up := parseUpstreamError(body)
 	clean := func(s string) string { return cleanUpstreamText(s, token) }
 	e := &Error{
-		UpstreamStatus: status,
-		UpstreamCode:   clean(up.code),
-		RequestID:      clean(firstNonEmpty(resp.Header.Get("request-id"), up.requestID, up.target)),
+		UpstreamStatus:  status,
+		UpstreamCode:    clean(up.code),
+		RequestID:       clean(firstNonEmpty(resp.Header.Get("request-id"), up.requestID, up.target)),
+		ClientRequestID: clean(firstNonEmpty(resp.Header.Get("client-request-id"), clientRequestID)),
 	}
+	incidentOp := c.kind == opRead || c.kind == opWrite
 	switch {
 	case status == http.StatusBadRequest:
 		e.Kind, e.Reason = KindInvalidArgument, ReasonUpstreamBadRequest
@@ -91,12 +99,19 @@ func statusError(c call, resp *http.Response, body []byte, token string, now tim
 		e.Kind, e.Reason = KindPermissionDenied, ReasonUpstreamForbidden
 		e.Permission = c.permission
 		e.Message = fmt.Sprintf("%s: the upstream API denied access; the gateway's identity needs the %s permission", c.op, c.permission)
-	case status == http.StatusNotFound:
+	case status == http.StatusNotFound && incidentOp:
 		e.Kind, e.Reason = KindNotFound, ReasonNotFound
 		e.Message = fmt.Sprintf("%s: not found upstream (%s)", c.op, c.url.Path)
-	case status == http.StatusConflict || status == http.StatusPreconditionFailed:
+	case status == http.StatusNotFound:
+		e.Kind, e.Reason = KindNotFound, ReasonUpstreamNotFound
+		e.Message = fmt.Sprintf("%s: the upstream has no %s (HTTP 404): check the API URL and that the tenant has Microsoft Defender", c.op, c.url.Path)
+	case (status == http.StatusConflict || status == http.StatusPreconditionFailed) && c.kind == opWrite:
 		e.Kind, e.Reason = KindFailedPrecondition, ReasonEtagMismatch
 		e.Message = fmt.Sprintf("%s: the upstream refused the change in the resource's current state (HTTP %d)", c.op, status)
+	case status == http.StatusConflict || status == http.StatusPreconditionFailed:
+		e.Kind, e.Reason = KindUnavailable, ReasonUpstreamConflict
+		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), now)
+		e.Message = fmt.Sprintf("%s: the upstream answered HTTP %d to a request without preconditions; retry later", c.op, status)
 	case status == http.StatusTooManyRequests:
 		e.Kind, e.Reason = KindThrottled, ReasonThrottled
 		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), now)

@@ -65,8 +65,24 @@ func TestStatusErrorMapping(t *testing.T) {
 			kind: KindPermissionDenied, reason: ReasonUpstreamForbidden, permission: "AdvancedHunting.Read.All"},
 		{name: "404", backend: BackendXDR, op: get, status: 404, body: xdrBody(`"ResourceNotFound"`, "Incident 7 was not found"),
 			kind: KindNotFound, reason: ReasonNotFound, code: "ResourceNotFound", messageHasNot: "was not found"},
-		{name: "409", backend: BackendGraph, op: update, status: 409, kind: KindFailedPrecondition, reason: ReasonEtagMismatch},
-		{name: "412", backend: BackendGraph, op: update, status: 412, kind: KindFailedPrecondition, reason: ReasonEtagMismatch},
+		{name: "graph 404 on a write", backend: BackendGraph, op: update, status: 404, kind: KindNotFound, reason: ReasonNotFound},
+		// A listing or a query names no incident: a 404 there is the
+		// endpoint or the tenant, not an incident.
+		{name: "graph 404 on a listing", backend: BackendGraph, op: list, status: 404,
+			kind: KindNotFound, reason: ReasonUpstreamNotFound, messageHas: "API URL"},
+		{name: "xdr 404 on a listing", backend: BackendXDR, op: list, status: 404, kind: KindNotFound, reason: ReasonUpstreamNotFound},
+		{name: "graph 404 on a query", backend: BackendGraph, op: hunt, status: 404, kind: KindNotFound, reason: ReasonUpstreamNotFound},
+		{name: "409 on a write", backend: BackendGraph, op: update, status: 409, kind: KindFailedPrecondition, reason: ReasonEtagMismatch},
+		{name: "412 on a write", backend: BackendGraph, op: update, status: 412, kind: KindFailedPrecondition, reason: ReasonEtagMismatch},
+		{name: "xdr 409 on a write", backend: BackendXDR, op: update, status: 409, kind: KindFailedPrecondition, reason: ReasonEtagMismatch},
+		// No precondition is sent on reads: a 409/412 there is no etag
+		// mismatch.
+		{name: "409 on a read", backend: BackendGraph, op: get, status: 409, kind: KindUnavailable, reason: ReasonUpstreamConflict},
+		{name: "412 on a read", backend: BackendXDR, op: get, status: 412, header: map[string]string{"Retry-After": "3"},
+			kind: KindUnavailable, reason: ReasonUpstreamConflict, retryAfter: 3 * time.Second},
+		{name: "409 on a listing", backend: BackendXDR, op: list, status: 409, kind: KindUnavailable, reason: ReasonUpstreamConflict},
+		{name: "412 on a listing", backend: BackendGraph, op: list, status: 412, kind: KindUnavailable, reason: ReasonUpstreamConflict},
+		{name: "409 on a query", backend: BackendGraph, op: hunt, status: 409, kind: KindUnavailable, reason: ReasonUpstreamConflict},
 		{name: "429 seconds, numeric code", backend: BackendXDR, op: list, status: 429,
 			header: map[string]string{"Retry-After": "17"},
 			body:   xdrBody(`"429"`, "API calls quota exceeded! maximum allowed 45 per 00:01:00"),
@@ -339,4 +355,35 @@ func update(b Backend) error {
 func hunt(b Backend) error {
 	_, err := b.RunHuntingQuery(context.Background(), HuntingQuery{Query: "DeviceEvents | take 1"})
 	return err
+}
+
+func TestStatusErrorKeepsBothUpstreamIDs(t *testing.T) {
+	tests := []struct {
+		name                string
+		echo                bool
+		wantRequest string
+	}{
+		{"echoed client-request-id", true, "graph-req-1"},
+		{"client-request-id as sent", false, "graph-req-1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, rec := newServer(t, func(w http.ResponseWriter, r *http.Request, _ recordedRequest) {
+				w.Header().Set("request-id", "graph-req-1")
+				if tt.echo {
+					w.Header().Set("client-request-id", "echoed-"+r.Header.Get("client-request-id"))
+				}
+				w.WriteHeader(http.StatusServiceUnavailable)
+			})
+			e := mustError(t, get(newTestBackend(t, BackendGraph, srv.URL)), KindUnavailable, ReasonUnavailable)
+			sent := rec.all()[0].Header.Get("client-request-id")
+			want := sent
+			if tt.echo {
+				want = "echoed-" + sent
+			}
+			if sent == "" || e.ClientRequestID != want || e.RequestID != tt.wantRequest {
+				t.Errorf("RequestID %q, ClientRequestID %q; want %q, %q", e.RequestID, e.ClientRequestID, tt.wantRequest, want)
+			}
+		})
+	}
 }

@@ -39,7 +39,7 @@ func (x *XDR) GetIncident(ctx context.Context, id string, withAlerts bool) (*Inc
 		return nil, err
 	}
 	var w xdrIncident
-	err := x.up.send(ctx, call{op: "get incident", method: http.MethodGet,
+	err := x.up.send(ctx, call{op: "get incident", kind: opRead, method: http.MethodGet,
 		url: x.up.base.endpoint("api", "incidents", id), permission: xdrPermissions.read}, &w)
 	if err != nil {
 		return nil, err
@@ -63,7 +63,7 @@ func (x *XDR) UpdateIncident(ctx context.Context, id string, u IncidentUpdate) (
 	body := xdrPatch{Status: fields.status, AssignedTo: u.AssignedTo, Classification: fields.classification,
 		Determination: fields.determination, Tags: fields.tags, Comment: u.Comment}
 	var w xdrIncident
-	err = x.up.send(ctx, call{op: "update incident", method: http.MethodPatch,
+	err = x.up.send(ctx, call{op: "update incident", kind: opWrite, method: http.MethodPatch,
 		url: x.up.base.endpoint("api", "incidents", id), body: body,
 		permission: xdrPermissions.write, allowEmpty: true}, &w)
 	if err != nil {
@@ -85,7 +85,7 @@ func (x *XDR) RunHuntingQuery(ctx context.Context, q HuntingQuery) (*HuntingResu
 		return nil, Errorf(KindInvalidArgument, ReasonInvalidArgument, "the query must not be empty")
 	}
 	var w huntingWire
-	err := x.up.send(ctx, call{op: "run hunting query", method: http.MethodPost,
+	err := x.up.send(ctx, call{op: "run hunting query", kind: opHunt, method: http.MethodPost,
 		url:  x.up.base.endpoint("api", "advancedhunting", "run"),
 		body: xdrHuntingBody{Query: q.Query}, permission: xdrPermissions.hunt}, &w)
 	if err != nil {

@@ -100,7 +100,7 @@ func (x *XDR) listPage(ctx context.Context, filter string, skip, top int) (*xdrI
 	u := x.up.base.endpoint("api", "incidents")
 	u.RawQuery = encodeQuery(params)
 	var page xdrIncidentList
-	err := x.up.send(ctx, call{op: "list incidents", method: http.MethodGet, url: u,
+	err := x.up.send(ctx, call{op: "list incidents", kind: opList, method: http.MethodGet, url: u,
 		permission: xdrPermissions.read}, &page)
 	if err != nil {
 		return nil, err

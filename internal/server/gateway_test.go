@@ -12,15 +12,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/protoadapt"
+	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	defenderv1 "github.com/defender-gateway/gateway/gen/defender/v1"
 	"github.com/defender-gateway/gateway/gen/openapi"
+	"github.com/defender-gateway/gateway/internal/server"
 )
 
 // TestRESTStatusMapping: a handler's gRPC status becomes the matching HTTP
@@ -56,20 +59,22 @@ func TestRESTStatusMapping(t *testing.T) {
 
 	for _, tt := range tests {
 		t.Run(tt.code.String(), func(t *testing.T) {
-			want := status.Convert(statusWithDetails(tt.code))
-			resp, body := ts.get(t, "/v1/tenants/default/incidents/"+strconv.Itoa(int(tt.code)), nil)
+			id := "status-" + strconv.Itoa(int(tt.code))
+			want := stampedStatus(t, statusWithDetails(tt.code), id)
+			resp, body := ts.get(t, "/v1/tenants/default/incidents/"+strconv.Itoa(int(tt.code)), map[string]string{"X-Request-Id": id})
 			if resp.StatusCode != tt.wantHTTP {
 				t.Errorf("HTTP %d, want %d", resp.StatusCode, tt.wantHTTP)
 			}
 			got := restStatus(t, resp, body)
-			if !proto.Equal(got.Proto(), want.Proto()) {
-				t.Errorf("REST body status\n got %v\nwant %v", got.Proto(), want.Proto())
+			if diff := cmp.Diff(want.Proto(), got.Proto(), protocmp.Transform()); diff != "" {
+				t.Errorf("REST body status (-want +got):\n%s", diff)
 			}
 
 			// gRPC callers get the identical status.
-			_, err := ts.incidents().GetIncident(context.Background(), &defenderv1.GetIncidentRequest{Name: "tenants/default/incidents/" + strconv.Itoa(int(tt.code))})
-			if g := status.Convert(err); !proto.Equal(g.Proto(), want.Proto()) {
-				t.Errorf("gRPC status\n got %v\nwant %v", g.Proto(), want.Proto())
+			ctx := metadata.AppendToOutgoingContext(context.Background(), server.RequestIDHeader, id)
+			_, err := ts.incidents().GetIncident(ctx, &defenderv1.GetIncidentRequest{Name: "tenants/default/incidents/" + strconv.Itoa(int(tt.code))})
+			if diff := cmp.Diff(want.Proto(), status.Convert(err).Proto(), protocmp.Transform()); diff != "" {
+				t.Errorf("gRPC status (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -59,8 +59,10 @@ func newInterceptorChain(log *slog.Logger, reg *prometheus.Registry, guard *call
 //     panic is also logged and counted as an INTERNAL call, with its
 //     request id; the outer one covers the interceptors themselves.
 //  2. request id, then logging: every call gets an id (taken from
-//     x-request-id or made up), returned in the response header and put on
-//     every log record of the call; the call is logged once when it ends.
+//     x-request-id or made up), returned in the response header, put on
+//     every log record of the call and into the ErrorInfo ("request_id") of
+//     every error status it returns, whichever interceptor or handler below
+//     made it; the call is logged once when it ends.
 //  3. metrics (Prometheus) and tracing (OpenTelemetry, as a stats handler so
 //     that it sees the wire-level events).
 //  4. audit: one record per API call (not health or reflection) once it

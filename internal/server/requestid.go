@@ -6,8 +6,13 @@ import (
 	"encoding/hex"
 	"regexp"
 
+	"google.golang.org/genproto/googleapis/rpc/code"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/anypb"
 )
 
 // RequestIDHeader carries the request id in gRPC metadata and HTTP headers.
@@ -42,11 +47,58 @@ func withRequestID(ctx context.Context) context.Context {
 }
 
 func unaryRequestID(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
-	return next(withRequestID(ctx), req)
+	ctx = withRequestID(ctx)
+	resp, err := next(ctx, req)
+	return resp, stampRequestID(err, RequestID(ctx))
 }
 
 func streamRequestID(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, next grpc.StreamHandler) error {
-	return next(srv, &contextStream{ServerStream: ss, ctx: withRequestID(ss.Context())})
+	ctx := withRequestID(ss.Context())
+	return stampRequestID(next(srv, &contextStream{ServerStream: ss, ctx: ctx}), RequestID(ctx))
+}
+
+// errorDomain is the ErrorInfo domain of the gateway's statuses.
+const errorDomain = "defender.gateway"
+
+// metaRequestID is the ErrorInfo metadata key of the gateway's request id.
+// (The upstream's ids are upstream_request_id and
+// upstream_client_request_id; service.ToStatus sets them.)
+const metaRequestID = "request_id"
+
+// stampRequestID puts id into the ErrorInfo of an error status, under
+// "request_id", so that the id a caller reports from an error body is the
+// one on the gateway's log records and in x-request-id. A status without an
+// ErrorInfo gets one, with the code's name as its reason. Errors that are
+// not statuses pass unchanged.
+func stampRequestID(err error, id string) error {
+	st, ok := status.FromError(err)
+	if err == nil || !ok || st.Code() == codes.OK || id == "" {
+		return err
+	}
+	p := st.Proto()
+	stamped := false
+	for i, d := range p.GetDetails() {
+		info := &errdetails.ErrorInfo{}
+		if !d.MessageIs(info) || d.UnmarshalTo(info) != nil {
+			continue
+		}
+		if info.Metadata == nil {
+			info.Metadata = map[string]string{}
+		}
+		info.Metadata[metaRequestID] = id
+		if a, err := anypb.New(info); err == nil {
+			p.Details[i] = a
+			stamped = true
+		}
+	}
+	if !stamped {
+		info := &errdetails.ErrorInfo{Reason: code.Code(st.Code()).String(), Domain: errorDomain,
+			Metadata: map[string]string{metaRequestID: id}}
+		if a, err := anypb.New(info); err == nil {
+			p.Details = append(p.Details, a)
+		}
+	}
+	return status.FromProto(p).Err()
 }
 
 // contextStream replaces a stream's context.

@@ -30,20 +30,25 @@ const defaultThrottleRetry = 30 * time.Second
 // caller cannot act on it.
 const upstreamAuthMessage = "the gateway's credentials were rejected by Microsoft Entra ID or the Defender API; an operator must fix the gateway configuration"
 
-// ErrorInfo metadata keys.
+// ErrorInfo metadata keys. "request_id", the gateway's own request id (the
+// one in its logs and in x-request-id), is added to every error status by
+// the server's request-id interceptor; the upstream's ids have keys of
+// their own, so that the id a caller reports finds the gateway's log.
 const (
-	metaUpstreamStatus = "upstream_status"
-	metaUpstreamCode   = "upstream_code"
-	metaRequestID      = "request_id"
-	metaPermission     = "permission"
+	metaUpstreamStatus          = "upstream_status"
+	metaUpstreamCode            = "upstream_code"
+	metaUpstreamRequestID       = "upstream_request_id"
+	metaUpstreamClientRequestID = "upstream_client_request_id"
+	metaPermission              = "permission"
 )
 
 // ToStatus is the single mapping from errors to gRPC statuses. The status
 // message is the caller-safe Error.Message only; a cause never reaches it.
 //
 // A *defender.Error maps by kind, with an ErrorInfo (reason, domain
-// "defender.gateway", metadata upstream_status, upstream_code, request_id and
-// permission when known, plus the Error's own Metadata) on every status, and
+// "defender.gateway", metadata upstream_status, upstream_code,
+// upstream_request_id, upstream_client_request_id and permission when known,
+// plus the Error's own Metadata) on every status, and
 // a google.rpc.Help detail when the Error carries Links:
 //
 //	KindInvalidArgument    INVALID_ARGUMENT
@@ -221,7 +226,10 @@ func errorInfo(reason string, e *defender.Error) *errdetails.ErrorInfo {
 		meta[metaUpstreamCode] = e.UpstreamCode
 	}
 	if e.RequestID != "" {
-		meta[metaRequestID] = e.RequestID
+		meta[metaUpstreamRequestID] = e.RequestID
+	}
+	if e.ClientRequestID != "" {
+		meta[metaUpstreamClientRequestID] = e.ClientRequestID
 	}
 	if e.Permission != "" {
 		meta[metaPermission] = e.Permission

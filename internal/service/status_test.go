@@ -50,9 +50,9 @@ func statusDetails(t *testing.T, st *status.Status) []proto.Message {
 func TestToStatusMapsEveryKind(t *testing.T) {
 	full := func(kind defender.ErrorKind, reason, msg string) *defender.Error {
 		return &defender.Error{Kind: kind, Reason: reason, Message: msg, Cause: secretCause,
-			UpstreamStatus: 418, UpstreamCode: "Teapot", RequestID: "req-1", Permission: "Perm.All"}
+			UpstreamStatus: 418, UpstreamCode: "Teapot", RequestID: "req-1", ClientRequestID: "creq-1", Permission: "Perm.All"}
 	}
-	meta := map[string]string{"upstream_status": "418", "upstream_code": "Teapot", "request_id": "req-1", "permission": "Perm.All"}
+	meta := map[string]string{"upstream_status": "418", "upstream_code": "Teapot", "upstream_request_id": "req-1", "upstream_client_request_id": "creq-1", "permission": "Perm.All"}
 	authMessage := "the gateway's credentials were rejected by Microsoft Entra ID or the Defender API; an operator must fix the gateway configuration"
 	cases := []struct {
 		name    string
