@@ -1,5 +1,7 @@
 package defender
 
+import "strconv"
+
 // updateFields are the enum fields of an IncidentUpdate in one backend's
 // spelling; nil leaves a field unchanged.
 type updateFields struct {
@@ -42,15 +44,21 @@ func (w wireNames) updateFields(u IncidentUpdate) (updateFields, error) {
 	return f, nil
 }
 
-// validateIncidentID accepts the numeric ids both backends use.
+// validateIncidentID accepts the ids both backends use: positive 64-bit
+// integers in decimal, without leading zeros (the service layer checks the
+// same; this is the clients' own guard).
 func validateIncidentID(id string) error {
-	if id == "" || len(id) > 20 {
-		return Errorf(KindInvalidArgument, ReasonInvalidArgument, "the incident id must be numeric")
+	invalid := Errorf(KindInvalidArgument, ReasonInvalidArgument, "the incident id must be a positive 64-bit integer without leading zeros")
+	if id == "" || id[0] == '0' {
+		return invalid
 	}
 	for i := 0; i < len(id); i++ {
 		if id[i] < '0' || id[i] > '9' {
-			return Errorf(KindInvalidArgument, ReasonInvalidArgument, "the incident id must be numeric")
+			return invalid
 		}
+	}
+	if n, err := strconv.ParseInt(id, 10, 64); err != nil || n <= 0 {
+		return invalid
 	}
 	return nil
 }

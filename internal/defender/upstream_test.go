@@ -359,8 +359,8 @@ func hunt(b Backend) error {
 
 func TestStatusErrorKeepsBothUpstreamIDs(t *testing.T) {
 	tests := []struct {
-		name                string
-		echo                bool
+		name        string
+		echo        bool
 		wantRequest string
 	}{
 		{"echoed client-request-id", true, "graph-req-1"},

@@ -90,3 +90,22 @@ func TestXDRRunHuntingQuery(t *testing.T) {
 		t.Errorf("a timespan query reached the upstream")
 	}
 }
+
+func TestIncidentIDsArePositiveInt64s(t *testing.T) {
+	srv, rec := newServer(t, func(w http.ResponseWriter, _ *http.Request, _ recordedRequest) {
+		writeJSON(w, 404, map[string]any{})
+	})
+	for _, kind := range []BackendKind{BackendGraph, BackendXDR} {
+		b := newTestBackend(t, kind, srv.URL)
+		for _, id := range []string{"", "0", "007", "+7", "-7", "7a", "9223372036854775808", "123456789012345678901"} {
+			_, err := b.GetIncident(context.Background(), id, false)
+			mustError(t, err, KindInvalidArgument, ReasonInvalidArgument)
+			s := StatusActive
+			_, err = b.UpdateIncident(context.Background(), id, IncidentUpdate{Status: &s})
+			mustError(t, err, KindInvalidArgument, ReasonInvalidArgument)
+		}
+	}
+	if rec.count() != 0 {
+		t.Errorf("%d requests sent for invalid ids", rec.count())
+	}
+}

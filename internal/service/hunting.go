@@ -23,8 +23,9 @@ func NewHuntingService(r Resolver, log *slog.Logger) *HuntingService {
 	return &HuntingService{resolver: r, errs: errorReporter{log: orDiscard(log)}}
 }
 
-// RunQuery runs one advanced hunting query. The timespan passes through to
-// the backend, which decides whether it supports it (XDR does not).
+// RunQuery runs one advanced hunting query. The timespan is checked against
+// the documented ISO 8601 forms, then passes through to the backend, which
+// decides whether it supports it (XDR does not).
 func (s *HuntingService) RunQuery(ctx context.Context, req *defenderv1.RunQueryRequest) (*defenderv1.RunQueryResponse, error) {
 	resp, err := s.runQuery(ctx, req)
 	if err != nil {
@@ -39,6 +40,9 @@ func (s *HuntingService) runQuery(ctx context.Context, req *defenderv1.RunQueryR
 		return nil, err
 	}
 	if err := checkQuery(req.GetQuery(), req.GetTimespan()); err != nil {
+		return nil, err
+	}
+	if err := checkTimespan(req.GetTimespan()); err != nil {
 		return nil, err
 	}
 	target, err := resolve(ctx, s.resolver, tenant)

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"strconv"
 	"strings"
 )
 
@@ -26,7 +27,7 @@ func parseTenantName(field, name string) (string, error) {
 
 // parseIncidentName parses `tenants/{tenant}/incidents/{incident}` from field.
 func parseIncidentName(field, name string) (tenant, id string, err error) {
-	const usage = "must be tenants/{tenant}/incidents/{incident}, where {tenant} is a tenant GUID, a domain or \"default\" and {incident} is a numeric id"
+	const usage = "must be tenants/{tenant}/incidents/{incident}, where {tenant} is a tenant GUID, a domain or \"default\" and {incident} is a positive 64-bit integer without leading zeros"
 	rest, ok := strings.CutPrefix(name, tenantsCollection+"/")
 	if !ok {
 		return "", "", fieldError(field, usage)
@@ -126,8 +127,12 @@ func isDomain(s string) bool {
 	return true
 }
 
+// validIncidentID accepts a positive 64-bit integer in decimal without
+// leading zeros (both upstreams' incident ids are such integers), so that
+// one incident has one name: "0042" is not "42", and 0 or an id beyond
+// 2^63-1 is refused before any upstream call.
 func validIncidentID(s string) bool {
-	if len(s) == 0 || len(s) > maxIncidentIDLen {
+	if len(s) == 0 || len(s) > maxIncidentIDLen || s[0] == '0' {
 		return false
 	}
 	for i := range len(s) {
@@ -135,7 +140,8 @@ func validIncidentID(s string) bool {
 			return false
 		}
 	}
-	return true
+	n, err := strconv.ParseInt(s, 10, 64)
+	return err == nil && n > 0
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }

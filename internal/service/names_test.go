@@ -55,8 +55,15 @@ func TestParseIncidentName(t *testing.T) {
 		tenant, id string // "" means invalid
 	}{
 		{"tenants/default/incidents/1000", "default", "1000"},
-		{"tenants/contoso.com/incidents/0", "contoso.com", "0"},
+		{"tenants/contoso.com/incidents/7", "contoso.com", "7"},
 		{"tenants/default/incidents/9223372036854775807", "default", "9223372036854775807"},
+		// Positive 64-bit integers only, one spelling each.
+		{"tenants/default/incidents/0", "", ""},
+		{"tenants/default/incidents/00", "", ""},
+		{"tenants/default/incidents/0042", "", ""},
+		{"tenants/default/incidents/+42", "", ""},
+		{"tenants/default/incidents/9223372036854775808", "", ""},
+		{"tenants/default/incidents/9999999999999999999", "", ""},
 		{"tenants/default/incidents/12345678901234567890", "", ""},
 		{"tenants/default/incidents/", "", ""},
 		{"tenants/default/incidents/12a", "", ""},
