@@ -714,7 +714,8 @@ type GetConsentUrlRequest struct {
 	// The customer tenant, `tenants/{tenant}`.
 	Tenant string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
 	// An opaque value echoed back to the redirect URI after consent, to tie
-	// the answer to the request. At most 256 characters.
+	// the answer to the request. At most 256 characters, one line without
+	// control characters.
 	State         string `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1101,10 +1102,11 @@ const file_defender_v1_auth_service_proto_rawDesc = "" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"createTime\x12\x1d\n" +
 	"\aaccount\x18\b \x01(\tB\x03\xe0A\x03R\aaccount\x12&\n" +
-	"\ferror_detail\x18\t \x01(\tB\x03\xe0A\x03R\verrorDetail\"\x8b\x01\n" +
+	"\ferror_detail\x18\t \x01(\tB\x03\xe0A\x03R\verrorDetail\"\xfd\x02\n" +
 	"\x14GetConsentUrlRequest\x12P\n" +
-	"\x06tenant\x18\x01 \x01(\tB8\xe0A\x02\xbaH2r0\x10\x01\x18\xac\x022)^tenants/[A-Za-z0-9][A-Za-z0-9.-]{0,252}$R\x06tenant\x12!\n" +
-	"\x05state\x18\x02 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\x02R\x05state\"[\n" +
+	"\x06tenant\x18\x01 \x01(\tB8\xe0A\x02\xbaH2r0\x10\x01\x18\xac\x022)^tenants/[A-Za-z0-9][A-Za-z0-9.-]{0,252}$R\x06tenant\x12\x92\x02\n" +
+	"\x05state\x18\x02 \x01(\tB\xfb\x01\xe0A\x01\xbaH\xf4\x01\xba\x01\xeb\x01\n" +
+	"\x12string.single_line\x12xmust not contain control characters (NUL included), line or paragraph separators, or bidirectional formatting characters\x1a[this.matches(r'^[^\\x00-\\x1f\\x7f-\\x9f\\x{2028}\\x{2029}\\x{202a}-\\x{202e}\\x{2066}-\\x{2069}]*$')r\x03\x18\x80\x02R\x05state\"[\n" +
 	"\x15GetConsentUrlResponse\x12\x1f\n" +
 	"\vconsent_url\x18\x01 \x01(\tR\n" +
 	"consentUrl\x12!\n" +
