@@ -90,8 +90,10 @@ type ListIncidentsRequest struct {
 	// pages hold at most 50 incidents, XDR pages at most 100).
 	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// The `next_page_token` of a previous call with the same parent, filters
-	// and view. The token is opaque and signed: an altered token, or one from
-	// another request, is rejected with INVALID_ARGUMENT.
+	// and view, by the same caller in the same auth context (and, in the user
+	// context, as the same user). The token is opaque and signed: an altered
+	// token, or one from another request, caller, context or user, is
+	// rejected with INVALID_ARGUMENT.
 	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// Only incidents with one of these statuses. Empty means any status.
 	Statuses []IncidentStatus `protobuf:"varint,4,rep,packed,name=statuses,proto3,enum=defender.v1.IncidentStatus" json:"statuses,omitempty"`
