@@ -79,6 +79,13 @@ func TestInputLimits(t *testing.T) {
 					_, err := c.ListIncidents(ctx, &defenderv1.ListIncidentsRequest{Parent: home, AssignedTo: strings.Repeat("a", 257)})
 					return err
 				}, "assigned_to", "at most 256 characters"},
+				{"a page token with skipped line breaks", func() error {
+					// The base64 decoder skips CR and LF: such a token once
+					// decoded short and panicked the codec.
+					_, err := c.ListIncidents(ctx, &defenderv1.ListIncidentsRequest{Parent: home,
+						PageToken: "000\r\r\r\r\r" + strings.Repeat("0", 39)})
+					return err
+				}, "page_token", "invalid"},
 				{"a query with NUL", func() error {
 					_, err := c.RunQuery(ctx, &defenderv1.RunQueryRequest{Tenant: home, Query: "AlertInfo\x00 | take 1"})
 					return err
