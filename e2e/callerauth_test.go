@@ -248,7 +248,7 @@ callers:
   - identity: app:`+identity.CallerClientID+`
     tenants: [default]
     operations: [incidents.read]
-  - identity: user:`+identity.AliceUPN+`
+  - identity: user:`+identity.HomeTenantID+`/`+identity.AliceObjectID+`
     tenants: [default]
     operations: [incidents.read, incidents.write]
 `)
@@ -265,7 +265,7 @@ callers:
 			wantStatus(t, err, codes.Unauthenticated, "TOKEN_INVALID", "signature")
 			bob := userToken(t, emu, emulator.UserTokenSpec{UPN: identity.BobUPN})
 			_, err = c.ListIncidents(asUser(context.Background(), bob), &defenderv1.ListIncidentsRequest{Parent: home})
-			wantStatus(t, err, codes.PermissionDenied, "", "user:"+identity.BobUPN)
+			wantStatus(t, err, codes.PermissionDenied, "", "user:"+identity.HomeTenantID+"/"+identity.BobObjectID, identity.BobUPN)
 			if calls := upstreamCalls(emu); len(calls) != 0 {
 				t.Errorf("refused calls reached Entra or the API: %+v", calls)
 			}
@@ -286,7 +286,8 @@ callers:
 			alice := asUser(context.Background(), userToken(t, emu, emulator.UserTokenSpec{UPN: identity.AliceUPN}))
 			who, err = c.WhoAmI(alice, &defenderv1.WhoAmIRequest{Tenant: home})
 			mustOK(t, err)
-			if who.GetCaller() != "user:"+identity.AliceUPN || who.GetContext() != "contexts/user/on-behalf-of" {
+			if who.GetCaller() != "user:"+identity.HomeTenantID+"/"+identity.AliceObjectID || who.GetCallerDisplayName() != identity.AliceUPN ||
+				who.GetContext() != "contexts/user/on-behalf-of" {
 				t.Errorf("WhoAmI as alice = %v", who)
 			}
 			wantAliceView(t, app, c, listAllIn(alice, t, c, &defenderv1.ListIncidentsRequest{Parent: home}, 100))

@@ -41,7 +41,8 @@ func buildCallerSecurity(cfg *config.Config, contexts *authctx.Registry, httpCli
 	if err != nil {
 		return nil, err
 	}
-	authn, err := callerauth.New(callerauth.Options{Mode: cfg.CallerAuth, APIKeysFile: cfg.APIKeysFile, Tokens: validator})
+	authn, err := callerauth.New(callerauth.Options{Mode: cfg.CallerAuth, APIKeysFile: cfg.APIKeysFile, Tokens: validator,
+		AppRole: cfg.CallerAppRole, UserScope: cfg.CallerScope})
 	if err != nil {
 		return nil, err
 	}

@@ -69,9 +69,9 @@ func (s *contextStream) Context() context.Context { return s.ctx }
 func (l *Logger) write(ctx context.Context, s *slot, method string, req any, err error, latency time.Duration) {
 	st := status.Convert(err)
 	resource, requestedTenant, _ := policy.Resource(req)
-	identity, authContext, tenant := "", "", ""
+	identity, display, authContext, tenant := "", "", "", ""
 	if r := s.req.Load(); r != nil {
-		identity = r.Identity.Name
+		identity, display = r.Identity.Name, r.Identity.Display
 		authContext, tenant = r.Trace().Target()
 	}
 	if tenant == "" {
@@ -87,11 +87,16 @@ func (l *Logger) write(ctx context.Context, s *slot, method string, req any, err
 	attrs := []slog.Attr{
 		slog.String("request_id", l.opts.RequestID(ctx)),
 		slog.String("caller", identity),
+	}
+	if display != "" {
+		attrs = append(attrs, slog.String("caller_display", display))
+	}
+	attrs = append(attrs,
 		slog.String("auth_context", authContext),
 		slog.String("tenant", tenant),
 		slog.String("method", method),
 		slog.String("operation", operation),
-	}
+	)
 	if resource != "" {
 		attrs = append(attrs, slog.String("resource", resource))
 	}

@@ -15,10 +15,11 @@ import (
 // WhoAmI is what a Defender call of the calling request would run as. It
 // holds no token.
 type WhoAmI struct {
-	// Caller is the caller's identity name ("anonymous" without one).
-	Caller  string
-	Context Info
-	Tenant  string
+	// Caller is the caller's identity name ("anonymous" without one);
+	// CallerDisplay its display name (a user's UPN), or "".
+	Caller, CallerDisplay string
+	Context               Info
+	Tenant                string
 	// UpstreamIdentity is the user's UPN in the user context, the app's
 	// client id otherwise, as the token says.
 	UpstreamIdentity string
@@ -51,7 +52,7 @@ func (r *Registry) WhoAmI(ctx context.Context, tenant string) (WhoAmI, error) {
 	w := WhoAmI{Caller: "anonymous", Context: t.Context, Tenant: t.Tenant, Roles: c.Roles, Scopes: strings.Fields(c.Scope), Expiry: c.expiry()}
 	w.UpstreamIdentity = c.identity()
 	if req := caller.FromContext(ctx); req != nil {
-		w.Caller = req.Identity.Name
+		w.Caller, w.CallerDisplay = req.Identity.Name, req.Identity.Display
 		if req.AllowedOperations != nil {
 			w.AllowedOperations = req.AllowedOperations(t.Tenant)
 		}

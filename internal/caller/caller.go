@@ -35,17 +35,16 @@ const (
 // Identity is an authenticated caller.
 type Identity struct {
 	Kind Kind
-	// Name is the identity as the authorization policy names it:
-	// "anonymous", "mtls:<URI SAN or subject>", "api-key:<key name>",
-	// "app:<client id>" or "user:<upn>".
+	// Name is the identity as the authorization policy names it, built
+	// only from immutable values: "anonymous", "mtls:<URI SAN or
+	// subject>", "api-key:<key name>", "app:<client id>" or
+	// "user:<tenant id>/<object id>" (lower case).
 	Name string
-	// Aliases are further names the policy may use for the same caller,
-	// such as "user:<object id>".
-	Aliases []string
+	// Display is a readable name for people (audit records, WhoAmI, logs):
+	// a user's UPN. It may change and be reassigned, so it never
+	// identifies a caller; empty when Name is readable enough.
+	Display string
 }
-
-// Names is Name followed by the aliases.
-func (i Identity) Names() []string { return append([]string{i.Name}, i.Aliases...) }
 
 // UserToken is a validated Entra user access token that the caller
 // presented for the gateway's own app; it selects the user context through

@@ -1,6 +1,7 @@
 package callerauth
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -30,14 +31,23 @@ type Options struct {
 	// Tokens validates bearer tokens. Required in jwt mode; in the other
 	// modes without it a presented bearer token is refused (NOT_CONFIGURED).
 	Tokens TokenValidator
+	// AppRole is the app role (`roles`) an app token must carry in jwt
+	// mode; empty is config.DefaultCallerAppRole.
+	AppRole string
+	// UserScope is the delegated scope (`scp`) a user token must carry, in
+	// jwt mode and for on-behalf-of in every mode; empty is
+	// config.DefaultCallerScope.
+	UserScope string
 }
 
 // Authenticator authenticates calls. It is safe for concurrent use.
 type Authenticator struct {
-	mode     config.CallerAuthMode
-	keysFile string
-	keys     atomic.Pointer[keySet]
-	tokens   TokenValidator
+	mode      config.CallerAuthMode
+	keysFile  string
+	keys      atomic.Pointer[keySet]
+	tokens    TokenValidator
+	appRole   string
+	userScope string
 }
 
 // New builds an Authenticator; in api-key mode it loads the keys file.
@@ -45,7 +55,8 @@ func New(opts Options) (*Authenticator, error) {
 	if opts.Mode == "" {
 		opts.Mode = config.CallerAuthNone
 	}
-	a := &Authenticator{mode: opts.Mode, keysFile: opts.APIKeysFile, tokens: opts.Tokens}
+	a := &Authenticator{mode: opts.Mode, keysFile: opts.APIKeysFile, tokens: opts.Tokens,
+		appRole: cmp.Or(opts.AppRole, config.DefaultCallerAppRole), userScope: cmp.Or(opts.UserScope, config.DefaultCallerScope)}
 	switch opts.Mode {
 	case config.CallerAuthNone, config.CallerAuthMTLS:
 	case config.CallerAuthAPIKey:
@@ -135,8 +146,14 @@ func (a *Authenticator) Authenticate(ctx context.Context, in Credentials) (*call
 			return nil, err
 		}
 		if !claims.IsUser {
-			r.Identity = caller.Identity{Kind: caller.KindApp, Name: "app:" + claims.AppID}
+			if err := a.requireAppRole(claims); err != nil {
+				return nil, err
+			}
+			r.Identity = caller.Identity{Kind: caller.KindApp, Name: "app:" + strings.ToLower(claims.AppID)}
 			return r, nil
+		}
+		if err := a.requireUserScope(claims); err != nil {
+			return nil, err
 		}
 		r.Identity = userIdentity(claims)
 		r.UserToken = userToken(bearer, claims)
@@ -171,22 +188,10 @@ func (a *Authenticator) userTokenFor(ctx context.Context, raw string) (*caller.U
 		e.Metadata = map[string]string{"check": "user"}
 		return nil, e
 	}
+	if err := a.requireUserScope(claims); err != nil {
+		return nil, err
+	}
 	return userToken(raw, claims), nil
-}
-
-// userIdentity names a user caller user:<upn>, alias user:<object id>,
-// both in lower case (Entra ID compares them without case).
-func userIdentity(c *entratoken.Claims) caller.Identity {
-	upn, oid := strings.ToLower(c.UPN), strings.ToLower(c.ObjectID)
-	id := caller.Identity{Kind: caller.KindUser, Name: "user:" + upn}
-	if upn == "" {
-		id.Name = "user:" + oid
-		return id
-	}
-	if oid != "" {
-		id.Aliases = []string{"user:" + oid}
-	}
-	return id
 }
 
 func userToken(raw string, c *entratoken.Claims) *caller.UserToken {

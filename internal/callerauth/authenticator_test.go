@@ -20,18 +20,30 @@ import (
 	"github.com/defender-gateway/gateway/internal/entratoken"
 )
 
-// stubTokens accepts "user-token" (a user), "app-token" (an app) and
-// "keys-down" (signing keys unavailable); anything else fails the
-// signature check.
+// stubTokens accepts "user-token" (a user), "app-token" (an app), the
+// same without the required scope or role ("user-no-scope",
+// "app-no-role"), "user-no-oid" and "keys-down" (signing keys
+// unavailable); anything else fails the signature check.
 type stubTokens struct{}
 
 func (stubTokens) Validate(_ context.Context, raw string) (*entratoken.Claims, error) {
+	user := func(scopes ...string) *entratoken.Claims {
+		return &entratoken.Claims{Tenant: "TID-1", ConfiguredTenant: "contoso.onmicrosoft.com", ObjectID: "OID-1", UPN: "Alice@contoso.onmicrosoft.com",
+			AppID: "client-app", Scopes: scopes, Expiry: time.Unix(2000000000, 0), IsUser: true}
+	}
 	switch raw {
 	case "user-token":
-		return &entratoken.Claims{Tenant: "tid-1", ConfiguredTenant: "contoso.onmicrosoft.com", ObjectID: "OID-1", UPN: "Alice@contoso.onmicrosoft.com",
-			AppID: "client-app", Scopes: []string{"Defender.Read"}, Expiry: time.Unix(2000000000, 0), IsUser: true}, nil
+		return user("Defender.Read", config.DefaultCallerScope), nil
+	case "user-no-scope":
+		return user("Defender.Read", "access_as_user2", "Access_as_user"), nil
+	case "user-no-oid":
+		c := user(config.DefaultCallerScope)
+		c.ObjectID = ""
+		return c, nil
 	case "app-token":
-		return &entratoken.Claims{Tenant: "tid-1", AppID: "app-123"}, nil
+		return &entratoken.Claims{Tenant: "tid-1", AppID: "App-123", Roles: []string{"Other.Role", config.DefaultCallerAppRole}}, nil
+	case "app-no-role":
+		return &entratoken.Claims{Tenant: "tid-1", AppID: "app-123", Roles: []string{"gateway.call"}}, nil
 	case "keys-down":
 		return nil, fmt.Errorf("fetch keys: %w", entratoken.ErrKeysUnavailable)
 	}
@@ -70,7 +82,7 @@ func newAuth(t *testing.T, mode config.CallerAuthMode) *callerauth.Authenticator
 func TestAuthenticate(t *testing.T) {
 	type want struct {
 		identity string
-		aliases  []string
+		display  string
 		userUPN  string // "" no user token
 		account  string
 		kind     defender.ErrorKind
@@ -108,7 +120,13 @@ func TestAuthenticate(t *testing.T) {
 		{"jwt missing", config.CallerAuthJWT, nil, "", want{kind: defender.KindUnauthenticated, reason: defender.ReasonCallerCredentialsMissing}},
 		{"jwt api key is not enough", config.CallerAuthJWT, metadata.Pairs("x-api-key", botKey), "", want{kind: defender.KindUnauthenticated, reason: defender.ReasonCallerCredentialsMissing}},
 		{"jwt app", config.CallerAuthJWT, metadata.Pairs("authorization", "Bearer app-token"), "", want{identity: "app:app-123"}},
-		{"jwt user", config.CallerAuthJWT, metadata.Pairs("authorization", "Bearer user-token"), "", want{identity: "user:alice@contoso.onmicrosoft.com", aliases: []string{"user:oid-1"}, userUPN: "Alice@contoso.onmicrosoft.com"}},
+		{"api-key with the caller's own app token", config.CallerAuthAPIKey, metadata.Pairs("x-api-key", botKey, "authorization", "Bearer app-token"), "", want{kind: defender.KindUnauthenticated, reason: defender.ReasonTokenInvalid, check: "user"}},
+		{"jwt user", config.CallerAuthJWT, metadata.Pairs("authorization", "Bearer user-token"), "", want{identity: "user:tid-1/oid-1", display: "Alice@contoso.onmicrosoft.com", userUPN: "Alice@contoso.onmicrosoft.com"}},
+		{"jwt user without the scope", config.CallerAuthJWT, metadata.Pairs("authorization", "Bearer user-no-scope"), "", want{kind: defender.KindPermissionDenied, reason: defender.ReasonCallerScopeMissing}},
+		{"jwt user without oid", config.CallerAuthJWT, metadata.Pairs("authorization", "Bearer user-no-oid"), "", want{kind: defender.KindUnauthenticated, reason: defender.ReasonTokenInvalid, check: "malformed"}},
+		{"jwt app without the role", config.CallerAuthJWT, metadata.Pairs("authorization", "Bearer app-no-role"), "", want{kind: defender.KindPermissionDenied, reason: defender.ReasonCallerRoleMissing}},
+		{"on-behalf-of without the scope", config.CallerAuthAPIKey, metadata.Pairs("x-api-key", botKey, "authorization", "Bearer user-no-scope"), "", want{kind: defender.KindPermissionDenied, reason: defender.ReasonCallerScopeMissing}},
+		{"on-behalf-of without oid", config.CallerAuthNone, metadata.Pairs("authorization", "Bearer user-no-oid"), "", want{kind: defender.KindUnauthenticated, reason: defender.ReasonTokenInvalid, check: "malformed"}},
 		{"jwt bad", config.CallerAuthJWT, metadata.Pairs("authorization", "Bearer forged"), "", want{kind: defender.KindUnauthenticated, reason: defender.ReasonTokenInvalid, check: "signature"}},
 		{"jwt two headers", config.CallerAuthJWT, metadata.Pairs("authorization", "Bearer app-token", "authorization", "Bearer user-token"), "", want{kind: defender.KindUnauthenticated, reason: defender.ReasonTokenInvalid, check: "malformed"}},
 	}
@@ -124,6 +142,16 @@ func TestAuthenticate(t *testing.T) {
 				if de.Kind != tt.want.kind || de.Reason != tt.want.reason || de.Metadata["check"] != tt.want.check {
 					t.Errorf("error = kind %v reason %s check %q, want %v %s %q", de.Kind, de.Reason, de.Metadata["check"], tt.want.kind, tt.want.reason, tt.want.check)
 				}
+				switch de.Reason {
+				case defender.ReasonCallerRoleMissing:
+					if de.Metadata["required_role"] != config.DefaultCallerAppRole || !strings.Contains(de.Message, config.DefaultCallerAppRole) {
+						t.Errorf("error %q %v does not name the required role", de.Message, de.Metadata)
+					}
+				case defender.ReasonCallerScopeMissing:
+					if de.Metadata["required_scope"] != config.DefaultCallerScope || !strings.Contains(de.Message, config.DefaultCallerScope) {
+						t.Errorf("error %q %v does not name the required scope", de.Message, de.Metadata)
+					}
+				}
 				for _, secret := range []string{botKey, otherKey, "forged", "user-token", "dXNlcjpwYXNz"} {
 					if strings.Contains(de.Error(), secret) {
 						t.Errorf("error %q holds a credential", de.Error())
@@ -134,8 +162,8 @@ func TestAuthenticate(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Authenticate: %v", err)
 			}
-			if r.Identity.Name != tt.want.identity || strings.Join(r.Identity.Aliases, ",") != strings.Join(tt.want.aliases, ",") {
-				t.Errorf("identity = %q %v, want %q %v", r.Identity.Name, r.Identity.Aliases, tt.want.identity, tt.want.aliases)
+			if r.Identity.Name != tt.want.identity || r.Identity.Display != tt.want.display {
+				t.Errorf("identity = %q (%q), want %q (%q)", r.Identity.Name, r.Identity.Display, tt.want.identity, tt.want.display)
 			}
 			if r.Account != tt.want.account {
 				t.Errorf("account = %q, want %q", r.Account, tt.want.account)
@@ -151,6 +179,35 @@ func TestAuthenticate(t *testing.T) {
 				t.Errorf("user token UPN = %q, want %q", gotUPN, tt.want.userUPN)
 			}
 		})
+	}
+}
+
+// TestConfiguredRoleAndScope: the required role and scope are the
+// configured ones, not the defaults.
+func TestConfiguredRoleAndScope(t *testing.T) {
+	a, err := callerauth.New(callerauth.Options{Mode: config.CallerAuthJWT, Tokens: stubTokens{}, AppRole: "Other.Role", UserScope: "Defender.Read"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := func(token string) error {
+		_, err := a.Authenticate(context.Background(), callerauth.Credentials{Metadata: metadata.Pairs("authorization", "Bearer "+token)})
+		return err
+	}
+	if err := auth("app-token"); err != nil {
+		t.Errorf("an app token with the configured role: %v", err)
+	}
+	if err := auth("user-no-scope"); err != nil {
+		t.Errorf("a user token with the configured scope: %v", err)
+	}
+	a, err = callerauth.New(callerauth.Options{Mode: config.CallerAuthJWT, Tokens: stubTokens{}, AppRole: "Missing.Role", UserScope: "missing_scope"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if de, _ := defender.AsError(auth("app-token")); de == nil || de.Reason != defender.ReasonCallerRoleMissing || de.Metadata["required_role"] != "Missing.Role" {
+		t.Errorf("an app token without the configured role: %v", de)
+	}
+	if de, _ := defender.AsError(auth("user-token")); de == nil || de.Reason != defender.ReasonCallerScopeMissing || de.Metadata["required_scope"] != "missing_scope" {
+		t.Errorf("a user token without the configured scope: %v", de)
 	}
 }
 

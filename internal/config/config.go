@@ -68,6 +68,12 @@ type Config struct {
 	// mode) and in user tokens presented for on-behalf-of; empty means the
 	// client id and api://{client id}.
 	CallerAudiences []string
+	// CallerAppRole is the app role (`roles`) app tokens must carry in jwt
+	// mode.
+	CallerAppRole string
+	// CallerScope is the delegated scope (`scp`) user tokens must carry, in
+	// jwt mode and when presented for on-behalf-of.
+	CallerScope string
 	// PolicyFile is the YAML authorization policy; required unless
 	// CallerAuth is none.
 	PolicyFile string
@@ -96,6 +102,11 @@ const (
 	DefaultGRPCAddr        = ":50051"
 	DefaultHTTPAddr        = ":8080"
 	DefaultCallerAuth      = CallerAuthNone
+	// DefaultCallerAppRole and DefaultCallerScope are the app role and
+	// delegated scope a caller's token must carry; the gateway's app
+	// registration defines them (docs/auth.md).
+	DefaultCallerAppRole = "Gateway.Call"
+	DefaultCallerScope   = "access_as_user"
 )
 
 // CallerAuthMode is how callers authenticate to the gateway.
@@ -135,5 +146,7 @@ func defaults() *Config {
 		GRPCAddr:        DefaultGRPCAddr,
 		HTTPAddr:        DefaultHTTPAddr,
 		CallerAuth:      DefaultCallerAuth,
+		CallerAppRole:   DefaultCallerAppRole,
+		CallerScope:     DefaultCallerScope,
 	}
 }

@@ -35,6 +35,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("client_ca_file", c.ClientCAFile),
 		slog.String("api_keys_file", c.APIKeysFile),
 		slog.Any("caller_audiences", c.EffectiveCallerAudiences()),
+		slog.String("caller_app_role", c.CallerAppRole),
+		slog.String("caller_scope", c.CallerScope),
 		slog.String("policy_file", c.PolicyFile),
 		slog.String("audit_log_file", c.AuditLogFile),
 		slog.Bool("audit_query_text", c.AuditQueryText),

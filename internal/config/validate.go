@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // minPageTokenKeyBytes is the least key length for HMAC-SHA256 page tokens.
@@ -141,6 +142,14 @@ func (c *Config) validateCallerAuth() []error {
 	case CallerAuthJWT:
 	default:
 		add("DEFENDER_CALLER_AUTH: %q is not a mode; use none, mtls, api-key or jwt", c.CallerAuth)
+	}
+	// The role and the scope are claim values: one word each. Both are
+	// always required, so neither may be emptied.
+	if c.CallerAppRole == "" || strings.ContainsFunc(c.CallerAppRole, unicode.IsSpace) || len(c.CallerAppRole) > 120 {
+		add("DEFENDER_CALLER_APP_ROLE: %q must be an app role value: not empty, at most 120 characters, no spaces", c.CallerAppRole)
+	}
+	if c.CallerScope == "" || strings.ContainsFunc(c.CallerScope, unicode.IsSpace) || len(c.CallerScope) > 120 {
+		add("DEFENDER_CALLER_SCOPE: %q must be a scope value: not empty, at most 120 characters, no spaces", c.CallerScope)
 	}
 	if c.CallerAuth != CallerAuthNone && c.CallerAuth != "" && c.PolicyFile == "" {
 		add("DEFENDER_POLICY_FILE is required with DEFENDER_CALLER_AUTH=%s: the gateway denies by default", c.CallerAuth)

@@ -110,6 +110,12 @@ const (
 	// ReasonAccountNotAllowed: the policy does not allow the caller the
 	// named signed-in account.
 	ReasonAccountNotAllowed = "ACCOUNT_NOT_ALLOWED"
+	// ReasonCallerRoleMissing: a valid app token lacks the app role
+	// caller authentication jwt requires (metadata "required_role").
+	ReasonCallerRoleMissing = "CALLER_ROLE_MISSING"
+	// ReasonCallerScopeMissing: a valid user token lacks the delegated
+	// scope the gateway requires (metadata "required_scope").
+	ReasonCallerScopeMissing = "CALLER_SCOPE_MISSING"
 	// ReasonUserTenantMismatch: the user's token or account belongs to
 	// another tenant than the one named in the request.
 	ReasonUserTenantMismatch = "USER_TENANT_MISMATCH"

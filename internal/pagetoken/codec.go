@@ -23,6 +23,9 @@ const (
 	tagLen  = sha256.Size
 )
 
+// encoding is the tokens' alphabet: unpadded base64url, decoded strictly.
+var encoding = base64.RawURLEncoding.Strict()
+
 // ErrInvalid is the one error Decode returns for a token that is malformed,
 // truncated, forged, altered, of another key or of an unknown version. It
 // deliberately does not say which.
@@ -66,10 +69,10 @@ func (c *Codec) Encode(payload any) (string, error) {
 	raw = append(raw, version)
 	raw = append(raw, body...)
 	raw = append(raw, c.tag(raw)...)
-	if base64.RawURLEncoding.EncodedLen(len(raw)) > MaxTokenLen {
+	if encoding.EncodedLen(len(raw)) > MaxTokenLen {
 		return "", ErrTooLarge
 	}
-	return base64.RawURLEncoding.EncodeToString(raw), nil
+	return encoding.EncodeToString(raw), nil
 }
 
 // Decode verifies token and unmarshals its payload into dst. Every failure
@@ -77,11 +80,14 @@ func (c *Codec) Encode(payload any) (string, error) {
 func (c *Codec) Decode(token string, dst any) error {
 	// Refuse absurd sizes before decoding anything: the smallest valid
 	// token holds a version byte, a two-byte JSON value and the tag.
-	if len(token) > MaxTokenLen || len(token) < base64.RawURLEncoding.EncodedLen(1+2+tagLen) {
+	if len(token) > MaxTokenLen || len(token) < encoding.EncodedLen(1+2+tagLen) {
 		return ErrInvalid
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil {
+	// Strict refuses non-zero trailing bits, and the length check the CR
+	// and LF that the decoder skips: a token has exactly one spelling, and
+	// raw surely holds a version byte, a body and a tag.
+	raw, err := encoding.DecodeString(token)
+	if err != nil || len(raw) < 1+2+tagLen || encoding.EncodedLen(len(raw)) != len(token) {
 		return ErrInvalid
 	}
 	signed, tag := raw[:len(raw)-tagLen], raw[len(raw)-tagLen:]

@@ -17,7 +17,7 @@ type payload struct {
 
 func testKey(b byte) []byte { return bytes.Repeat([]byte{b}, MinKeyLen) }
 
-func mustNew(t *testing.T, key []byte) *Codec {
+func mustNew(t testing.TB, key []byte) *Codec {
 	t.Helper()
 	c, err := New(key)
 	if err != nil {

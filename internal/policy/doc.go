@@ -4,7 +4,7 @@
 // which signed-in accounts it may use. Everything not allowed is denied.
 //
 //	callers:
-//	  - identity: api-key:soc-bot        # or an alias such as user:<object id>
+//	  - identity: api-key:soc-bot        # or app:<client id>, user:<tenant id>/<object id>, ...
 //	    tenants: [default, fabrikam.onmicrosoft.com]   # or ["*"]
 //	    operations: [incidents.read, incidents.write, hunting.run, auth.admin]
 //	    require_user_context: false      # true: incidents.* and hunting.run need a
@@ -17,8 +17,9 @@
 // (CALLER_TENANT_NOT_ALLOWED), the operation (OPERATION_NOT_ALLOWED), the
 // user context (USER_CONTEXT_REQUIRED) and the named account
 // (ACCOUNT_NOT_ALLOWED); a caller without an entry is OPERATION_NOT_ALLOWED.
-// A caller with several names (an alias) is allowed when any of its entries
-// allows the call.
+// An entry matches the caller's identity name exactly (user identities and
+// their GUIDs without case); a user is named by tenant and object id, never
+// by the mutable UPN, which only shows in messages.
 //
 // A Store holds the compiled policy and replaces it atomically on Reload;
 // a call keeps the policy it was authorized with. With caller

@@ -41,6 +41,13 @@ var looksLikeUPN = regexp.MustCompile(`^[^@\s]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$
 // "anonymous".
 var identityPattern = regexp.MustCompile(`^(anonymous|(mtls|api-key|app|user):\S(.*\S)?)$`)
 
+// userPattern is the one way an entry names a user: user:{tenant id}/{object
+// id}, both GUIDs, the immutable key Entra ID gives every user. A UPN is
+// mutable and can be reassigned to another person, so it never matches.
+var userPattern = regexp.MustCompile(`^user:` + guid + `/` + guid + `$`)
+
+const guid = `[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`
+
 // LoadFile reads and compiles a policy file. The errors name the file, the
 // entry and the field.
 func LoadFile(path string, canonical CanonicalTenant) (*Policy, error) {
@@ -103,12 +110,16 @@ func compile(e entry, canonical CanonicalTenant) (*grant, error) {
 		requireUserContext: e.RequireUserContext,
 		accounts:           map[string]bool{},
 	}
-	if strings.HasPrefix(g.identity, "user:") {
-		// User identities are compared without case, as Entra ID does.
+	isUser := strings.HasPrefix(g.identity, "user:")
+	if isUser || strings.HasPrefix(g.identity, "app:") {
+		// GUIDs are compared without case.
 		g.identity = strings.ToLower(g.identity)
 	}
-	if !identityPattern.MatchString(g.identity) {
+	switch {
+	case !identityPattern.MatchString(g.identity):
 		add("identity: %q is not anonymous or kind:name (mtls:, api-key:, app:, user:)", e.Identity)
+	case isUser && !userPattern.MatchString(g.identity):
+		add("identity: %q: users are matched by tenant id and object id only, never by UPN: write user:{tenant id}/{object id} (GUIDs; WhoAmI reports a caller's)", e.Identity)
 	}
 	if len(e.Tenants) == 0 {
 		add(`tenants: is empty; list tenants or ["*"]`)

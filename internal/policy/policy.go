@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -41,9 +42,9 @@ type Check struct {
 }
 
 // Authorize returns nil when the policy allows the call, else a
-// *defender.Error of KindPermissionDenied whose message names the identity,
-// the operation and the tenant. A caller with several names (an alias) is
-// allowed when any of its entries allows the call.
+// *defender.Error of KindPermissionDenied whose message names the identity
+// (with its display name), the operation and the tenant. The entry is
+// found by the identity's Name only, never by its display name.
 func (p *Policy) Authorize(c Check) error {
 	if p.allowAll {
 		return nil
@@ -52,41 +53,44 @@ func (p *Policy) Authorize(c Check) error {
 	if op == "" {
 		op = "whoami"
 	}
-	var first error
-	matched := false
-	for _, name := range c.Caller.Identity.Names() {
-		g := p.byIdentity[name]
-		if g == nil {
-			continue
-		}
-		matched = true
-		err := p.decide(g, c, op)
-		if err == nil {
-			return nil
-		}
-		if first == nil {
-			first = err
-		}
+	g := p.byIdentity[c.Caller.Identity.Name]
+	if g == nil {
+		return deny(defender.ReasonOperationNotAllowed, "caller %s may not run %s in tenant %q: the policy has no entry for it", Who(c.Caller.Identity), op, c.Tenant)
 	}
-	if !matched {
-		return deny(defender.ReasonOperationNotAllowed, "caller %q may not run %s in tenant %q: the policy has no entry for it", c.Caller.Identity.Name, op, c.Tenant)
+	return p.decide(g, c, op)
+}
+
+// Who names an identity in a message: its quoted Name, followed by its
+// display name when it has one.
+func Who(id caller.Identity) string {
+	if id.Display == "" {
+		return fmt.Sprintf("%q", id.Name)
 	}
-	return first
+	return fmt.Sprintf("%q (%q)", id.Name, truncateDisplay(id.Display))
+}
+
+// truncateDisplay bounds a display name quoted in a message.
+func truncateDisplay(s string) string {
+	const maxShown = 120
+	if r := []rune(s); len(r) > maxShown {
+		return string(r[:maxShown]) + "…"
+	}
+	return s
 }
 
 func (p *Policy) decide(g *grant, c Check, op string) error {
-	who := c.Caller.Identity.Name
+	who := Who(c.Caller.Identity)
 	if c.Rule.TenantScoped && !p.tenantAllowed(g, c.Tenant) {
-		return deny(defender.ReasonCallerTenantNotAllowed, "caller %q may not use tenant %q (operation %s)", who, c.Tenant, op)
+		return deny(defender.ReasonCallerTenantNotAllowed, "caller %s may not use tenant %q (operation %s)", who, c.Tenant, op)
 	}
 	if c.Rule.Operation != "" && !g.operations[c.Rule.Operation] {
-		return deny(defender.ReasonOperationNotAllowed, "caller %q may not run %s in tenant %q", who, op, c.Tenant)
+		return deny(defender.ReasonOperationNotAllowed, "caller %s may not run %s in tenant %q", who, op, c.Tenant)
 	}
 	if g.requireUserContext && callsDefender[c.Rule.Operation] && !c.Caller.UsesUserContext() {
-		return deny(defender.ReasonUserContextRequired, "caller %q must run %s in tenant %q in the user context: present a user token or name a signed-in account", who, op, c.Tenant)
+		return deny(defender.ReasonUserContextRequired, "caller %s must run %s in tenant %q in the user context: present a user token or name a signed-in account", who, op, c.Tenant)
 	}
 	if c.Caller.Account != "" && !g.allAccounts && !g.accounts[strings.ToLower(c.Caller.Account)] {
-		return deny(defender.ReasonAccountNotAllowed, "caller %q may not use the signed-in account %q (operation %s, tenant %q)", who, c.Caller.Account, op, c.Tenant)
+		return deny(defender.ReasonAccountNotAllowed, "caller %s may not use the signed-in account %q (operation %s, tenant %q)", who, c.Caller.Account, op, c.Tenant)
 	}
 	return nil
 }
@@ -106,21 +110,15 @@ func deny(reason, format string, args ...any) error {
 // AllowedOperations returns the operations the policy allows the identity
 // in a tenant, sorted; with AllowAll, every operation.
 func (p *Policy) AllowedOperations(id caller.Identity, tenant string) []string {
-	set := map[string]bool{}
-	for _, name := range id.Names() {
-		g := p.byIdentity[name]
-		if !p.allowAll && (g == nil || !p.tenantAllowed(g, tenant)) {
-			continue
-		}
-		for op := range operations {
-			if p.allowAll || g.operations[op] {
-				set[string(op)] = true
-			}
-		}
+	g := p.byIdentity[id.Name]
+	if !p.allowAll && (g == nil || !p.tenantAllowed(g, tenant)) {
+		return []string{}
 	}
-	out := make([]string, 0, len(set))
-	for op := range set {
-		out = append(out, op)
+	out := []string{}
+	for op := range operations {
+		if p.allowAll || g.operations[op] {
+			out = append(out, string(op))
+		}
 	}
 	slices.Sort(out)
 	return out

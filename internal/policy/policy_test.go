@@ -35,7 +35,7 @@ callers:
   - identity: api-key:reader
     tenants: [` + homeGUID + `]
     operations: [incidents.read]
-  - identity: user:00000000-0000-0000-0000-0000000000AA
+  - identity: user:` + homeGUID + `/00000000-0000-0000-0000-0000000000AA
     tenants: ["*"]
     operations: [incidents.read, hunting.run]
     require_user_context: true
@@ -62,6 +62,8 @@ func TestParseErrors(t *testing.T) {
 		{"tenant not served", "callers:\n  - identity: api-key:a\n    tenants: [northwind.example]\n    operations: [incidents.read]\n", []string{"callers[0] (api-key:a)", `"northwind.example" is not a tenant the gateway serves`}},
 		{"wildcard with others", "callers:\n  - identity: api-key:a\n    tenants: [\"*\", default]\n    operations: [incidents.read]\n", []string{`"*" must stand alone`}},
 		{"bad identity", "callers:\n  - identity: soc-bot\n    tenants: [default]\n    operations: [incidents.read]\n", []string{"identity", `"soc-bot"`}},
+		{"user by UPN", "callers:\n  - identity: user:alice@contoso.onmicrosoft.com\n    tenants: [default]\n    operations: [incidents.read]\n", []string{"callers[0]", "never by UPN", "user:{tenant id}/{object id}"}},
+		{"user by object id alone", "callers:\n  - identity: user:00000000-0000-0000-0000-0000000000aa\n    tenants: [default]\n    operations: [incidents.read]\n", []string{"callers[0]", "user:{tenant id}/{object id}"}},
 		{"bad account", "callers:\n  - identity: api-key:a\n    tenants: [default]\n    operations: [incidents.read]\n    accounts: [alice]\n", []string{"accounts", `"alice"`}},
 		{"two documents", "callers:\n  - identity: api-key:a\n    tenants: [default]\n    operations: [incidents.read]\n---\ncallers: []\n", []string{"single YAML document"}},
 	}
@@ -95,7 +97,7 @@ func apiKeyCaller(name string) *caller.Request {
 
 func userCaller() *caller.Request {
 	return &caller.Request{
-		Identity:  caller.Identity{Kind: caller.KindUser, Name: "user:alice@contoso.onmicrosoft.com", Aliases: []string{"user:00000000-0000-0000-0000-0000000000aa"}},
+		Identity:  caller.Identity{Kind: caller.KindUser, Name: "user:" + homeGUID + "/00000000-0000-0000-0000-0000000000aa", Display: "alice@contoso.onmicrosoft.com"},
 		UserToken: &caller.UserToken{UPN: "alice@contoso.onmicrosoft.com"},
 	}
 }
@@ -137,7 +139,11 @@ func TestAuthorize(t *testing.T) {
 			&defenderv1.WhoAmIRequest{Tenant: "tenants/fabrikam.onmicrosoft.com"}, defender.ReasonCallerTenantNotAllowed},
 		{"whoami unknown caller", apiKeyCaller("stranger"), defenderv1.AuthService_WhoAmI_FullMethodName, &defenderv1.WhoAmIRequest{Tenant: "tenants/default"}, defender.ReasonOperationNotAllowed},
 		{"unknown method", apiKeyCaller("soc-bot"), "/defender.v1.IncidentService/DeleteIncident", nil, defender.ReasonOperationNotAllowed},
-		{"user by object id alias", userCaller(), defenderv1.IncidentService_GetIncident_FullMethodName, getIn("fabrikam.onmicrosoft.com"), ""},
+		{"user by tenant and object id", userCaller(), defenderv1.IncidentService_GetIncident_FullMethodName, getIn("fabrikam.onmicrosoft.com"), ""},
+		{"a user's UPN never matches", &caller.Request{Identity: caller.Identity{Kind: caller.KindUser, Name: "user:alice@contoso.onmicrosoft.com"}, UserToken: &caller.UserToken{}},
+			defenderv1.IncidentService_GetIncident_FullMethodName, getIn("default"), defender.ReasonOperationNotAllowed},
+		{"another user with the same UPN", &caller.Request{Identity: caller.Identity{Kind: caller.KindUser, Name: "user:" + homeGUID + "/00000000-0000-0000-0000-0000000000bb",
+			Display: "alice@contoso.onmicrosoft.com"}, UserToken: &caller.UserToken{}}, defenderv1.IncidentService_GetIncident_FullMethodName, getIn("default"), defender.ReasonOperationNotAllowed},
 		{"user context required", noUserContext(), defenderv1.IncidentService_GetIncident_FullMethodName, getIn("default"), defender.ReasonUserContextRequired},
 		{"user context by account", withAccount(noUserContext(), "ALICE@contoso.onmicrosoft.com"), defenderv1.IncidentService_GetIncident_FullMethodName, getIn("default"), ""},
 		{"account not allowed", withAccount(userCaller(), "bob@contoso.onmicrosoft.com"), defenderv1.IncidentService_GetIncident_FullMethodName, getIn("default"), defender.ReasonAccountNotAllowed},

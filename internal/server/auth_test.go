@@ -63,7 +63,7 @@ callers:
   - identity: app:app-123
     tenants: [default]
     operations: [incidents.read]
-  - identity: user:oid-1
+  - identity: user:` + testUserTenant + `/` + testUserOID + `
     tenants: [default]
     operations: [incidents.read]
     require_user_context: true
@@ -94,16 +94,24 @@ func whoInc() *fakeIncidents {
 	}}
 }
 
+// Alice's tenant and object id in the stub tokens.
+const (
+	testUserTenant = "0f1e2d3c-4b5a-4697-8877-665544332211"
+	testUserOID    = "00000000-0000-0000-0000-0000000000a1"
+)
+
 // stubTokens is a TokenValidator: "user-token" is Alice's, "app-token" an
-// app's; anything else fails the signature check.
+// app's, each with the default scope or role; anything else fails the
+// signature check.
 type stubTokens struct{}
 
 func (stubTokens) Validate(_ context.Context, raw string) (*entratoken.Claims, error) {
 	switch raw {
 	case "user-token":
-		return &entratoken.Claims{Tenant: "tid", ObjectID: "oid-1", UPN: "alice@contoso.onmicrosoft.com", IsUser: true, Expiry: time.Now().Add(time.Hour)}, nil
+		return &entratoken.Claims{Tenant: testUserTenant, ObjectID: testUserOID, UPN: "alice@contoso.onmicrosoft.com", IsUser: true,
+			Scopes: []string{config.DefaultCallerScope}, Expiry: time.Now().Add(time.Hour)}, nil
 	case "app-token":
-		return &entratoken.Claims{Tenant: "tid", AppID: "app-123"}, nil
+		return &entratoken.Claims{Tenant: testUserTenant, AppID: "app-123", Roles: []string{config.DefaultCallerAppRole}}, nil
 	}
 	return nil, &entratoken.Error{Check: "signature", Detail: "bad"}
 }
@@ -400,7 +408,7 @@ func TestJWT(t *testing.T) {
 		{"missing", "", outcome{code: codes.Unauthenticated, reason: defender.ReasonCallerCredentialsMissing}},
 		{"invalid", "forged", outcome{code: codes.Unauthenticated, reason: defender.ReasonTokenInvalid}},
 		{"app", "app-token", outcome{identity: "app:app-123"}},
-		{"user by object id alias", "user-token", outcome{identity: "user:alice@contoso.onmicrosoft.com", userUPN: "alice@contoso.onmicrosoft.com"}},
+		{"user by tenant and object id", "user-token", outcome{identity: "user:" + testUserTenant + "/" + testUserOID, userUPN: "alice@contoso.onmicrosoft.com"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -64,6 +64,7 @@ func authContextToProto(info authctx.Info) *defenderv1.AuthContext {
 func whoAmIToProto(w authctx.WhoAmI) *defenderv1.WhoAmIResponse {
 	return &defenderv1.WhoAmIResponse{
 		Caller:            w.Caller,
+		CallerDisplayName: w.CallerDisplay,
 		Context:           w.Context.Name,
 		ContextKind:       contextKinds[w.Context.Kind],
 		Tenant:            w.Tenant,

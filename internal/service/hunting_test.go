@@ -95,8 +95,6 @@ func TestRunQueryRejectsBadRequests(t *testing.T) {
 		{"malformed tenant", &defenderv1.RunQueryRequest{Tenant: "tenants/", Query: "x"}, "tenant"},
 		{"empty query", &defenderv1.RunQueryRequest{Tenant: "tenants/default"}, "query"},
 		{"whitespace query", &defenderv1.RunQueryRequest{Tenant: "tenants/default", Query: " \n\t "}, "query"},
-		{"query over 30000 characters", &defenderv1.RunQueryRequest{Tenant: "tenants/default", Query: "AlertInfo" + strings.Repeat(" ", 30000)}, "query"},
-		{"timespan too long", &defenderv1.RunQueryRequest{Tenant: "tenants/default", Query: "x", Timespan: strings.Repeat("P", 101)}, "timespan"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -71,7 +71,7 @@ func (s *IncidentService) listIncidents(ctx context.Context, req *defenderv1.Lis
 	if err != nil {
 		return nil, err
 	}
-	fp := listFingerprint{Tenant: target.Tenant, Backend: target.Backend.Kind(), Filter: filter, WithAlerts: alerts}
+	fp := listFingerprint{Binding: bindingOf(ctx, target), Tenant: target.Tenant, Backend: target.Backend.Kind(), Filter: filter, WithAlerts: alerts}
 	if req.GetPageToken() != "" {
 		if err := token.matches(fp); err != nil {
 			return nil, err

@@ -151,6 +151,12 @@ func TestListIncidentsPagesWithTokens(t *testing.T) {
 // it belongs to.
 func firstPage(t *testing.T, svc *IncidentService) (*defenderv1.ListIncidentsRequest, string) {
 	t.Helper()
+	return firstPageIn(t, context.Background(), svc)
+}
+
+// firstPageIn is firstPage for a call in ctx.
+func firstPageIn(t *testing.T, ctx context.Context, svc *IncidentService) (*defenderv1.ListIncidentsRequest, string) {
+	t.Helper()
 	req := &defenderv1.ListIncidentsRequest{
 		Parent:          "tenants/default",
 		PageSize:        2,
@@ -159,7 +165,7 @@ func firstPage(t *testing.T, svc *IncidentService) (*defenderv1.ListIncidentsReq
 		AssignedTo:      "a@contoso.com",
 		CreateTimeRange: &defenderv1.TimeRange{StartTime: timestamppb.New(baseTime.Add(-48 * time.Hour))},
 	}
-	resp, err := svc.ListIncidents(context.Background(), req)
+	resp, err := svc.ListIncidents(ctx, req)
 	if err != nil {
 		t.Fatal(err)
 	}

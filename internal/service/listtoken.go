@@ -1,12 +1,16 @@
 package service
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/defender-gateway/gateway/internal/authctx"
+	"github.com/defender-gateway/gateway/internal/caller"
 	"github.com/defender-gateway/gateway/internal/defender"
 	"github.com/defender-gateway/gateway/internal/pagetoken"
 )
@@ -32,21 +36,55 @@ type listPageToken struct {
 }
 
 // listFingerprint identifies what a page token may continue: the same
-// canonical tenant, backend, filter and view. page_size is left out: AIP-158
-// lets it change between pages.
+// caller in the same auth context, and the same canonical tenant, backend,
+// filter and view. page_size is left out: AIP-158 lets it change between
+// pages.
 type listFingerprint struct {
+	Binding    binding
 	Tenant     string
 	Backend    defender.BackendKind
 	Filter     defender.IncidentFilter
 	WithAlerts bool
 }
 
-// digest is a short, stable hash of the fingerprint. Every string is quoted,
-// so no two fingerprints print alike, and times print in UTC.
+// binding is who may continue a listing: the authenticated caller (its
+// policy name) and the auth context that served it, with the user of a
+// user context (the on-behalf-of user's tenant and object id, or the
+// signed-in account). A token issued to one caller, or in one context, is
+// refused for any other exactly like a forged token, so a refusal says
+// nothing about whom the token was issued to.
+type binding struct {
+	Caller  string
+	Context string
+	User    string
+}
+
+// bindingOf is the binding of the call in ctx, served by target. A call
+// without a caller (only outside the server's interceptors) binds to "".
+func bindingOf(ctx context.Context, target authctx.Target) binding {
+	b := binding{Context: target.Context.Name}
+	req := caller.FromContext(ctx)
+	if req == nil {
+		return b
+	}
+	b.Caller = req.Identity.Name
+	switch {
+	case req.UserToken != nil:
+		b.User = "oid:" + strings.ToLower(req.UserToken.Tenant+"/"+req.UserToken.ObjectID)
+	case req.Account != "":
+		b.User = "account:" + strings.ToLower(req.Account)
+	}
+	return b
+}
+
+// digest is a short, stable hash of the fingerprint; the token carries only
+// the hash, so it reveals neither the caller nor the filters. Every string
+// is quoted, so no two fingerprints print alike, and times print in UTC.
 func (f listFingerprint) digest() string {
 	h := sha256.New()
-	q := f.Filter
-	fmt.Fprintf(h, "v1 %q %q %v %v %q %q %q %q %q %t",
+	q, b := f.Filter, f.Binding
+	fmt.Fprintf(h, "v2 %q %q %q %q %q %v %v %q %q %q %q %q %t",
+		b.Caller, b.Context, b.User,
 		f.Tenant, f.Backend, q.Statuses, q.Severities, q.AssignedTo,
 		utc(q.CreatedFrom), utc(q.CreatedBefore), utc(q.UpdatedFrom), utc(q.UpdatedBefore),
 		f.WithAlerts)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
@@ -12,17 +11,13 @@ import (
 	"github.com/defender-gateway/gateway/internal/defender"
 )
 
-// Request limits.
+// Page sizes (AIP-158). The limits of lengths, counts and characters of the
+// request strings are protovalidate rules in proto/defender/v1, enforced by
+// the validation interceptor before a handler runs; the checks here are the
+// semantic ones the rules cannot express.
 const (
 	defaultPageSize = 50
 	maxPageSize     = 500
-
-	maxTags       = 50
-	maxTagLen     = 128
-	maxCommentLen = 4000
-
-	maxQueryLen    = 30000
-	maxTimespanLen = 100
 )
 
 // pageSize applies the default and the bounds of AIP-158.
@@ -141,18 +136,14 @@ func updateFromRequest(in *defenderv1.Incident, mask *fieldmaskpb.FieldMask, com
 		u.Determination = &dd
 	}
 	if paths[pathTags] {
-		tags, err := validTags(in.GetTags())
-		if err != nil {
-			return u, err
-		}
+		// The replacement list; nil becomes an empty list, which clears the
+		// tags.
+		tags := append([]string{}, in.GetTags()...)
 		u.Tags = &tags
 	}
 	if comment != "" {
 		if strings.TrimSpace(comment) == "" {
 			return u, fieldError("comment", "must not be only whitespace")
-		}
-		if utf8.RuneCountInString(comment) > maxCommentLen {
-			return u, fieldError("comment", fmt.Sprintf("must be at most %d characters", maxCommentLen))
 		}
 		u.Comment = comment
 	}
@@ -199,20 +190,6 @@ func protoFieldName(p string) string {
 	return b.String()
 }
 
-// validTags checks the replacement tag list; nil becomes an empty list, so
-// the update clears the tags.
-func validTags(tags []string) ([]string, error) {
-	if len(tags) > maxTags {
-		return nil, fieldError("incident.tags", fmt.Sprintf("must hold at most %d tags", maxTags))
-	}
-	for i, t := range tags {
-		if n := utf8.RuneCountInString(t); n == 0 || n > maxTagLen {
-			return nil, fieldError(fmt.Sprintf("incident.tags[%d]", i), fmt.Sprintf("must be 1 to %d characters", maxTagLen))
-		}
-	}
-	return append([]string{}, tags...), nil
-}
-
 func classificationsInOrder() []defenderv1.Classification {
 	cs := make([]defenderv1.Classification, 0, len(allowedDeterminations))
 	for c := range allowedDeterminations {
@@ -230,16 +207,11 @@ func enumNames[E fmt.Stringer](values []E) string {
 	return strings.Join(names, ", ")
 }
 
-// checkQuery checks a hunting query and timespan.
-func checkQuery(query, timespan string) error {
+// checkQuery checks what the proto rules cannot: a query of only
+// whitespace. The lengths and characters of query and timespan are rules.
+func checkQuery(query, _ string) error {
 	if strings.TrimSpace(query) == "" {
 		return fieldError("query", "is required")
-	}
-	if utf8.RuneCountInString(query) > maxQueryLen {
-		return fieldError("query", fmt.Sprintf("must be at most %d characters", maxQueryLen))
-	}
-	if utf8.RuneCountInString(timespan) > maxTimespanLen {
-		return fieldError("timespan", fmt.Sprintf("must be at most %d characters", maxTimespanLen))
 	}
 	return nil
 }

@@ -365,9 +365,10 @@ func (x *WhoAmIRequest) GetTenant() string {
 // The response of WhoAmI. It never holds a token.
 type WhoAmIResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The caller as the gateway authenticated it, for example
-	// `api-key:soc-bot`, `mtls:spiffe://corp/soc`, `app:{client id}`,
-	// `user:{upn}` or `anonymous` (caller authentication `none`).
+	// The caller as the gateway authenticated it and as the authorization
+	// policy names it, for example `api-key:soc-bot`,
+	// `mtls:spiffe://corp/soc`, `app:{client id}`, `user:{tenant id}/{object
+	// id}` or `anonymous` (caller authentication `none`).
 	Caller string `protobuf:"bytes,1,opt,name=caller,proto3" json:"caller,omitempty"`
 	// The auth context a Defender call would use, for example `contexts/app`,
 	// `contexts/partner/tenants/{tenant}`, `contexts/user/on-behalf-of` or
@@ -391,6 +392,9 @@ type WhoAmIResponse struct {
 	// The operations the authorization policy allows this caller in this
 	// tenant, for example `incidents.read`.
 	AllowedOperations []string `protobuf:"bytes,10,rep,name=allowed_operations,json=allowedOperations,proto3" json:"allowed_operations,omitempty"`
+	// A readable name of the caller, for display only: a user caller's UPN;
+	// empty for other callers. It can change, so nothing matches on it.
+	CallerDisplayName string `protobuf:"bytes,11,opt,name=caller_display_name,json=callerDisplayName,proto3" json:"caller_display_name,omitempty"`
 	unknownFields     protoimpl.UnknownFields
 	sizeCache         protoimpl.SizeCache
 }
@@ -493,6 +497,13 @@ func (x *WhoAmIResponse) GetAllowedOperations() []string {
 		return x.AllowedOperations
 	}
 	return nil
+}
+
+func (x *WhoAmIResponse) GetCallerDisplayName() string {
+	if x != nil {
+		return x.CallerDisplayName
+	}
+	return ""
 }
 
 // The request of StartDeviceLogin.
@@ -714,7 +725,8 @@ type GetConsentUrlRequest struct {
 	// The customer tenant, `tenants/{tenant}`.
 	Tenant string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
 	// An opaque value echoed back to the redirect URI after consent, to tie
-	// the answer to the request. At most 256 characters.
+	// the answer to the request. At most 256 characters, one line without
+	// control characters.
 	State         string `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1073,7 +1085,7 @@ const file_defender_v1_auth_service_proto_rawDesc = "" +
 	"\n" +
 	"\x1edefender/v1/auth_service.proto\x12\vdefender.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"a\n" +
 	"\rWhoAmIRequest\x12P\n" +
-	"\x06tenant\x18\x01 \x01(\tB8\xe0A\x02\xbaH2r0\x10\x01\x18\xac\x022)^tenants/[A-Za-z0-9][A-Za-z0-9.-]{0,252}$R\x06tenant\"\xcb\x03\n" +
+	"\x06tenant\x18\x01 \x01(\tB8\xe0A\x02\xbaH2r0\x10\x01\x18\xac\x022)^tenants/[A-Za-z0-9][A-Za-z0-9.-]{0,252}$R\x06tenant\"\x80\x04\n" +
 	"\x0eWhoAmIResponse\x12\x1b\n" +
 	"\x06caller\x18\x01 \x01(\tB\x03\xe0A\x03R\x06caller\x12\x1d\n" +
 	"\acontext\x18\x02 \x01(\tB\x03\xe0A\x03R\acontext\x12@\n" +
@@ -1085,7 +1097,8 @@ const file_defender_v1_auth_service_proto_rawDesc = "" +
 	"\x11token_expire_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x0ftokenExpireTime\x123\n" +
 	"\abackend\x18\t \x01(\x0e2\x14.defender.v1.BackendB\x03\xe0A\x03R\abackend\x122\n" +
 	"\x12allowed_operations\x18\n" +
-	" \x03(\tB\x03\xe0A\x03R\x11allowedOperations\"k\n" +
+	" \x03(\tB\x03\xe0A\x03R\x11allowedOperations\x123\n" +
+	"\x13caller_display_name\x18\v \x01(\tB\x03\xe0A\x03R\x11callerDisplayName\"k\n" +
 	"\x17StartDeviceLoginRequest\x12P\n" +
 	"\x06tenant\x18\x01 \x01(\tB8\xe0A\x02\xbaH2r0\x10\x01\x18\xac\x022)^tenants/[A-Za-z0-9][A-Za-z0-9.-]{0,252}$R\x06tenant\"\x81\x01\n" +
 	"\x15GetDeviceLoginRequest\x12h\n" +
@@ -1101,10 +1114,11 @@ const file_defender_v1_auth_service_proto_rawDesc = "" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"createTime\x12\x1d\n" +
 	"\aaccount\x18\b \x01(\tB\x03\xe0A\x03R\aaccount\x12&\n" +
-	"\ferror_detail\x18\t \x01(\tB\x03\xe0A\x03R\verrorDetail\"\x8b\x01\n" +
+	"\ferror_detail\x18\t \x01(\tB\x03\xe0A\x03R\verrorDetail\"\xfd\x02\n" +
 	"\x14GetConsentUrlRequest\x12P\n" +
-	"\x06tenant\x18\x01 \x01(\tB8\xe0A\x02\xbaH2r0\x10\x01\x18\xac\x022)^tenants/[A-Za-z0-9][A-Za-z0-9.-]{0,252}$R\x06tenant\x12!\n" +
-	"\x05state\x18\x02 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\x02R\x05state\"[\n" +
+	"\x06tenant\x18\x01 \x01(\tB8\xe0A\x02\xbaH2r0\x10\x01\x18\xac\x022)^tenants/[A-Za-z0-9][A-Za-z0-9.-]{0,252}$R\x06tenant\x12\x92\x02\n" +
+	"\x05state\x18\x02 \x01(\tB\xfb\x01\xe0A\x01\xbaH\xf4\x01\xba\x01\xeb\x01\n" +
+	"\x12string.single_line\x12xmust not contain control characters (NUL included), line or paragraph separators, or bidirectional formatting characters\x1a[this.matches(r'^[^\\x00-\\x1f\\x7f-\\x9f\\x{2028}\\x{2029}\\x{202a}-\\x{202e}\\x{2066}-\\x{2069}]*$')r\x03\x18\x80\x02R\x05state\"[\n" +
 	"\x15GetConsentUrlResponse\x12\x1f\n" +
 	"\vconsent_url\x18\x01 \x01(\tR\n" +
 	"consentUrl\x12!\n" +

@@ -29,7 +29,9 @@ type RunQueryRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The tenant, `tenants/{tenant}`.
 	Tenant string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
-	// The KQL query, at most 30,000 characters.
+	// The KQL query, at most 30,000 characters. It may span lines (tab, line
+	// feed and carriage return are allowed) but holds no other control
+	// characters.
 	Query string `protobuf:"bytes,2,opt,name=query,proto3" json:"query,omitempty"`
 	// The time range to query, as ISO-8601: `start/end`, `P30D/end`,
 	// `start/P30D`, a duration such as `P7D`, or a start time. Graph only; the
@@ -216,12 +218,13 @@ var File_defender_v1_hunting_service_proto protoreflect.FileDescriptor
 
 const file_defender_v1_hunting_service_proto_rawDesc = "" +
 	"\n" +
-	"!defender/v1/hunting_service.proto\x12\vdefender.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xb1\x01\n" +
+	"!defender/v1/hunting_service.proto\x12\vdefender.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xa0\x05\n" +
 	"\x0fRunQueryRequest\x12P\n" +
-	"\x06tenant\x18\x01 \x01(\tB8\xe0A\x02\xbaH2r0\x10\x01\x18\xac\x022)^tenants/[A-Za-z0-9][A-Za-z0-9.-]{0,252}$R\x06tenant\x12$\n" +
-	"\x05query\x18\x02 \x01(\tB\x0e\xe0A\x02\xbaH\br\x06\x10\x01\x18\xb0\xea\x01R\x05query\x12&\n" +
-	"\btimespan\x18\x03 \x01(\tB\n" +
-	"\xe0A\x01\xbaH\x04r\x02\x18dR\btimespan\"0\n" +
+	"\x06tenant\x18\x01 \x01(\tB8\xe0A\x02\xbaH2r0\x10\x01\x18\xac\x022)^tenants/[A-Za-z0-9][A-Za-z0-9.-]{0,252}$R\x06tenant\x12\xa0\x02\n" +
+	"\x05query\x18\x02 \x01(\tB\x89\x02\xe0A\x02\xbaH\x82\x02\xba\x01\xf6\x01\n" +
+	"\vstring.text\x12\x88\x01must not contain control characters other than tab, line feed and carriage return (NUL included), or bidirectional formatting characters\x1a\\this.matches(r'^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\x{202a}-\\x{202e}\\x{2066}-\\x{2069}]*$')r\x06\x10\x01\x18\xb0\xea\x01R\x05query\x12\x97\x02\n" +
+	"\btimespan\x18\x03 \x01(\tB\xfa\x01\xe0A\x01\xbaH\xf3\x01\xba\x01\xeb\x01\n" +
+	"\x12string.single_line\x12xmust not contain control characters (NUL included), line or paragraph separators, or bidirectional formatting characters\x1a[this.matches(r'^[^\\x00-\\x1f\\x7f-\\x9f\\x{2028}\\x{2029}\\x{202a}-\\x{202e}\\x{2066}-\\x{2069}]*$')r\x02\x18dR\btimespan\"0\n" +
 	"\x06Column\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\"\x9d\x01\n" +

@@ -7,6 +7,7 @@
 package defenderv1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -493,10 +494,13 @@ type Incident struct {
 	// The determination exactly as the backend sent it.
 	DeterminationRaw string `protobuf:"bytes,12,opt,name=determination_raw,json=determinationRaw,proto3" json:"determination_raw,omitempty"`
 	// The owner of the incident (usually a UPN). Updatable through
-	// `update_mask` path `assigned_to`; an empty value unassigns.
+	// `update_mask` path `assigned_to`; an empty value unassigns. In a request:
+	// at most 256 characters, one line without control characters.
 	AssignedTo string `protobuf:"bytes,13,opt,name=assigned_to,json=assignedTo,proto3" json:"assigned_to,omitempty"`
 	// Custom tags set by analysts (Graph `customTags`, XDR `tags`). Updatable
-	// through `update_mask` path `tags`, which replaces the whole list.
+	// through `update_mask` path `tags`, which replaces the whole list. In a
+	// request: at most 50 tags, each 1 to 128 characters, one line without
+	// control characters.
 	Tags []string `protobuf:"bytes,14,rep,name=tags,proto3" json:"tags,omitempty"`
 	// Tags set by the system (Graph `systemTags`).
 	SystemTags []string `protobuf:"bytes,15,rep,name=system_tags,json=systemTags,proto3" json:"system_tags,omitempty"`
@@ -526,7 +530,7 @@ type Incident struct {
 	// A version tag of the incident, derived from its last update. Send it back
 	// in `UpdateIncidentRequest.incident.etag` to update only if the incident
 	// has not changed since it was read; otherwise the call fails with
-	// FAILED_PRECONDITION.
+	// FAILED_PRECONDITION. In a request: at most 64 characters.
 	Etag          string `protobuf:"bytes,26,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1416,8 +1420,7 @@ var File_defender_v1_incident_proto protoreflect.FileDescriptor
 
 const file_defender_v1_incident_proto_rawDesc = "" +
 	"\n" +
-	"\x1adefender/v1/incident.proto\x12\vdefender.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9d\n" +
-	"\n" +
+	"\x1adefender/v1/incident.proto\x12\vdefender.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x95\x10\n" +
 	"\bIncident\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x13\n" +
 	"\x02id\x18\x02 \x01(\tB\x03\xe0A\x03R\x02id\x12&\n" +
@@ -1432,10 +1435,12 @@ const file_defender_v1_incident_proto_rawDesc = "" +
 	"\x12classification_raw\x18\n" +
 	" \x01(\tB\x03\xe0A\x03R\x11classificationRaw\x12E\n" +
 	"\rdetermination\x18\v \x01(\x0e2\x1a.defender.v1.DeterminationB\x03\xe0A\x01R\rdetermination\x120\n" +
-	"\x11determination_raw\x18\f \x01(\tB\x03\xe0A\x03R\x10determinationRaw\x12$\n" +
-	"\vassigned_to\x18\r \x01(\tB\x03\xe0A\x01R\n" +
-	"assignedTo\x12\x17\n" +
-	"\x04tags\x18\x0e \x03(\tB\x03\xe0A\x01R\x04tags\x12$\n" +
+	"\x11determination_raw\x18\f \x01(\tB\x03\xe0A\x03R\x10determinationRaw\x12\x9d\x02\n" +
+	"\vassigned_to\x18\r \x01(\tB\xfb\x01\xe0A\x01\xbaH\xf4\x01\xba\x01\xeb\x01\n" +
+	"\x12string.single_line\x12xmust not contain control characters (NUL included), line or paragraph separators, or bidirectional formatting characters\x1a[this.matches(r'^[^\\x00-\\x1f\\x7f-\\x9f\\x{2028}\\x{2029}\\x{202a}-\\x{202e}\\x{2066}-\\x{2069}]*$')r\x03\x18\x80\x02R\n" +
+	"assignedTo\x12\x9b\x02\n" +
+	"\x04tags\x18\x0e \x03(\tB\x86\x02\xe0A\x01\xbaH\xff\x01\x92\x01\xfb\x01\x102\"\xf6\x01\xba\x01\xeb\x01\n" +
+	"\x12string.single_line\x12xmust not contain control characters (NUL included), line or paragraph separators, or bidirectional formatting characters\x1a[this.matches(r'^[^\\x00-\\x1f\\x7f-\\x9f\\x{2028}\\x{2029}\\x{202a}-\\x{202e}\\x{2066}-\\x{2069}]*$')r\x05\x10\x01\x18\x80\x01R\x04tags\x12$\n" +
 	"\vsystem_tags\x18\x0f \x03(\tB\x03\xe0A\x03R\n" +
 	"systemTags\x125\n" +
 	"\bcomments\x18\x10 \x03(\v2\x14.defender.v1.CommentB\x03\xe0A\x03R\bcomments\x12N\n" +
@@ -1450,8 +1455,9 @@ const file_defender_v1_incident_proto_rawDesc = "" +
 	"\ttenant_id\x18\x16 \x01(\tB\x03\xe0A\x03R\btenantId\x12.\n" +
 	"\x10detection_source\x18\x17 \x01(\tB\x03\xe0A\x03R\x0fdetectionSource\x12*\n" +
 	"\x0epriority_score\x18\x18 \x01(\x05B\x03\xe0A\x03R\rpriorityScore\x12-\n" +
-	"\x10last_modified_by\x18\x19 \x01(\tB\x03\xe0A\x03R\x0elastModifiedBy\x12\x17\n" +
-	"\x04etag\x18\x1a \x01(\tB\x03\xe0A\x01R\x04etag:Z\xeaAW\n" +
+	"\x10last_modified_by\x18\x19 \x01(\tB\x03\xe0A\x03R\x0elastModifiedBy\x12\x8f\x02\n" +
+	"\x04etag\x18\x1a \x01(\tB\xfa\x01\xe0A\x01\xbaH\xf3\x01\xba\x01\xeb\x01\n" +
+	"\x12string.single_line\x12xmust not contain control characters (NUL included), line or paragraph separators, or bidirectional formatting characters\x1a[this.matches(r'^[^\\x00-\\x1f\\x7f-\\x9f\\x{2028}\\x{2029}\\x{202a}-\\x{202e}\\x{2066}-\\x{2069}]*$')r\x02\x18@R\x04etag:Z\xeaAW\n" +
 	"\x19defender.gateway/Incident\x12%tenants/{tenant}/incidents/{incident}*\tincidents2\bincident\"\x81\x01\n" +
 	"\aComment\x12\x17\n" +
 	"\x04text\x18\x01 \x01(\tB\x03\xe0A\x03R\x04text\x12\x1b\n" +

@@ -90,8 +90,10 @@ type ListIncidentsRequest struct {
 	// pages hold at most 50 incidents, XDR pages at most 100).
 	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// The `next_page_token` of a previous call with the same parent, filters
-	// and view. The token is opaque and signed: an altered token, or one from
-	// another request, is rejected with INVALID_ARGUMENT.
+	// and view, by the same caller in the same auth context (and, in the user
+	// context, as the same user). The token is opaque and signed: an altered
+	// token, or one from another request, caller, context or user, is
+	// rejected with INVALID_ARGUMENT.
 	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// Only incidents with one of these statuses. Empty means any status.
 	Statuses []IncidentStatus `protobuf:"varint,4,rep,packed,name=statuses,proto3,enum=defender.v1.IncidentStatus" json:"statuses,omitempty"`
@@ -100,7 +102,8 @@ type ListIncidentsRequest struct {
 	// XDR pages itself.
 	Severities []Severity `protobuf:"varint,5,rep,packed,name=severities,proto3,enum=defender.v1.Severity" json:"severities,omitempty"`
 	// Only incidents assigned to this owner (exact match, case as stored
-	// upstream). Empty means any owner.
+	// upstream). Empty means any owner. At most 256 characters, one line
+	// without control characters.
 	AssignedTo string `protobuf:"bytes,6,opt,name=assigned_to,json=assignedTo,proto3" json:"assigned_to,omitempty"`
 	// Only incidents created in this range.
 	CreateTimeRange *TimeRange `protobuf:"bytes,7,opt,name=create_time_range,json=createTimeRange,proto3" json:"create_time_range,omitempty"`
@@ -325,7 +328,9 @@ type UpdateIncidentRequest struct {
 	// `determination` and `tags`. `determination` needs `classification` in the
 	// same mask. An empty mask is allowed only with a `comment`.
 	UpdateMask *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
-	// A comment to append to the incident, at most 4000 characters.
+	// A comment to append to the incident, at most 4000 characters. It may
+	// span lines (tab, line feed and carriage return are allowed) but holds no
+	// other control characters.
 	Comment string `protobuf:"bytes,3,opt,name=comment,proto3" json:"comment,omitempty"`
 	// A precondition: update only if the incident's last-update time is still
 	// exactly this; otherwise FAILED_PRECONDITION.
@@ -400,7 +405,7 @@ const file_defender_v1_incident_service_proto_rawDesc = "" +
 	"\tTimeRange\x12>\n" +
 	"\n" +
 	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x01R\tstartTime\x12:\n" +
-	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x01R\aendTime\"\xf8\x04\n" +
+	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x01R\aendTime\"\xea\x06\n" +
 	"\x14ListIncidentsRequest\x12n\n" +
 	"\x06parent\x18\x01 \x01(\tBV\xe0A\x02\xfaA\x1b\x12\x19defender.gateway/Incident\xbaH2r0\x10\x01\x18\xac\x022)^tenants/[A-Za-z0-9][A-Za-z0-9.-]{0,252}$R\x06parent\x12*\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\r\xe0A\x01\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12*\n" +
@@ -409,8 +414,9 @@ const file_defender_v1_incident_service_proto_rawDesc = "" +
 	"\bstatuses\x18\x04 \x03(\x0e2\x1b.defender.v1.IncidentStatusB\x16\xe0A\x01\xbaH\x10\x92\x01\r\x10\b\"\t\x82\x01\x06\x10\x01 \x00 \x01R\bstatuses\x12K\n" +
 	"\n" +
 	"severities\x18\x05 \x03(\x0e2\x15.defender.v1.SeverityB\x14\xe0A\x01\xbaH\x0e\x92\x01\v\x10\b\"\a\x82\x01\x04\x10\x01 \x00R\n" +
-	"severities\x12,\n" +
-	"\vassigned_to\x18\x06 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\x02R\n" +
+	"severities\x12\x9d\x02\n" +
+	"\vassigned_to\x18\x06 \x01(\tB\xfb\x01\xe0A\x01\xbaH\xf4\x01\xba\x01\xeb\x01\n" +
+	"\x12string.single_line\x12xmust not contain control characters (NUL included), line or paragraph separators, or bidirectional formatting characters\x1a[this.matches(r'^[^\\x00-\\x1f\\x7f-\\x9f\\x{2028}\\x{2029}\\x{202a}-\\x{202e}\\x{2066}-\\x{2069}]*$')r\x03\x18\x80\x02R\n" +
 	"assignedTo\x12G\n" +
 	"\x11create_time_range\x18\a \x01(\v2\x16.defender.v1.TimeRangeB\x03\xe0A\x01R\x0fcreateTimeRange\x12G\n" +
 	"\x11update_time_range\x18\b \x01(\v2\x16.defender.v1.TimeRangeB\x03\xe0A\x01R\x0fupdateTimeRange\x12:\n" +
@@ -421,12 +427,13 @@ const file_defender_v1_incident_service_proto_rawDesc = "" +
 	"\x12GetIncidentRequest\x12\x80\x01\n" +
 	"\x04name\x18\x01 \x01(\tBl\xe0A\x02\xfaA\x1b\n" +
 	"\x19defender.gateway/Incident\xbaHHrF\x10\x01\x18\xac\x022?^tenants/[A-Za-z0-9][A-Za-z0-9.-]{0,252}/incidents/[0-9]{1,19}$R\x04name\x12:\n" +
-	"\x04view\x18\x02 \x01(\x0e2\x19.defender.v1.IncidentViewB\v\xe0A\x01\xbaH\x05\x82\x01\x02\x10\x01R\x04view\"\x8d\x02\n" +
+	"\x04view\x18\x02 \x01(\x0e2\x19.defender.v1.IncidentViewB\v\xe0A\x01\xbaH\x05\x82\x01\x02\x10\x01R\x04view\"\x8a\x04\n" +
 	"\x15UpdateIncidentRequest\x12<\n" +
 	"\bincident\x18\x01 \x01(\v2\x15.defender.v1.IncidentB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\bincident\x12@\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x03\xe0A\x01R\n" +
-	"updateMask\x12%\n" +
-	"\acomment\x18\x03 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\xa0\x1fR\acomment\x12M\n" +
+	"updateMask\x12\xa1\x02\n" +
+	"\acomment\x18\x03 \x01(\tB\x86\x02\xe0A\x01\xbaH\xff\x01\xba\x01\xf6\x01\n" +
+	"\vstring.text\x12\x88\x01must not contain control characters other than tab, line feed and carriage return (NUL included), or bidirectional formatting characters\x1a\\this.matches(r'^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\x{202a}-\\x{202e}\\x{2066}-\\x{2069}]*$')r\x03\x18\xa0\x1fR\acomment\x12M\n" +
 	"\x12expect_update_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x01R\x10expectUpdateTime2\xb7\x03\n" +
 	"\x0fIncidentService\x12\x89\x01\n" +
 	"\rListIncidents\x12!.defender.v1.ListIncidentsRequest\x1a\".defender.v1.ListIncidentsResponse\"1\xdaA\x06parent\x82\xd3\xe4\x93\x02\"\x12 /v1/{parent=tenants/*}/incidents\x12v\n" +
