@@ -174,3 +174,28 @@ func TestCanonicalMapsEveryNameToOneKey(t *testing.T) {
 		}
 	}
 }
+
+func TestOnlyDNSNamesAreLookedUp(t *testing.T) {
+	d := newFakeDirectory()
+	r, err := New(Options{
+		App: AppContext{Tenant: homeTenantID, Backend: defender.BackendGraph, APIURL: "https://graph.example",
+			AuthorityHost: "https://login.example", Tokens: &countingTokens{}},
+		HTTPClient: d.client(),
+		NewBackend: (&countingFactory{}).newBackend,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"common", "organizations", "../contoso.com", "contoso.com/x", "contoso..com", "-a.example", strings.Repeat("a", 64) + ".example", "a b.example"} {
+		if _, ok := r.Canonical(name); ok {
+			t.Errorf("Canonical(%q) is ok", name)
+		}
+		_, err := r.Resolve(context.Background(), name)
+		if e, ok := defender.AsError(err); !ok || e.Reason != defender.ReasonTenantNotAllowed {
+			t.Errorf("Resolve(%q) = %v, want TENANT_NOT_ALLOWED", name, err)
+		}
+	}
+	if n := d.count(); n != 0 {
+		t.Errorf("%d lookups of names that are no DNS names, want 0: %v", n, d.requests)
+	}
+}

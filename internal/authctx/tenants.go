@@ -66,13 +66,18 @@ func (s *servedTenants) resolve(ctx context.Context, name string) (*servedTenant
 		return t, id, err
 	}
 	var id string
-	if isGUID(name) {
+	switch {
+	case isGUID(name):
 		id = strings.ToLower(name)
-	} else {
+	case isDNSName(name):
 		var err error
 		if id, err = s.lookupRequested(ctx, name); err != nil {
 			return nil, "", err
 		}
+	default:
+		// Never looked up: the policy may ask before the request's names
+		// are validated.
+		return nil, "", notAllowed(name)
 	}
 	t, err := s.byID(ctx, id)
 	if err != nil {
@@ -156,6 +161,29 @@ func lookupError(tenant string, err error, configured bool) error {
 		return &defender.Error{Kind: defender.KindUnavailable, Reason: defender.ReasonTenantLookupFailed,
 			Message: "the tenant id of " + quote(tenant) + " could not be looked up at the authority; retry later", Cause: err}
 	}
+}
+
+// isDNSName accepts LDH labels of 1 to 63 characters, not starting or
+// ending with a hyphen, at least two of them, at most 253 characters.
+func isDNSName(s string) bool {
+	if len(s) > 253 {
+		return false
+	}
+	labels := strings.Split(s, ".")
+	if len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for i := range len(l) {
+			if c := l[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func quote(s string) string { return `"` + truncate(s) + `"` }
