@@ -146,7 +146,7 @@ func TestWhoAmI(t *testing.T) {
 		}
 		partner, err := c.WhoAmI(context.Background(), &defenderv1.WhoAmIRequest{Tenant: "tenants/" + identity.SecondTenantDomain})
 		mustOK(t, err)
-		if partner.GetContext() != "contexts/partner/tenants/"+identity.SecondTenantDomain || partner.GetContextKind() != defenderv1.ContextKind_CONTEXT_KIND_PARTNER {
+		if partner.GetContext() != "contexts/partner/tenants/"+identity.SecondTenantID || partner.GetTenant() != identity.SecondTenantID || partner.GetContextKind() != defenderv1.ContextKind_CONTEXT_KIND_PARTNER {
 			t.Errorf("WhoAmI in fabrikam = %v", partner)
 		}
 	})

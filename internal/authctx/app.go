@@ -1,7 +1,6 @@
 package authctx
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -86,12 +85,14 @@ func newAppResolver(c AppContext, opts Options) (*appResolver, error) {
 	}, nil
 }
 
-func (a *appResolver) entries() []entry { return []entry{{info: a.desc, status: a.status}} }
+// info describes the context, its tenant named by id.
+func (a *appResolver) info(id string) Info {
+	d := a.desc
+	d.Tenant = id
+	return d
+}
 
-// resolve serves "default" and the configured tenant, case-insensitively.
-func (a *appResolver) resolve(_ context.Context, tenant string) (Target, bool, error) {
-	if !strings.EqualFold(tenant, DefaultTenant) && !strings.EqualFold(tenant, a.desc.Tenant) {
-		return Target{}, false, nil
-	}
-	return Target{Backend: a.backend, Tokens: a.tokens, Tenant: a.desc.Tenant, Context: a.desc}, true, nil
+// target serves the home tenant, whose id is id.
+func (a *appResolver) target(id string) Target {
+	return Target{Backend: a.backend, Tokens: a.tokens, Tenant: id, Context: a.info(id)}
 }

@@ -7,14 +7,20 @@
 // or upstream request):
 //
 //   - the application context ("contexts/app"): client credentials for the
-//     configured home tenant, reached as "default" or as that tenant's GUID
-//     or domain; asked first;
-//   - the partner context ("contexts/partner/tenants/{tenant}"): the same
+//     configured home tenant, also reached as "default";
+//   - the partner context ("contexts/partner/tenants/{tenant id}"): the same
 //     multi-tenant app registration, with client credentials in each
-//     allow-listed customer tenant, named as configured (case-insensitive).
-//     Each tenant's token source (its own MSAL cache) and backend are built
-//     on first use. A tenant without admin consent fails with
-//     CONSENT_REQUIRED carrying its admin-consent URL.
+//     allow-listed customer tenant. Each tenant's token source (its own MSAL
+//     cache) and backend are built on first use. A tenant without admin
+//     consent fails with CONSENT_REQUIRED carrying its admin-consent URL.
+//
+// Tenants are configured by tenant id (GUID) or domain, and a request may
+// name a served tenant by "default" (the home tenant), its id or any of its
+// verified domains (tenants.go). Domains become ids through the authority's
+// OpenID discovery document, whose issuer holds the id (tenantid.go):
+// lazily, cached, one request per domain at a time, and rate-bounded for
+// domains no tenant is configured as. Targets, contexts and every name
+// built from them use the tenant id: the canonical form.
 //
 // When the call's caller.Request selects the user context (a presented
 // user token, or a signed-in account named in x-defender-account), Resolve

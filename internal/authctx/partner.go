@@ -1,7 +1,6 @@
 package authctx
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -64,7 +63,7 @@ type partnerTenant struct {
 	mu     sync.Mutex
 	built  bool
 	tokens defender.TokenSource
-	target Target
+	base   Target
 	err    error
 }
 
@@ -93,9 +92,7 @@ func newPartnerResolver(c PartnerContext, opts Options) (*partnerResolver, error
 		}
 		pt := &partnerTenant{
 			desc: Info{
-				Name:           partnerNamePrefix + t.Tenant,
 				Kind:           KindPartner,
-				Tenant:         t.Tenant,
 				DisplayName:    t.DisplayName,
 				ClientID:       c.ClientID,
 				CredentialKind: c.CredentialKind,
@@ -127,7 +124,7 @@ func (p *partnerTenant) get() (Target, defender.TokenSource, error) {
 		p.built = true
 		p.err = p.construct()
 	}
-	return p.target, p.tokens, p.err
+	return p.base, p.tokens, p.err
 }
 
 func (p *partnerTenant) construct() error {
@@ -143,29 +140,23 @@ func (p *partnerTenant) construct() error {
 			Message: "internal error", Cause: fmt.Errorf("partner tenant %s: build %s backend: %w", p.cfg.Tenant, p.cfg.Backend, err)}
 	}
 	p.tokens = tokens
-	p.target = Target{Backend: backend, Tokens: tokens, Tenant: p.cfg.Tenant, Context: p.desc}
+	p.base = Target{Backend: backend, Tokens: tokens}
 	return nil
 }
 
-func (p *partnerResolver) entries() []entry {
-	out := make([]entry, 0, len(p.order))
-	for _, t := range p.order {
-		out = append(out, entry{info: t.desc, status: t.status})
-	}
-	return out
+// info describes the tenant's context, the tenant named by id.
+func (p *partnerTenant) info(id string) Info {
+	d := p.desc
+	d.Name, d.Tenant = partnerNamePrefix+id, id
+	return d
 }
 
-func (p *partnerResolver) lookup(tenant string) (*partnerTenant, bool) {
-	t, ok := p.tenants[strings.ToLower(tenant)]
-	return t, ok
-}
-
-// resolve serves the allow-listed tenants, case-insensitively.
-func (p *partnerResolver) resolve(_ context.Context, tenant string) (Target, bool, error) {
-	t, ok := p.lookup(tenant)
-	if !ok {
-		return Target{}, false, nil
+// target serves the tenant, whose id is id, building it on first use.
+func (p *partnerTenant) target(id string) (Target, error) {
+	t, _, err := p.get()
+	if err != nil {
+		return Target{}, err
 	}
-	target, _, err := t.get()
-	return target, true, err
+	t.Tenant, t.Context = id, p.info(id)
+	return t, nil
 }

@@ -3,7 +3,6 @@ package authctx
 import (
 	"context"
 	"errors"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -61,7 +60,7 @@ func newPartnerFixture(t *testing.T, redirect string, errs map[string]error) *pa
 				return s, nil
 			},
 		},
-		HTTPClient: &http.Client{},
+		HTTPClient: newFakeDirectory().client(),
 		// Partner backends are built concurrently by CheckContexts.
 		NewBackend: func(kind defender.BackendKind, opts defender.ClientOptions) (defender.Backend, error) {
 			mu.Lock()
@@ -86,8 +85,9 @@ func TestPartnerResolveIsCaseInsensitiveAndLazy(t *testing.T) {
 		tenant, wantTenant string
 		wantKind           defender.BackendKind
 	}{
-		{"FABRIKAM.example.com", "fabrikam.example.com", defender.BackendXDR},
-		{"fabrikam.example.com", "fabrikam.example.com", defender.BackendXDR},
+		{"FABRIKAM.example.com", fabrikamID, defender.BackendXDR},
+		{"fabrikam.example.com", fabrikamID, defender.BackendXDR},
+		{strings.ToUpper(fabrikamID), fabrikamID, defender.BackendXDR},
 		{"7C9D1E3F-2A4B-4C5D-8E6F-0A1B2C3D4E5F", "7c9d1e3f-2a4b-4c5d-8e6f-0a1b2c3d4e5f", defender.BackendGraph},
 	}
 	for _, tt := range tests {
@@ -111,7 +111,9 @@ func TestPartnerResolveIsCaseInsensitiveAndLazy(t *testing.T) {
 
 func TestPartnerNotAllowedMakesNoTokenRequest(t *testing.T) {
 	f := newPartnerFixture(t, "", nil)
-	for _, tenant := range []string{"other.example.com", "fabrikam.example", "contoso.onmicrosoft.com"} {
+	// Unknown to the authority; a tenant that exists but is not served; a
+	// prefix of a served domain; an unserved GUID.
+	for _, tenant := range []string{"other.example.com", "northwind.example", "fabrikam.example", "99999999-8888-4777-8666-555555555555"} {
 		_, err := f.reg.Resolve(context.Background(), tenant)
 		e, ok := defender.AsError(err)
 		if !ok || e.Kind != defender.KindPermissionDenied || e.Reason != defender.ReasonTenantNotAllowed {
@@ -155,6 +157,8 @@ func TestConsentURL(t *testing.T) {
 			want: "https://login.example/fabrikam.example.com/adminconsent?client_id=client-1&redirect_uri=https%3A%2F%2Fgw.example%2Fcb&state=a+b%26c"},
 		{name: "trailing slash on the authority", redirect: "http://localhost/cb", tenant: "7c9d1e3f-2a4b-4c5d-8e6f-0a1b2c3d4e5f",
 			want: "https://login.example/7c9d1e3f-2a4b-4c5d-8e6f-0a1b2c3d4e5f/adminconsent?client_id=client-1&redirect_uri=http%3A%2F%2Flocalhost%2Fcb"},
+		{name: "by tenant id", redirect: "http://localhost/cb", tenant: fabrikamID,
+			want: "https://login.example/fabrikam.example.com/adminconsent?client_id=client-1&redirect_uri=http%3A%2F%2Flocalhost%2Fcb"},
 		{name: "not allowed", redirect: "https://gw.example/cb", tenant: "other.example.com", wantReason: defender.ReasonTenantNotAllowed},
 		{name: "home tenant", redirect: "https://gw.example/cb", tenant: "default", wantReason: defender.ReasonTenantNotAllowed},
 		{name: "no redirect URI", tenant: "fabrikam.example.com", wantReason: defender.ReasonNotConfigured},
@@ -162,7 +166,7 @@ func TestConsentURL(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newPartnerFixture(t, tt.redirect, nil)
-			link, err := f.reg.ConsentURL(tt.tenant, tt.state)
+			link, err := f.reg.ConsentURL(context.Background(), tt.tenant, tt.state)
 			if tt.wantReason != "" {
 				e, ok := defender.AsError(err)
 				if !ok || e.Reason != tt.wantReason {
@@ -193,11 +197,16 @@ func TestCheckContextsStatusesAndCache(t *testing.T) {
 		for _, info := range f.reg.CheckContexts(context.Background()) {
 			out[info.Tenant] = info
 		}
+		// Every context is named by its tenant id.
+		if fab := out[fabrikamID]; fab.Name != partnerNamePrefix+fabrikamID {
+			t.Errorf("fabrikam's context is named %q", fab.Name)
+		}
+		out["fabrikam.example.com"] = out[fabrikamID]
 		return out
 	}
 	got := check()
 	for tenant, want := range map[string]TokenStatus{
-		homeTenantID:                           TokenAvailable,
+		strings.ToLower(homeTenantID):          TokenAvailable,
 		"fabrikam.example.com":                 TokenConsentRequired,
 		"7c9d1e3f-2a4b-4c5d-8e6f-0a1b2c3d4e5f": TokenUnavailable,
 	} {
@@ -246,7 +255,7 @@ func TestPartnerHomeTenantRefused(t *testing.T) {
 	_, err := New(Options{
 		App:        AppContext{Tenant: homeTenantID, Backend: defender.BackendGraph, APIURL: "https://graph.example", Tokens: &countingTokens{}},
 		Partner:    PartnerContext{Tenants: []PartnerTenant{{Tenant: strings.ToLower(homeTenantID)}}, NewTokens: func(PartnerTenant) (defender.TokenSource, error) { return nil, nil }},
-		HTTPClient: &http.Client{},
+		HTTPClient: newFakeDirectory().client(),
 		NewBackend: (&countingFactory{}).newBackend,
 	})
 	if err == nil || !strings.Contains(err.Error(), "home tenant") {

@@ -70,15 +70,6 @@ type Options struct {
 	Logger     *slog.Logger
 }
 
-// resolver serves the tenants of one auth context.
-type resolver interface {
-	// entries describe the context: one entry per tenant it serves.
-	entries() []entry
-	// resolve returns the target for tenant, or false when the context
-	// does not serve it; an error when it serves it but cannot build it.
-	resolve(ctx context.Context, tenant string) (Target, bool, error)
-}
-
 // entry is one described context with its token check.
 type entry struct {
 	info   Info
@@ -87,12 +78,12 @@ type entry struct {
 
 // Registry resolves tenants to auth contexts. It is safe for concurrent use.
 type Registry struct {
-	resolvers []resolver
-	partner   *partnerResolver
-	user      *userResolver
-	home      string
-	redirect  string
-	clientID  string
+	app      *appResolver
+	partner  *partnerResolver
+	user     *userResolver
+	tenants  *servedTenants
+	redirect string
+	clientID string
 }
 
 // New builds the registry and the backend of every context.
@@ -127,13 +118,18 @@ func New(opts Options) (*Registry, error) {
 			return nil, fmt.Errorf("authctx: partner context: tenant %q is the home tenant", t.Tenant)
 		}
 	}
+	home := &servedTenant{configured: opts.App.Tenant, authorityHost: opts.App.AuthorityHost}
+	tenants := &servedTenants{home: home, all: []*servedTenant{home}, ids: newTenantIDs(opts.HTTPClient, opts.Now)}
+	for _, p := range partner.order {
+		tenants.all = append(tenants.all, &servedTenant{configured: p.cfg.Tenant, authorityHost: p.cfg.AuthorityHost, partner: p})
+	}
 	return &Registry{
-		resolvers: []resolver{app, partner},
-		partner:   partner,
-		home:      opts.App.Tenant,
-		user:      newUserResolver(opts.User, opts),
-		redirect:  opts.Partner.ConsentRedirectURI,
-		clientID:  opts.Partner.ClientID,
+		app:      app,
+		partner:  partner,
+		tenants:  tenants,
+		user:     newUserResolver(opts.User, opts),
+		redirect: opts.Partner.ConsentRedirectURI,
+		clientID: opts.Partner.ClientID,
 	}, nil
 }
 
@@ -158,17 +154,20 @@ func (r *Registry) Resolve(ctx context.Context, tenant string) (Target, error) {
 	return base, nil
 }
 
-// resolveTenant returns the app or partner target of tenant.
+// resolveTenant returns the app or partner target of tenant, named by
+// "default", its tenant id or a domain; the target's Tenant is the id.
 func (r *Registry) resolveTenant(ctx context.Context, tenant string) (Target, error) {
 	if tenant == "" {
 		return Target{}, defender.Errorf(defender.KindInvalidArgument, defender.ReasonInvalidArgument, "the tenant is empty")
 	}
-	for _, res := range r.resolvers {
-		if t, ok, err := res.resolve(ctx, tenant); ok || err != nil {
-			return t, err
-		}
+	st, id, err := r.tenants.resolve(ctx, tenant)
+	if err != nil {
+		return Target{}, err
 	}
-	return Target{}, notAllowed(tenant)
+	if st.partner == nil {
+		return r.app.target(id), nil
+	}
+	return st.partner.target(id)
 }
 
 // Tenant returns how a served tenant is reached, whatever alias names it.
@@ -180,27 +179,41 @@ func (r *Registry) Tenant(ctx context.Context, tenant string) (TenantConfig, err
 	return tenantConfig(t), nil
 }
 
-// Canonical maps a tenant name or alias ("default", a configured GUID or
-// domain, case-insensitively) to the tenant as configured, or false when
-// the gateway does not serve it. It builds nothing and makes no request.
+// canonicalTimeout bounds the lookups of one Canonical call.
+const canonicalTimeout = 2 * lookupTimeout
+
+// Canonical maps a tenant name ("default", a tenant id or a domain, as
+// Resolve accepts them) to the served tenant as configured, one key per
+// tenant whatever names it, or false when the gateway does not serve it
+// or the lookup fails. The policy compares tenants by this key. It builds
+// nothing and makes no token or API request; a name that is neither
+// "default" nor a tenant as configured may need a discovery lookup.
 func (r *Registry) Canonical(tenant string) (string, bool) {
-	if strings.EqualFold(tenant, DefaultTenant) || strings.EqualFold(tenant, r.home) {
-		return r.home, true
+	if t, ok := r.tenants.byName(tenant); ok {
+		return t.configured, true
 	}
-	if t, ok := r.partner.lookup(tenant); ok {
-		return t.cfg.Tenant, true
+	ctx, cancel := context.WithTimeout(context.Background(), canonicalTimeout)
+	defer cancel()
+	t, _, err := r.tenants.resolve(ctx, tenant)
+	if err != nil {
+		return "", false
 	}
-	return "", false
+	return t.configured, true
 }
 
 // ServedTenants lists every tenant the gateway serves, as configured: the
 // home tenant first.
 func (r *Registry) ServedTenants() []string {
-	out := []string{r.home}
-	for _, t := range r.partner.order {
-		out = append(out, t.cfg.Tenant)
+	out := make([]string, 0, len(r.tenants.all))
+	for _, t := range r.tenants.all {
+		out = append(out, t.configured)
 	}
 	return out
+}
+
+func isNotAllowed(err error) bool {
+	e, ok := defender.AsError(err)
+	return ok && e.Reason == defender.ReasonTenantNotAllowed
 }
 
 func notAllowed(tenant string) *defender.Error {
@@ -210,15 +223,19 @@ func notAllowed(tenant string) *defender.Error {
 }
 
 // ConsentURL builds the admin-consent URL of an allow-listed partner tenant,
-// with the configured redirect URI and state. A tenant not on the list is
-// TENANT_NOT_ALLOWED; without a redirect URI it is FAILED_PRECONDITION
-// NOT_CONFIGURED. It makes no request.
-func (r *Registry) ConsentURL(tenant, state string) (ConsentLink, error) {
-	t, ok := r.partner.lookup(tenant)
-	if !ok {
+// named as Resolve accepts it, with the configured redirect URI and state.
+// A tenant not on the list is TENANT_NOT_ALLOWED; without a redirect URI it
+// is FAILED_PRECONDITION NOT_CONFIGURED. It makes no token or API request.
+func (r *Registry) ConsentURL(ctx context.Context, tenant, state string) (ConsentLink, error) {
+	st, _, err := r.tenants.resolve(ctx, tenant)
+	if err != nil && !isNotAllowed(err) {
+		return ConsentLink{}, err
+	}
+	if err != nil || st.partner == nil {
 		return ConsentLink{}, defender.Errorf(defender.KindPermissionDenied, defender.ReasonTenantNotAllowed,
 			"tenant %q is not on the partner allow-list", truncate(tenant))
 	}
+	t := st.partner
 	if r.redirect == "" {
 		return ConsentLink{}, defender.Errorf(defender.KindFailedPrecondition, defender.ReasonNotConfigured,
 			"no consent redirect URI is configured: set DEFENDER_CONSENT_REDIRECT_URI (--consent-redirect-uri) to a reply URL of the app registration")
@@ -247,10 +264,20 @@ func (r *Registry) Contexts(ctx context.Context) []Info {
 	return infos
 }
 
+// entries describe every context, each tenant by its id; a configured
+// domain whose id cannot be looked up now is shown as configured.
 func (r *Registry) entries(ctx context.Context) []entry {
 	var entries []entry
-	for _, res := range r.resolvers {
-		entries = append(entries, res.entries()...)
+	for _, t := range r.tenants.all {
+		id, err := r.tenants.id(ctx, t)
+		if err != nil {
+			id = r.tenants.canonical(t)
+		}
+		if t.partner == nil {
+			entries = append(entries, entry{info: r.app.info(id), status: r.app.status})
+		} else {
+			entries = append(entries, entry{info: t.partner.info(id), status: t.partner.status})
+		}
 	}
 	return append(entries, r.user.entries(ctx, func(t string) (Target, error) { return r.resolveTenant(ctx, t) })...)
 }

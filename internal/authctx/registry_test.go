@@ -52,7 +52,7 @@ func newRegistry(t *testing.T, tenant string) (*Registry, *countingFactory, *cou
 	t.Helper()
 	factory := &countingFactory{}
 	tokens := &countingTokens{}
-	client := &http.Client{}
+	client := newFakeDirectory().client()
 	r, err := New(Options{
 		App: AppContext{
 			Tenant: tenant, ClientID: "client-1", Backend: defender.BackendXDR,
@@ -81,9 +81,12 @@ func TestResolve(t *testing.T) {
 		{"GUID in another case", homeTenantID, strings.ToLower(homeTenantID), true},
 		{"domain", homeDomain, "Contoso.OnMicrosoft.com", true},
 		{"default with a domain configured", homeDomain, "default", true},
-		{"GUID when a domain is configured", homeDomain, homeTenantID, false},
+		{"GUID when a domain is configured", homeDomain, homeTenantID, true},
+		{"domain when a GUID is configured", homeTenantID, "CONTOSO.onmicrosoft.com", true},
+		{"another verified domain", homeDomain, "contoso.com", true},
 		{"other tenant", homeTenantID, "7c9d1e3f-2a4b-4c5d-8e6f-0a1b2c3d4e5f", false},
-		{"other domain", homeDomain, "fabrikam.onmicrosoft.com", false},
+		{"other existing domain", homeDomain, fabrikamDomain, false},
+		{"domain unknown to the authority", homeTenantID, "fabrikam.onmicrosoft.com", false},
 		{"prefix of the tenant", homeDomain, "contoso", false},
 	}
 	for _, tt := range tests {
@@ -94,8 +97,10 @@ func TestResolve(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Resolve(%q): %v", tt.tenant, err)
 				}
-				if target.Backend != factory.built[0] || target.Tenant != tt.configured || target.Context.Name != AppContextName {
-					t.Errorf("target = %+v; want the app backend, tenant %q, context %s", target, tt.configured, AppContextName)
+				// Whatever names it, the tenant comes back as its id.
+				want := strings.ToLower(homeTenantID)
+				if target.Backend != factory.built[0] || target.Tenant != want || target.Context.Tenant != want || target.Context.Name != AppContextName {
+					t.Errorf("target = %+v; want the app backend, tenant %q, context %s", target, want, AppContextName)
 				}
 			} else {
 				de, ok := defender.AsError(err)
@@ -155,7 +160,7 @@ func TestNewBuildsAppBackendOnce(t *testing.T) {
 func TestContexts(t *testing.T) {
 	r, _, _, _ := newRegistry(t, homeDomain)
 	want := []Info{{
-		Name: "contexts/app", Kind: "app", Tenant: homeDomain, ClientID: "client-1", CredentialKind: "certificate",
+		Name: "contexts/app", Kind: "app", Tenant: strings.ToLower(homeTenantID), ClientID: "client-1", CredentialKind: "certificate",
 		Backend: defender.BackendXDR, APIURL: "https://api.security.microsoft.com",
 		AuthorityHost: "https://login.microsoftonline.com", Scope: "https://api.security.microsoft.com/.default",
 	}}
@@ -169,7 +174,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	valid := func() Options {
 		return Options{
 			App:        AppContext{Tenant: homeTenantID, Backend: defender.BackendGraph, APIURL: "https://graph.microsoft.com/v1.0", Tokens: &countingTokens{}},
-			HTTPClient: &http.Client{},
+			HTTPClient: newFakeDirectory().client(),
 			NewBackend: (&countingFactory{}).newBackend,
 		}
 	}

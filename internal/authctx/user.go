@@ -23,7 +23,7 @@ const (
 )
 
 // TenantConfig is how one served tenant (the home tenant or a partner
-// tenant) is reached: its canonical name, backend and cloud.
+// tenant) is reached: its canonical name (its tenant id), backend and cloud.
 type TenantConfig struct {
 	Tenant        string
 	Backend       defender.BackendKind
@@ -34,7 +34,7 @@ type TenantConfig struct {
 
 // Account is a device-code signed-in account.
 type Account struct {
-	// Tenant is the tenant as configured; UPN the user's principal name.
+	// Tenant is the tenant id; UPN the user's principal name.
 	Tenant, UPN string
 }
 
@@ -126,7 +126,8 @@ func (u *userResolver) onBehalfOf(tok *caller.UserToken, tc TenantConfig, base T
 		return Target{}, defender.Errorf(defender.KindFailedPrecondition, defender.ReasonNotConfigured,
 			"the user context (on-behalf-of) is not configured")
 	}
-	if !strings.EqualFold(tok.ServedTenant, tc.Tenant) {
+	// tc.Tenant is the tenant id, as the token's tid.
+	if !strings.EqualFold(tok.Tenant, tc.Tenant) {
 		return Target{}, defender.Errorf(defender.KindPermissionDenied, defender.ReasonUserTenantMismatch,
 			"the user token belongs to tenant %q, not to %q: a user acts only in their own tenant", tok.Tenant, tc.Tenant)
 	}

@@ -2,7 +2,6 @@ package authctx
 
 import (
 	"context"
-	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -79,9 +78,9 @@ func newUserRegistry(t *testing.T) (*Registry, *countingFactory, *recordingToken
 		User: UserContext{
 			ClientID: "client-1", CredentialKind: "client_secret",
 			NewOnBehalfOf: func(TenantConfig) (defender.TokenSource, error) { return obo, nil },
-			Accounts:      &fakeAccounts{tokens: acct, accounts: []Account{{Tenant: homeDomain, UPN: "alice@contoso.com"}}},
+			Accounts:      &fakeAccounts{tokens: acct, accounts: []Account{{Tenant: strings.ToLower(homeTenantID), UPN: "alice@contoso.com"}}},
 		},
-		HTTPClient: &http.Client{},
+		HTTPClient: newFakeDirectory().client(),
 		NewBackend: factory.newBackend,
 	})
 	if err != nil {
@@ -91,7 +90,11 @@ func newUserRegistry(t *testing.T) (*Registry, *countingFactory, *recordingToken
 }
 
 func userToken(upn, served string) *caller.UserToken {
-	return &caller.UserToken{Raw: "raw-user-token", Tenant: "tid-" + served, ServedTenant: served, UPN: upn}
+	tid := map[string]string{homeDomain: strings.ToLower(homeTenantID), fabrikamDomain: fabrikamID}[served]
+	if tid == "" {
+		tid = "00000000-0000-4000-8000-000000000000"
+	}
+	return &caller.UserToken{Raw: "raw-user-token", Tenant: tid, ServedTenant: served, UPN: upn}
 }
 
 func TestResolveSelectsTheContext(t *testing.T) {
@@ -105,7 +108,7 @@ func TestResolveSelectsTheContext(t *testing.T) {
 	}{
 		{name: "no caller: app", tenant: "default", wantName: AppContextName, wantKind: KindApp},
 		{name: "caller without user: app", tenant: "default", req: &caller.Request{}, wantName: AppContextName, wantKind: KindApp},
-		{name: "caller without user: partner", tenant: "FABRIKAM.example.com", req: &caller.Request{}, wantName: partnerNamePrefix + "fabrikam.example.com", wantKind: KindPartner},
+		{name: "caller without user: partner", tenant: "FABRIKAM.example.com", req: &caller.Request{}, wantName: partnerNamePrefix + fabrikamID, wantKind: KindPartner},
 		{name: "user token in home tenant", tenant: "default", req: &caller.Request{UserToken: userToken("alice@contoso.com", homeDomain)}, wantName: OnBehalfOfContextName, wantKind: KindUser},
 		{name: "user token of a partner tenant", tenant: "fabrikam.example.com", req: &caller.Request{UserToken: userToken("carol@fabrikam.example.com", "fabrikam.example.com")}, wantName: OnBehalfOfContextName, wantKind: KindUser},
 		{name: "user token of another tenant", tenant: "default", req: &caller.Request{UserToken: userToken("carol@fabrikam.example.com", "fabrikam.example.com")}, wantReason: defender.ReasonUserTenantMismatch},
@@ -181,9 +184,9 @@ func TestWhoAmI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w.Caller != "api-key:soc" || w.Context.Kind != KindUser || w.Tenant != homeDomain || w.UpstreamIdentity != "alice@contoso.com" ||
+	if w.Caller != "api-key:soc" || w.Context.Kind != KindUser || w.Tenant != strings.ToLower(homeTenantID) || w.UpstreamIdentity != "alice@contoso.com" ||
 		strings.Join(w.Scopes, " ") != "Incident.Read AdvancedHunting.Read" || w.Expiry.Year() != 2030 ||
-		strings.Join(w.AllowedOperations, ",") != "incidents.read@"+homeDomain {
+		strings.Join(w.AllowedOperations, ",") != "incidents.read@"+strings.ToLower(homeTenantID) {
 		t.Errorf("WhoAmI = %+v", w)
 	}
 }
@@ -195,7 +198,7 @@ func TestContextsListUserEntries(t *testing.T) {
 	for _, i := range infos {
 		names = append(names, i.Name)
 	}
-	want := []string{AppContextName, partnerNamePrefix + "fabrikam.example.com", OnBehalfOfContextName, "contexts/user/accounts/alice@contoso.com"}
+	want := []string{AppContextName, partnerNamePrefix + fabrikamID, OnBehalfOfContextName, "contexts/user/accounts/alice@contoso.com"}
 	if strings.Join(names, " ") != strings.Join(want, " ") {
 		t.Fatalf("contexts = %v, want %v", names, want)
 	}
@@ -203,7 +206,7 @@ func TestContextsListUserEntries(t *testing.T) {
 	if obo.TokenStatus != TokenUnchecked || obo.Kind != KindUser {
 		t.Errorf("on-behalf-of entry = %+v, want unchecked user context", obo)
 	}
-	if account.TokenStatus != TokenAvailable || account.Account != "alice@contoso.com" || account.CredentialKind != CredentialUserSignIn || account.Tenant != homeDomain {
+	if account.TokenStatus != TokenAvailable || account.Account != "alice@contoso.com" || account.CredentialKind != CredentialUserSignIn || account.Tenant != strings.ToLower(homeTenantID) {
 		t.Errorf("account entry = %+v", account)
 	}
 	if got := acct.last.Load(); got == nil || got.Account != "alice@contoso.com" {

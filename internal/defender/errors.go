@@ -137,6 +137,12 @@ const (
 	ReasonDeviceLoginNotFound = "DEVICE_LOGIN_NOT_FOUND"
 	// ReasonTooManyDeviceLogins: too many device logins are pending.
 	ReasonTooManyDeviceLogins = "TOO_MANY_DEVICE_LOGINS"
+	// ReasonTenantLookupFailed: the id of a tenant named by domain could
+	// not be looked up at the authority (UNAVAILABLE).
+	ReasonTenantLookupFailed = "TENANT_LOOKUP_FAILED"
+	// ReasonTooManyTenantLookups: the gateway's bound on lookups of tenant
+	// domains is reached (RESOURCE_EXHAUSTED).
+	ReasonTooManyTenantLookups = "TOO_MANY_TENANT_LOOKUPS"
 )
 
 // Error is every failure of this package. Message is written for the

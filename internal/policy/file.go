@@ -14,9 +14,12 @@ import (
 // any signed-in account.
 const Wildcard = "*"
 
-// CanonicalTenant maps a tenant name or alias, including "default", to the
-// gateway's canonical form of a tenant it serves; ok is false for a tenant
-// the gateway does not serve.
+// CanonicalTenant maps a tenant name, as a request may give it ("default",
+// a tenant id or a domain), to one key per tenant the gateway serves, so
+// that an entry and a request naming one tenant differently match; ok is
+// false for a tenant the gateway does not serve (or whose id could not be
+// looked up at the authority). In the gateway it is authctx's
+// Registry.Canonical.
 type CanonicalTenant func(tenant string) (canonical string, ok bool)
 
 // file is the YAML policy file.
@@ -132,7 +135,7 @@ func compile(e entry, canonical CanonicalTenant) (*grant, error) {
 		}
 		c, ok := canonical(t)
 		if !ok {
-			add("tenants: %q is not a tenant the gateway serves", t)
+			add("tenants: %q is not a tenant the gateway serves (or its tenant id could not be looked up at the authority; name it as configured to need no lookup)", t)
 			continue
 		}
 		g.tenants[c] = true

@@ -53,7 +53,7 @@ func (s *AuthService) GetConsentUrl(ctx context.Context, req *defenderv1.GetCons
 	if s.contexts == nil {
 		return nil, s.errs.fail(ctx, method, defender.Errorf(defender.KindInternal, defender.ReasonInternal, "no contexts are configured"))
 	}
-	link, err := s.contexts.ConsentURL(tenant, req.GetState())
+	link, err := s.contexts.ConsentURL(ctx, tenant, req.GetState())
 	if err != nil {
 		return nil, s.errs.fail(ctx, method, err)
 	}

@@ -22,7 +22,7 @@ type contextList []authctx.Info
 
 func (l contextList) CheckContexts(context.Context) []authctx.Info { return l }
 
-func (l contextList) ConsentURL(tenant, state string) (authctx.ConsentLink, error) {
+func (l contextList) ConsentURL(_ context.Context, tenant, state string) (authctx.ConsentLink, error) {
 	switch tenant {
 	case "fabrikam.example":
 		return authctx.ConsentLink{URL: "https://login.example/fabrikam.example/adminconsent?state=" + state, RedirectURI: "https://gw.example/cb"}, nil

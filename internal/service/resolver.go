@@ -20,7 +20,7 @@ type Resolver interface {
 // how a served tenant is reached.
 type ContextLister interface {
 	CheckContexts(ctx context.Context) []authctx.Info
-	ConsentURL(tenant, state string) (authctx.ConsentLink, error)
+	ConsentURL(ctx context.Context, tenant, state string) (authctx.ConsentLink, error)
 	WhoAmI(ctx context.Context, tenant string) (authctx.WhoAmI, error)
 	Tenant(ctx context.Context, tenant string) (authctx.TenantConfig, error)
 }

@@ -30,10 +30,13 @@ type openIDConfiguration struct {
 	CloudInstanceName                 string   `json:"cloud_instance_name"`
 }
 
+// handleDiscovery serves a tenant named by its id or any of its verified
+// domains; the issuer and endpoints always name the id. An unknown tenant is
+// Entra's 400 invalid_tenant AADSTS90002.
 func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 	tenantID, ok := s.registry.ResolveTenant(r.PathValue("tenant"))
 	if !ok {
-		writeOAuthError(w, r, errTenantNotFound(r.PathValue("tenant")))
+		writeOAuthError(w, r, errDiscoveryTenantNotFound(r.PathValue("tenant")))
 		return
 	}
 	base := "https://" + r.Host + "/" + tenantID
@@ -69,7 +72,7 @@ type jsonWebKey struct {
 func (s *Server) handleKeys(w http.ResponseWriter, r *http.Request) {
 	tenantID, ok := s.registry.ResolveTenant(r.PathValue("tenant"))
 	if !ok {
-		writeOAuthError(w, r, errTenantNotFound(r.PathValue("tenant")))
+		writeOAuthError(w, r, errDiscoveryTenantNotFound(r.PathValue("tenant")))
 		return
 	}
 	pub := s.key.PublicKey

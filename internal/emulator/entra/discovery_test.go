@@ -2,8 +2,11 @@ package entra
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"math/big"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/defender-gateway/gateway/internal/emulator/identity"
@@ -30,8 +33,8 @@ func TestDiscovery(t *testing.T) {
 				t.Fatalf("status = %d, want %d (%v)", status, tt.wantStatus, body)
 			}
 			if tt.wantCode != 0 {
-				if got := aadstsCode(body); got != tt.wantCode {
-					t.Errorf("error_codes = %v, want [%d]", body["error_codes"], tt.wantCode)
+				if got := aadstsCode(body); got != tt.wantCode || body["error"] != "invalid_tenant" {
+					t.Errorf("error %v, error_codes = %v; want invalid_tenant [%d], as Entra", body["error"], body["error_codes"], tt.wantCode)
 				}
 				return
 			}
@@ -54,6 +57,41 @@ func TestDiscovery(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestDiscoveryOfATenantWithSeveralDomains(t *testing.T) {
+	const id = "0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e"
+	keys, err := testKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(Config{Tenants: []Tenant{{ID: id, Domains: []string{"adatum.onmicrosoft.com", "adatum.example"}}}, SigningKey: keys[0]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewTLSServer(srv)
+	t.Cleanup(ts.Close)
+	for _, tenant := range []string{id, strings.ToUpper(id), "adatum.onmicrosoft.com", "ADATUM.example", "adatum.com", identity.HomeTenantDomain} {
+		resp, err := ts.Client().Get(ts.URL + "/" + tenant + "/v2.0/.well-known/openid-configuration")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			Issuer string `json:"issuer"`
+			Error  string `json:"error"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&doc)
+		resp.Body.Close()
+		known := !strings.HasSuffix(tenant, "adatum.com") && tenant != identity.HomeTenantDomain
+		switch {
+		case err != nil:
+			t.Errorf("%s: %v", tenant, err)
+		case known && (resp.StatusCode != http.StatusOK || doc.Issuer != ts.URL+"/"+id+"/v2.0"):
+			t.Errorf("%s: %d issuer %q, want the tenant id in the issuer", tenant, resp.StatusCode, doc.Issuer)
+		case !known && (resp.StatusCode != http.StatusBadRequest || doc.Error != "invalid_tenant"):
+			t.Errorf("%s: %d %q, want 400 invalid_tenant", tenant, resp.StatusCode, doc.Error)
+		}
 	}
 }
 

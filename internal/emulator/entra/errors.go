@@ -34,6 +34,14 @@ func errTenantNotFound(tenant string) *oauthError {
 		"Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.", tenant)}
 }
 
+// errDiscoveryTenantNotFound is errTenantNotFound as Entra's discovery
+// endpoints (openid-configuration, keys) answer it: error invalid_tenant.
+func errDiscoveryTenantNotFound(tenant string) *oauthError {
+	e := errTenantNotFound(tenant)
+	e.code = "invalid_tenant"
+	return e
+}
+
 func errMissingParameter(name string) *oauthError {
 	return &oauthError{http.StatusBadRequest, "invalid_request", "", 900144, fmt.Sprintf(
 		"The request body must contain the following parameter: '%s'.", name)}
