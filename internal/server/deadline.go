@@ -15,7 +15,8 @@ import (
 //   - a streaming route (a later server-streaming method, NDJSON over REST)
 //     declares a per-message bound in streamingRoutes: its deadline moves
 //     that far ahead of every write and flush, so a stream may run as long
-//     as it keeps sending, and one stalled longer is cut off.
+//     as it keeps sending, and a client that stops reading for longer than
+//     that (a write blocked on it) is cut off.
 //
 // The rule is set at the start of every request, also clearing what an
 // earlier request left on a keep-alive connection.
@@ -31,7 +32,8 @@ type writeRule struct {
 }
 
 // streamingRoutes are the REST routes that stream their response, as
-// http.ServeMux patterns, with the longest pause between two messages.
+// http.ServeMux patterns, with the longest time one message may take to
+// write.
 // There are none yet.
 var streamingRoutes = map[string]time.Duration{}
 
