@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"google.golang.org/grpc/keepalive"
 
 	"github.com/defender-gateway/gateway/internal/authctx"
 	"github.com/defender-gateway/gateway/internal/config"
@@ -33,9 +34,11 @@ type Gateway struct {
 	security *callerSecurity
 }
 
-// Reload re-reads the authorization policy and the API keys file (on
-// SIGHUP). Calls in flight keep what they started with; a file that fails
-// validation is reported and the previous version stays in force.
+// Reload re-reads the authorization policy, the API keys file and the TLS
+// certificate, key and client CAs (on SIGHUP). Calls in flight keep what
+// they started with, and established connections their TLS session; a
+// file that fails validation is reported and the previous version stays
+// in force.
 func (g *Gateway) Reload() error { return g.security.reload() }
 
 // Close releases what Build started besides the server: the device-code
@@ -145,12 +148,41 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 		CallerAuth:      security.authn,
 		Policy:          security.policies,
 		Audit:           security.audit,
+
+		MaxRequestBodyBytes: cfg.Transport.HTTPMaxBodyBytes,
+		Limits:              serverLimits(cfg.Transport),
+		AdminAddr:           cfg.Transport.AdminAddr,
 	})
 	if err != nil {
 		gw.Close()
 		return nil, err
 	}
 	return gw, nil
+}
+
+// serverLimits are the API listeners' limits of the configuration.
+func serverLimits(t config.Transport) server.Limits {
+	return server.Limits{
+		HTTPMaxHeaderBytes:       t.HTTPMaxHeaderBytes,
+		HTTPReadHeaderTimeout:    t.HTTPReadHeaderTimeout,
+		HTTPReadTimeout:          t.HTTPReadTimeout,
+		HTTPWriteTimeout:         t.HTTPWriteTimeout,
+		HTTPIdleTimeout:          t.HTTPIdleTimeout,
+		GRPCMaxRecvMsgBytes:      t.GRPCMaxRecvMsgBytes,
+		GRPCMaxHeaderListBytes:   t.GRPCMaxHeaderListBytes,
+		GRPCMaxConcurrentStreams: t.GRPCMaxConcurrentStreams,
+		GRPCKeepaliveEnforcement: keepalive.EnforcementPolicy{
+			MinTime:             t.GRPCKeepaliveMinTime,
+			PermitWithoutStream: t.GRPCKeepalivePermitWithoutStream,
+		},
+		GRPCKeepalive: keepalive.ServerParameters{
+			MaxConnectionIdle:     t.GRPCMaxConnectionIdle,
+			MaxConnectionAge:      t.GRPCMaxConnectionAge,
+			MaxConnectionAgeGrace: t.GRPCMaxConnectionAgeGrace,
+			Time:                  t.GRPCKeepaliveTime,
+			Timeout:               t.GRPCKeepaliveTimeout,
+		},
+	}
 }
 
 // partnerTenants is the partner allow-list with the defaults applied.

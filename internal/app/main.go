@@ -92,7 +92,7 @@ func run(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) erro
 	return gw.Server.Serve(ctx)
 }
 
-// reloadOnSIGHUP reloads the policy and API keys on every SIGHUP until ctx
+// reloadOnSIGHUP reloads the policy, API keys and TLS files on every SIGHUP until ctx
 // ends or the returned stop is called.
 func reloadOnSIGHUP(ctx context.Context, gw *Gateway, logger *slog.Logger) (stop func()) {
 	hup := make(chan os.Signal, 1)
@@ -107,10 +107,10 @@ func reloadOnSIGHUP(ctx context.Context, gw *Gateway, logger *slog.Logger) (stop
 				return
 			case <-hup:
 				if err := gw.Reload(); err != nil {
-					logger.Error("reload failed; the previous policy and API keys stay in force", "error", err)
+					logger.Error("reload failed; the previous version of each failed file stays in force", "error", err)
 					continue
 				}
-				logger.Info("policy and API keys reloaded")
+				logger.Info("policy, API keys and TLS files reloaded")
 			}
 		}
 	}()

@@ -86,7 +86,7 @@ func TestSIGHUPReloadsThePolicy(t *testing.T) {
 	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	if !eventually(10*time.Second, func() bool { return strings.Contains(stderr.String(), "policy and API keys reloaded") }) {
+	if !eventually(10*time.Second, func() bool { return strings.Contains(stderr.String(), "policy, API keys and TLS files reloaded") }) {
 		t.Fatalf("no reload logged; stderr:\n%s", stderr.String())
 	}
 	if err := update(); err != nil {

@@ -24,7 +24,8 @@ type callerSecurity struct {
 	policies *policy.Store
 	audit    *audit.Logger
 	tls      *tls.Config
-	closer   io.Closer // the audit file, or nil
+	tlsFiles *server.TLSFiles // reloaded with the policy; nil without TLS
+	closer   io.Closer        // the audit file, or nil
 }
 
 // buildCallerSecurity assembles caller security from a validated config.
@@ -65,18 +66,23 @@ func buildCallerSecurity(cfg *config.Config, contexts *authctx.Registry, httpCli
 		s.audit = audit.ToMainLog(logger, auditOpts)
 	}
 	if cfg.TLSCertFile != "" {
-		if s.tls, err = server.NewTLSConfig(cfg.TLSCertFile, cfg.TLSKeyFile, cfg.ClientCAFile); err != nil {
+		if s.tlsFiles, err = server.NewTLSFiles(cfg.TLSCertFile, cfg.TLSKeyFile, cfg.ClientCAFile); err != nil {
 			s.close()
 			return nil, err
 		}
+		s.tls = s.tlsFiles.Config()
 	}
 	return s, nil
 }
 
-// reload re-reads the API keys and the policy. A file that fails keeps the
-// previous version in force.
+// reload re-reads the API keys, the policy and the TLS files. A file that
+// fails keeps the previous version in force; each is reloaded on its own.
 func (s *callerSecurity) reload() error {
-	return errors.Join(s.authn.Reload(), s.policies.Reload())
+	errs := []error{s.authn.Reload(), s.policies.Reload()}
+	if s.tlsFiles != nil {
+		errs = append(errs, s.tlsFiles.Reload())
+	}
+	return errors.Join(errs...)
 }
 
 func (s *callerSecurity) close() {

@@ -40,6 +40,9 @@ type Config struct {
 	// GRPCAddr and HTTPAddr are the listen addresses, host:port.
 	GRPCAddr string
 	HTTPAddr string
+	// Transport is the listeners' limits and timeouts and the admin
+	// listener.
+	Transport Transport
 	// Sandbox runs the gateway against its in-process emulator.
 	Sandbox bool
 	// PartnerTenantsFile is the YAML allow-list of the partner context.
@@ -148,5 +151,6 @@ func defaults() *Config {
 		CallerAuth:      DefaultCallerAuth,
 		CallerAppRole:   DefaultCallerAppRole,
 		CallerScope:     DefaultCallerScope,
+		Transport:       defaultTransport(),
 	}
 }

@@ -145,7 +145,7 @@ func (c *Config) fillBackendDefaults() {
 // default.
 func Usage() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Usage: %s [flags]\n       %s healthcheck [--grpc-addr host:port] [--timeout 3s]\n\n", programName, programName)
+	fmt.Fprintf(&b, "Usage: %s [flags]\n       %s healthcheck [--grpc-addr host:port | --admin-addr host:port] [--timeout 3s]\n\n", programName, programName)
 	b.WriteString("Defender Gateway serves Microsoft Defender XDR incidents and advanced hunting over gRPC and REST.\n")
 	b.WriteString("Every flag is also an environment variable; a flag beats its variable, which beats the default.\n\n")
 	for _, s := range settings {

@@ -2,14 +2,14 @@ package config
 
 import "log/slog"
 
-// LogValue is every effective setting, secrets masked: the client secret
+// LogValue is every effective setting (the transport's last), secrets masked: the client secret
 // and page token key print as [REDACTED], the certificate as its file path.
 func (c Config) LogValue() slog.Value {
 	pageTokenKey := c.PageTokenKey.String()
 	if pageTokenKey == "" {
 		pageTokenKey = "(random per process)"
 	}
-	return slog.GroupValue(
+	return slog.GroupValue(append([]slog.Attr{
 		slog.String("tenant_id", c.TenantID),
 		slog.String("client_id", c.ClientID),
 		slog.String("client_secret", c.ClientSecret.String()),
@@ -42,5 +42,5 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("audit_query_text", c.AuditQueryText),
 		slog.String("user_cache_file", c.UserCacheFile),
 		slog.String("user_cache_key", c.UserCacheKey.String()),
-	)
+	}, c.Transport.logAttrs()...)...)
 }

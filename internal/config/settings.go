@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/base64"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,8 +24,11 @@ type setting struct {
 	set    func(c *Config, value string) error
 }
 
-// settings lists every setting in the order of the documentation.
-var settings = []setting{
+// settings lists every setting in the order of the documentation: the
+// core ones, then the transport's (transport.go).
+var settings = slices.Concat(coreSettings, transportSettings)
+
+var coreSettings = []setting{
 	{env: "DEFENDER_TENANT_ID", flag: "tenant-id", usage: "Home tenant: its GUID or a verified domain. Required unless --sandbox.",
 		set: func(c *Config, v string) error { c.TenantID = strings.TrimSpace(v); return nil }},
 	{env: "DEFENDER_CLIENT_ID", flag: "client-id", usage: "Application (client) ID of the app registration. Required unless --sandbox.",

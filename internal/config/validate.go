@@ -65,6 +65,7 @@ func (c *Config) Validate() error {
 	if err := checkAddr(c.HTTPAddr); err != nil {
 		add("DEFENDER_HTTP_ADDR: %w", err)
 	}
+	errs = append(errs, c.validateTransport()...)
 	errs = append(errs, c.validatePartners()...)
 	errs = append(errs, c.validateCallerAuth()...)
 	return errors.Join(errs...)

@@ -7,11 +7,9 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -27,7 +25,8 @@ const maxRESTResponse = 64 << 20
 
 // newHTTPHandler builds the HTTP API: the REST gateway (calling the gRPC
 // server over the in-memory listener, so REST calls pass the same
-// interceptors as gRPC calls), the OpenAPI document, /healthz and /metrics.
+// interceptors as gRPC calls), the OpenAPI document, and /healthz and
+// /metrics unless hs is nil.
 func newHTTPHandler(inproc inprocListener, hs *health.Server, reg *prometheus.Registry) (http.Handler, *grpc.ClientConn, error) {
 	conn, err := inproc.dial()
 	if err != nil {
@@ -62,15 +61,9 @@ func newHTTPHandler(inproc inprocListener, hs *health.Server, reg *prometheus.Re
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", otelhttp.NewHandler(gw, "rest"))
 	mux.HandleFunc("GET /openapi.json", serveOpenAPI)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		resp, err := hs.Check(r.Context(), &healthpb.HealthCheckRequest{})
-		if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
-			http.Error(w, "not serving", http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	if hs != nil { // nil: they are on the admin listener
+		registerHealthAndMetrics(mux, hs, reg)
+	}
 	return mux, conn, nil
 }
 

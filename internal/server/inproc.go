@@ -5,7 +5,6 @@ import (
 	"net"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/test/bufconn"
@@ -65,27 +64,4 @@ func fromInproc(ctx context.Context) bool {
 	}
 	_, ok = p.Addr.(inprocAddr)
 	return ok
-}
-
-// inprocOrTLS are the gRPC server's credentials when it serves TLS: TLS on
-// network connections, none on the in-memory one (it never leaves the
-// process).
-type inprocOrTLS struct {
-	credentials.TransportCredentials
-}
-
-// inprocAuthInfo is the AuthInfo of an in-memory connection.
-type inprocAuthInfo struct{ credentials.CommonAuthInfo }
-
-func (inprocAuthInfo) AuthType() string { return "inproc" }
-
-func (c inprocOrTLS) ServerHandshake(conn net.Conn) (net.Conn, credentials.AuthInfo, error) {
-	if _, ok := conn.(inprocConn); ok {
-		return conn, inprocAuthInfo{credentials.CommonAuthInfo{SecurityLevel: credentials.PrivacyAndIntegrity}}, nil
-	}
-	return c.TransportCredentials.ServerHandshake(conn)
-}
-
-func (c inprocOrTLS) Clone() credentials.TransportCredentials {
-	return inprocOrTLS{c.TransportCredentials.Clone()}
 }

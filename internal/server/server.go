@@ -55,17 +55,33 @@ type Options struct {
 	Policy *policy.Store
 	// Audit records every API call; nil records none.
 	Audit *audit.Logger
+
+	// MaxRequestBodyBytes caps a REST request body; 0 is 1 MiB.
+	MaxRequestBodyBytes int64
+	// Limits bound the API listeners' requests and connections; zero
+	// fields take the defaults.
+	Limits Limits
+	// AdminAddr, when set, is the plaintext admin listener (admin.go): it
+	// serves /healthz, /metrics, gRPC health and reflection, and the API
+	// listeners then serve none of them.
+	AdminAddr string
 }
 
 // Server runs the gRPC and HTTP listeners of the gateway.
 type Server struct {
-	log             *slog.Logger
-	grpc            *grpc.Server
-	health          *health.Server
-	http            *http.Server
+	log    *slog.Logger
+	grpc   *grpc.Server // network connections
+	inproc *grpc.Server // the REST gateway's in-memory connection
+	health *health.Server
+	http   *http.Server
+	// admin and adminGRPC serve the admin listener; nil without one.
+	admin           *http.Server
+	adminGRPC       *grpc.Server
 	grpcLis         net.Listener
 	httpLis         net.Listener
+	adminLis        net.Listener
 	inprocLis       inprocListener
+	limits          Limits
 	tls             bool
 	gatewayConn     *grpc.ClientConn
 	shutdownTimeout time.Duration
@@ -88,10 +104,6 @@ func New(opts Options) (*Server, error) {
 		return nil, errors.New("server: every service must be set")
 	}
 
-	if opts.TLS != nil && opts.TLS.MinVersion < tls.VersionTLS12 {
-		opts.TLS = opts.TLS.Clone()
-		opts.TLS.MinVersion = tls.VersionTLS12
-	}
 	guard, err := newCallerGuard(opts)
 	if err != nil {
 		return nil, err
@@ -104,58 +116,93 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	serverOpts := chain.serverOptions()
+	limits := opts.Limits.withDefaults()
+	// Two gRPC servers with the same interceptors and services: one for
+	// network connections, with the connection limits, and one for the
+	// REST gateway's in-memory connection, which carries every REST call
+	// (the HTTP listener bounds those connections).
+	networkOpts := append(chain.serverOptions(), limits.grpcNetworkOptions()...)
 	if opts.TLS != nil {
-		serverOpts = append(serverOpts, grpc.Creds(inprocOrTLS{credentials.NewTLS(opts.TLS)}))
+		networkOpts = append(networkOpts, grpc.Creds(credentials.NewTLS(listenerTLS(opts.TLS, "h2"))))
 	}
-	gs := grpc.NewServer(serverOpts...)
-	defenderv1.RegisterIncidentServiceServer(gs, opts.Services.Incidents)
-	defenderv1.RegisterHuntingServiceServer(gs, opts.Services.Hunting)
-	defenderv1.RegisterAuthServiceServer(gs, opts.Services.Auth)
+	gs := grpc.NewServer(networkOpts...)
+	inproc := grpc.NewServer(append(chain.serverOptions(), limits.grpcMessageOptions()...)...)
+	for _, srv := range []*grpc.Server{gs, inproc} {
+		defenderv1.RegisterIncidentServiceServer(srv, opts.Services.Incidents)
+		defenderv1.RegisterHuntingServiceServer(srv, opts.Services.Hunting)
+		defenderv1.RegisterAuthServiceServer(srv, opts.Services.Auth)
+	}
 	hs := health.NewServer()
-	healthpb.RegisterHealthServer(gs, hs)
-	reflection.Register(gs)
+	if opts.AdminAddr == "" {
+		healthpb.RegisterHealthServer(gs, hs)
+		reflection.Register(gs)
+	}
 	chain.metrics.InitializeMetrics(gs)
 	for name := range gs.GetServiceInfo() {
 		hs.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
 	}
 
-	grpcLis, err := net.Listen("tcp", opts.GRPCAddr)
-	if err != nil {
-		return nil, fmt.Errorf("listen gRPC on %s: %w", opts.GRPCAddr, err)
-	}
-	httpLis, err := net.Listen("tcp", opts.HTTPAddr)
-	if err != nil {
-		grpcLis.Close()
-		return nil, fmt.Errorf("listen HTTP on %s: %w", opts.HTTPAddr, err)
-	}
 	s := &Server{
 		log:             opts.Logger,
 		grpc:            gs,
+		inproc:          inproc,
 		health:          hs,
-		grpcLis:         grpcLis,
-		httpLis:         httpLis,
 		inprocLis:       newInprocListener(),
+		limits:          limits,
 		tls:             opts.TLS != nil,
 		shutdownTimeout: opts.ShutdownTimeout,
 	}
-	handler, conn, err := newHTTPHandler(s.inprocLis, hs, opts.Metrics)
+	if err := s.listen(opts); err != nil {
+		return nil, err
+	}
+	// With an admin listener, /healthz and /metrics are served there only.
+	apiHealth, apiMetrics := hs, opts.Metrics
+	if opts.AdminAddr != "" {
+		apiHealth, apiMetrics = nil, nil
+		s.admin, s.adminGRPC = newAdmin(gs, hs, opts.Metrics, opts.Logger)
+		for name := range s.adminGRPC.GetServiceInfo() {
+			hs.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
+		}
+	}
+	handler, conn, err := newHTTPHandler(s.inprocLis, apiHealth, apiMetrics)
 	if err != nil {
-		grpcLis.Close()
-		httpLis.Close()
-		s.inprocLis.Close()
+		s.closeListeners()
 		return nil, err
 	}
 	s.gatewayConn = conn
-	s.http = &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
-	}
+	s.http = limits.httpServer(handler, opts.Logger)
 	if opts.TLS != nil {
-		s.http.TLSConfig = opts.TLS.Clone()
+		s.http.TLSConfig = listenerTLS(opts.TLS, "h2", "http/1.1")
 	}
 	return s, nil
+}
+
+// listen binds the API listeners and, when configured, the admin one.
+func (s *Server) listen(opts Options) error {
+	var err error
+	if s.grpcLis, err = net.Listen("tcp", opts.GRPCAddr); err != nil {
+		s.closeListeners()
+		return fmt.Errorf("listen gRPC on %s: %w", opts.GRPCAddr, err)
+	}
+	if s.httpLis, err = net.Listen("tcp", opts.HTTPAddr); err != nil {
+		s.closeListeners()
+		return fmt.Errorf("listen HTTP on %s: %w", opts.HTTPAddr, err)
+	}
+	if opts.AdminAddr != "" {
+		if s.adminLis, err = net.Listen("tcp", opts.AdminAddr); err != nil {
+			s.closeListeners()
+			return fmt.Errorf("listen admin on %s: %w", opts.AdminAddr, err)
+		}
+	}
+	return nil
+}
+
+func (s *Server) closeListeners() {
+	for _, lis := range []net.Listener{s.grpcLis, s.httpLis, s.adminLis, s.inprocLis} {
+		if lis != nil {
+			lis.Close()
+		}
+	}
 }
 
 // GRPCAddr is the bound gRPC address.
@@ -164,35 +211,48 @@ func (s *Server) GRPCAddr() string { return s.grpcLis.Addr().String() }
 // HTTPAddr is the bound HTTP address.
 func (s *Server) HTTPAddr() string { return s.httpLis.Addr().String() }
 
+// AdminAddr is the bound admin address, or "" without an admin listener.
+func (s *Server) AdminAddr() string {
+	if s.adminLis == nil {
+		return ""
+	}
+	return s.adminLis.Addr().String()
+}
+
 // Serve serves until ctx is done, then shuts down gracefully: health turns
 // NOT_SERVING, new calls are refused, in-flight calls finish within the
 // shutdown timeout, after which remaining calls are cut off. It returns the
 // first listener error, or nil after a clean shutdown.
 func (s *Server) Serve(ctx context.Context) error {
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
 	var wg sync.WaitGroup
-	wg.Add(3)
-	for _, lis := range []net.Listener{s.grpcLis, s.inprocLis} {
-		go func() {
-			defer wg.Done()
-			if err := s.grpc.Serve(lis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+	serveGRPC := func(srv *grpc.Server, lis net.Listener) {
+		wg.Go(func() {
+			if err := srv.Serve(lis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 				errc <- fmt.Errorf("gRPC server: %w", err)
 			}
-		}()
+		})
 	}
-	go func() {
-		defer wg.Done()
-		var err error
-		if s.tls {
-			err = s.http.ServeTLS(s.httpLis, "", "")
-		} else {
-			err = s.http.Serve(s.httpLis)
-		}
-		if err != nil && !errors.Is(err, http.ErrServerClosed) {
-			errc <- fmt.Errorf("HTTP server: %w", err)
-		}
-	}()
-	s.log.Info("serving", "grpc_addr", s.GRPCAddr(), "http_addr", s.HTTPAddr(), "tls", s.tls)
+	serveHTTP := func(name string, srv *http.Server, lis net.Listener, useTLS bool) {
+		wg.Go(func() {
+			var err error
+			if useTLS {
+				err = srv.ServeTLS(lis, "", "")
+			} else {
+				err = srv.Serve(lis)
+			}
+			if err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("%s server: %w", name, err)
+			}
+		})
+	}
+	serveGRPC(s.grpc, s.grpcLis)
+	serveGRPC(s.inproc, s.inprocLis)
+	serveHTTP("HTTP", s.http, s.httpLis, s.tls)
+	if s.admin != nil {
+		serveHTTP("admin", s.admin, s.adminLis, false)
+	}
+	s.log.Info("serving", "grpc_addr", s.GRPCAddr(), "http_addr", s.HTTPAddr(), "admin_addr", s.AdminAddr(), "tls", s.tls, "limits", s.limits)
 
 	var serveErr error
 	select {
@@ -218,7 +278,10 @@ func (s *Server) shutdown() {
 	}
 	stopped := make(chan struct{})
 	go func() {
-		s.grpc.GracefulStop()
+		var wg sync.WaitGroup
+		wg.Go(s.grpc.GracefulStop)
+		wg.Go(s.inproc.GracefulStop)
+		wg.Wait()
 		close(stopped)
 	}()
 	select {
@@ -226,6 +289,7 @@ func (s *Server) shutdown() {
 	case <-deadline.Done():
 		s.log.Warn("gRPC drain cut short; stopping in-flight calls")
 		s.grpc.Stop()
+		s.inproc.Stop()
 		// Stop closes every connection, but GracefulStop still waits for
 		// handlers to return; one that ignores its context must not hold
 		// the process forever.
@@ -233,6 +297,16 @@ func (s *Server) shutdown() {
 		case <-stopped:
 		case <-time.After(time.Second):
 			s.log.Warn("RPC handlers still running after the shutdown timeout; not waiting for them")
+		}
+	}
+	// The admin listener goes last, so that probes see NOT_SERVING while
+	// the API drains.
+	// Its gRPC server stops first: health Watch streams never end by
+	// themselves.
+	if s.admin != nil {
+		s.adminGRPC.Stop()
+		if err := s.admin.Shutdown(deadline); err != nil {
+			s.admin.Close()
 		}
 	}
 	s.gatewayConn.Close()
