@@ -55,6 +55,9 @@ type Options struct {
 	Policy *policy.Store
 	// Audit records every API call; nil records none.
 	Audit *audit.Logger
+	// MaxRequestBodyBytes caps a REST request body (413 beyond it); 0 is
+	// DefaultMaxRequestBodyBytes (1 MiB).
+	MaxRequestBodyBytes int64
 }
 
 // Server runs the gRPC and HTTP listeners of the gateway.
@@ -139,7 +142,12 @@ func New(opts Options) (*Server, error) {
 		tls:             opts.TLS != nil,
 		shutdownTimeout: opts.ShutdownTimeout,
 	}
-	handler, conn, err := newHTTPHandler(s.inprocLis, hs, opts.Metrics)
+	edge, err := newRestEdge(opts.Logger, guard.authn, auditLog, opts.MaxRequestBodyBytes)
+	var handler http.Handler
+	var conn *grpc.ClientConn
+	if err == nil {
+		handler, conn, err = newHTTPHandler(s.inprocLis, hs, opts.Metrics, edge)
+	}
 	if err != nil {
 		grpcLis.Close()
 		httpLis.Close()
