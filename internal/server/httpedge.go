@@ -23,6 +23,7 @@ import (
 	"github.com/defender-gateway/gateway/internal/audit"
 	"github.com/defender-gateway/gateway/internal/caller"
 	"github.com/defender-gateway/gateway/internal/callerauth"
+	"github.com/defender-gateway/gateway/internal/config"
 	"github.com/defender-gateway/gateway/internal/service"
 )
 
@@ -131,12 +132,12 @@ func (e *restEdge) serveAPI(w http.ResponseWriter, r *http.Request, gw http.Hand
 		return
 	}
 	if r.ContentLength > e.maxBody {
-		h.Set("Connection", "close")
+		closeAfter(w, r)
 		e.refuse(w, r, tooLargeStatus(e.maxBody), http.StatusRequestEntityTooLarge)
 		return
 	}
 	if r.ContentLength != 0 && isFormBody(r) {
-		h.Set("Connection", "close")
+		closeAfter(w, r)
 		e.refuse(w, r, edgeStatus(codes.InvalidArgument, ReasonUnsupportedMediaType,
 			"the request body must be JSON (Content-Type: application/json)", nil), http.StatusUnsupportedMediaType)
 		return
@@ -145,6 +146,14 @@ func (e *restEdge) serveAPI(w http.ResponseWriter, r *http.Request, gw http.Hand
 		r.Body = &cappedBody{ReadCloser: http.MaxBytesReader(w, r.Body, e.maxBody), state: es}
 	}
 	gw.ServeHTTP(w, r)
+}
+
+// closeAfter asks an HTTP/1 client to close the connection after the
+// answer: the unread body stays on it. (HTTP/2 resets the stream itself.)
+func closeAfter(w http.ResponseWriter, r *http.Request) {
+	if r.ProtoMajor == 1 {
+		w.Header().Set("Connection", "close")
+	}
 }
 
 // hasEncodedSeparator reports an escaped "/" or "\" in an escaped path.
@@ -195,7 +204,11 @@ func (e *restEdge) authenticate(next runtime.HandlerFunc) runtime.HandlerFunc {
 		}
 		who, err := e.authn.Authenticate(r.Context(), httpCredentials(r))
 		if err != nil {
-			e.refuse(w, r, service.ToStatus(err), 0)
+			st := service.ToStatus(err)
+			if st.Code() == codes.Unauthenticated && (e.authn.Mode() == config.CallerAuthJWT || r.Header.Get("Authorization") != "") {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="defender-gateway"`)
+			}
+			e.refuse(w, r, st, 0)
 			return
 		}
 		es.caller = who

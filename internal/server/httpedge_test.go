@@ -85,6 +85,7 @@ func TestRESTEdgeErrors(t *testing.T) {
 		{"unknown route", restCall{method: "GET", path: "/v1/nothing/here", header: bot}, 404, codes.NotFound, server.ReasonRouteNotFound, "", ""},
 		{"unauthenticated before the query is parsed", restCall{method: "GET", path: "/v1/tenants/default/incidents?statuses=active"}, 401, codes.Unauthenticated, "CALLER_CREDENTIALS_MISSING", "", ""},
 		{"unauthenticated before the body is parsed", restCall{method: "PATCH", path: "/v1/tenants/default/incidents/1", header: map[string]string{"X-Api-Key": "wrong"}, body: strings.NewReader("{not json"), length: 9}, 401, codes.Unauthenticated, "API_KEY_INVALID", "", ""},
+		{"user token rejected", restCall{method: "GET", path: "/v1/tenants/default/incidents", header: map[string]string{"X-Api-Key": botKey, "Authorization": "Bearer forged"}}, 401, codes.Unauthenticated, "TOKEN_INVALID", "", ""},
 		{"bad enum in the query", restCall{method: "GET", path: "/v1/tenants/default/incidents?statuses=active", header: bot}, 400, codes.InvalidArgument, server.ReasonInvalidArgument, "statuses", ""},
 		{"bad integer in the query", restCall{method: "GET", path: "/v1/tenants/default/incidents?pageSize=ten", header: bot}, 400, codes.InvalidArgument, server.ReasonInvalidArgument, "pageSize", ""},
 		{"bad timestamp in the query", restCall{method: "GET", path: "/v1/tenants/default/incidents?createTimeRange.startTime=yesterday", header: bot}, 400, codes.InvalidArgument, server.ReasonInvalidArgument, "createTimeRange.startTime", ""},
@@ -126,6 +127,9 @@ func TestRESTEdgeErrors(t *testing.T) {
 				if strings.Contains(string(body), frag) {
 					t.Errorf("body holds the internal text %q: %s", frag, body)
 				}
+			}
+			if got, want := resp.Header.Get("WWW-Authenticate"), tt.reason == "TOKEN_INVALID"; (got == `Bearer realm="defender-gateway"`) != want {
+				t.Errorf("WWW-Authenticate = %q", got)
 			}
 			if got := resp.Header.Get("Allow"); got != tt.allow {
 				t.Errorf("Allow = %q, want %q", got, tt.allow)
