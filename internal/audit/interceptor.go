@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	defenderv1 "github.com/defender-gateway/gateway/gen/defender/v1"
+	"github.com/defender-gateway/gateway/internal/caller"
 	"github.com/defender-gateway/gateway/internal/policy"
 )
 
@@ -67,10 +68,16 @@ func (s *contextStream) Context() context.Context { return s.ctx }
 
 // write logs the record of one call.
 func (l *Logger) write(ctx context.Context, s *slot, method string, req any, err error, latency time.Duration) {
+	l.record(ctx, s.req.Load(), method, req, err, latency)
+}
+
+// record logs one record: who is the authenticated caller (nil: none),
+// extra are attributes put before the code.
+func (l *Logger) record(ctx context.Context, who *caller.Request, method string, req any, err error, latency time.Duration, extra ...slog.Attr) {
 	st := status.Convert(err)
 	resource, requestedTenant, _ := policy.Resource(req)
 	identity, display, authContext, tenant := "", "", "", ""
-	if r := s.req.Load(); r != nil {
+	if r := who; r != nil {
 		identity, display = r.Identity.Name, r.Identity.Display
 		authContext, tenant = r.Trace().Target()
 	}
@@ -107,6 +114,7 @@ func (l *Logger) write(ctx context.Context, s *slot, method string, req any, err
 			attrs = append(attrs, slog.String("query", q.GetQuery()))
 		}
 	}
+	attrs = append(attrs, extra...)
 	attrs = append(attrs, slog.String("code", st.Code().String()))
 	if reason := errorReason(st); reason != "" {
 		attrs = append(attrs, slog.String("reason", reason))

@@ -7,9 +7,12 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -25,26 +28,28 @@ const maxRESTResponse = 64 << 20
 
 // newHTTPHandler builds the HTTP API: the REST gateway (calling the gRPC
 // server over the in-memory listener, so REST calls pass the same
-// interceptors as gRPC calls), the OpenAPI document, and /healthz and
-// /metrics unless hs is nil.
-func newHTTPHandler(inproc inprocListener, hs *health.Server, reg *prometheus.Registry) (http.Handler, *grpc.ClientConn, error) {
-	conn, err := inproc.dial()
+// interceptors as gRPC calls) behind the HTTP edge (httpedge.go), the
+// OpenAPI document, /healthz and /metrics. Every error answer is a
+// google.rpc.Status in JSON (resterrors.go).
+func newHTTPHandler(inproc inprocListener, hs *health.Server, reg *prometheus.Registry, edge *restEdge) (http.Handler, *grpc.ClientConn, error) {
+	conn, err := inproc.dial(grpc.WithChainUnaryInterceptor(markInvoked))
 	if err != nil {
 		return nil, nil, err
 	}
 	gw := runtime.NewServeMux(
 		runtime.WithIncomingHeaderMatcher(forwardHeader),
 		runtime.WithMetadata(verifiedCertificateMetadata),
-		runtime.WithOutgoingHeaderMatcher(func(key string) (string, bool) {
-			if key == RequestIDHeader {
-				return "X-Request-Id", true
-			}
-			return "", false
-		}),
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
-			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: false},
-			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}),
+		// The edge sets X-Request-Id (the id it forwarded); nothing else
+		// of the gRPC response metadata is passed on.
+		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, restMarshaler),
+		runtime.WithErrorHandler(edge.handleError),
+		runtime.WithRoutingErrorHandler(edge.handleRoutingError),
+		runtime.WithMiddlewares(edge.authenticate),
+		// Both would make grpc-gateway parse a form body before routing,
+		// that is before authentication and outside the body cap.
+		runtime.WithDisablePathLengthFallback(),
+		runtime.WithDisableHTTPMethodOverride(),
 	)
 	ctx := context.Background()
 	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
@@ -57,14 +62,63 @@ func newHTTPHandler(inproc inprocListener, hs *health.Server, reg *prometheus.Re
 			return nil, nil, err
 		}
 	}
-
-	mux := http.NewServeMux()
-	mux.Handle("/v1/", otelhttp.NewHandler(gw, "rest"))
-	mux.HandleFunc("GET /openapi.json", serveOpenAPI)
-	if hs != nil { // nil: they are on the admin listener
-		registerHealthAndMetrics(mux, hs, reg)
+	api := otelhttp.NewHandler(gw, "rest")
+	var metrics http.Handler = http.NotFoundHandler()
+	if reg != nil {
+		metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	}
-	return mux, conn, nil
+	healthz := func(w http.ResponseWriter, r *http.Request) {
+		resp, err := hs.Check(r.Context(), &healthpb.HealthCheckRequest{})
+		if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+			writeStatus(w, http.StatusServiceUnavailable, edgeStatus(codes.Unavailable, ReasonNotServing, "the gateway is not serving", nil))
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		path := r.URL.Path
+		if strings.HasPrefix(path, "/v1/") {
+			edge.serveAPI(w, r, api)
+			return
+		}
+		var serve http.HandlerFunc
+		switch path {
+		case "/openapi.json":
+			serve = serveOpenAPI
+		case "/healthz":
+			if hs == nil { // on the admin listener
+				writeStatus(w, http.StatusNotFound, notFoundStatus())
+				return
+			}
+			h.Set("Cache-Control", "no-store")
+			serve = healthz
+		case "/metrics":
+			if hs == nil {
+				writeStatus(w, http.StatusNotFound, notFoundStatus())
+				return
+			}
+			h.Set("Cache-Control", "no-store")
+			serve = metrics.ServeHTTP
+		default:
+			writeStatus(w, http.StatusNotFound, notFoundStatus())
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			h.Set("Allow", "GET, HEAD")
+			writeStatus(w, http.StatusMethodNotAllowed, edgeStatus(codes.Unimplemented, ReasonMethodNotAllowed,
+				"this path accepts GET and HEAD only", nil))
+			return
+		}
+		serve(w, r)
+	}), conn, nil
+}
+
+// restMarshaler is the JSON of REST requests and responses.
+var restMarshaler = &runtime.JSONPb{
+	MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: false},
+	UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 }
 
 func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {

@@ -23,7 +23,9 @@ import (
 
 	defenderv1 "github.com/defender-gateway/gateway/gen/defender/v1"
 	"github.com/defender-gateway/gateway/gen/openapi"
+	"github.com/defender-gateway/gateway/internal/defender"
 	"github.com/defender-gateway/gateway/internal/server"
+	"github.com/defender-gateway/gateway/internal/service"
 )
 
 // TestRESTStatusMapping: a handler's gRPC status becomes the matching HTTP
@@ -201,7 +203,8 @@ func TestHTTPEndpoints(t *testing.T) {
 func TestMetrics(t *testing.T) {
 	inc := &fakeIncidents{
 		get: func(context.Context, *defenderv1.GetIncidentRequest) (*defenderv1.Incident, error) {
-			return nil, status.Error(codes.NotFound, "no such incident")
+			// As the services answer: through service.ToStatus.
+			return nil, service.ToStatus(defender.Errorf(defender.KindNotFound, defender.ReasonNotFound, "no such incident")).Err()
 		},
 	}
 	ts := startServer(t, inc, nil)

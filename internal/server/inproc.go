@@ -41,12 +41,12 @@ func (l inprocListener) Accept() (net.Conn, error) {
 func (l inprocListener) Addr() net.Addr { return inprocAddr{} }
 
 // dial opens a client connection to the gRPC server over the listener.
-func (l inprocListener) dial() (*grpc.ClientConn, error) {
-	return grpc.NewClient("passthrough:///inproc",
+func (l inprocListener) dial(extra ...grpc.DialOption) (*grpc.ClientConn, error) {
+	return grpc.NewClient("passthrough:///inproc", append([]grpc.DialOption{
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return l.DialContext(ctx) }),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxRESTResponse)),
-	)
+	}, extra...)...)
 }
 
 // inprocConn is the server side of an in-memory connection.

@@ -76,7 +76,10 @@ func newInterceptorChain(log *slog.Logger, reg *prometheus.Registry, guard *call
 //     The internal metadata that carries a REST caller's verified client
 //     certificate is removed here from every call, and believed only on
 //     the in-memory connection of the REST gateway. Health and reflection
-//     pass unauthenticated.
+//     pass unauthenticated. A request whose bytes did not decode (the
+//     server codec, codec.go, marks it; the mark is taken first thing in
+//     the chain) is answered INVALID_ARGUMENT MALFORMED_REQUEST right after
+//     authentication, so it is logged and audited like any refused call.
 //  6. authorization (package policy): the policy decides the caller's
 //     operation in the tenant the request names; a denial is
 //     PERMISSION_DENIED. A refused call never reaches a handler, so no
@@ -97,19 +100,24 @@ func (c *interceptorChain) serverOptions() []grpc.ServerOption {
 	logOpts := []logging.Option{logging.WithLogOnEvents(logging.FinishCall)}
 	return []grpc.ServerOption{
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
+		// The proto codec, remembering undecodable requests for the chain.
+		grpc.ForceServerCodecV2(newTolerantCodec()),
 		grpc.ChainUnaryInterceptor(
 			recovery.UnaryServerInterceptor(recoverOpt),
+			unaryCollectMalformed,
 			unaryRequestID,
 			logging.UnaryServerInterceptor(logger, logOpts...),
 			c.metrics.UnaryServerInterceptor(),
 			recovery.UnaryServerInterceptor(recoverOpt),
 			c.unaryAudit(),
 			c.guard.unaryAuthenticate,
+			unaryRefuseMalformed,
 			c.guard.unaryAuthorize,
 			unaryValidate(c.validator),
 		),
 		grpc.ChainStreamInterceptor(
 			recovery.StreamServerInterceptor(recoverOpt),
+			streamMalformed,
 			streamRequestID,
 			logging.StreamServerInterceptor(logger, logOpts...),
 			c.metrics.StreamServerInterceptor(),

@@ -164,7 +164,12 @@ func New(opts Options) (*Server, error) {
 			hs.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
 		}
 	}
-	handler, conn, err := newHTTPHandler(s.inprocLis, apiHealth, apiMetrics)
+	edge, err := newRestEdge(opts.Logger, guard.authn, auditLog, opts.MaxRequestBodyBytes)
+	var handler http.Handler
+	var conn *grpc.ClientConn
+	if err == nil {
+		handler, conn, err = newHTTPHandler(s.inprocLis, apiHealth, apiMetrics, edge)
+	}
 	if err != nil {
 		s.closeListeners()
 		return nil, err
