@@ -24,6 +24,8 @@ type Dependencies struct {
 	// the proxy environment variables.
 	HTTPClient *http.Client
 	Logger     *slog.Logger
+	// Sandbox serves /sandbox/ on the HTTP listener; only --sandbox sets it.
+	Sandbox http.Handler
 }
 
 // Gateway is an assembled, listening gateway.
@@ -145,6 +147,7 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 		CallerAuth:      security.authn,
 		Policy:          security.policies,
 		Audit:           security.audit,
+		Sandbox:         deps.Sandbox,
 	})
 	if err != nil {
 		gw.Close()

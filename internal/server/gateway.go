@@ -27,8 +27,9 @@ const maxRESTResponse = 64 << 20
 
 // newHTTPHandler builds the HTTP API: the REST gateway (calling the gRPC
 // server over the in-memory listener, so REST calls pass the same
-// interceptors as gRPC calls), the OpenAPI document, /healthz and /metrics.
-func newHTTPHandler(inproc inprocListener, hs *health.Server, reg *prometheus.Registry) (http.Handler, *grpc.ClientConn, error) {
+// interceptors as gRPC calls), the OpenAPI document, /healthz, /metrics and,
+// when sandbox is not nil, /sandbox/.
+func newHTTPHandler(inproc inprocListener, hs *health.Server, reg *prometheus.Registry, sandbox http.Handler) (http.Handler, *grpc.ClientConn, error) {
 	conn, err := inproc.dial()
 	if err != nil {
 		return nil, nil, err
@@ -71,6 +72,9 @@ func newHTTPHandler(inproc inprocListener, hs *health.Server, reg *prometheus.Re
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	if sandbox != nil {
+		mux.Handle("/sandbox/", sandbox)
+	}
 	return mux, conn, nil
 }
 

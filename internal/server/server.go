@@ -55,6 +55,9 @@ type Options struct {
 	Policy *policy.Store
 	// Audit records every API call; nil records none.
 	Audit *audit.Logger
+	// Sandbox, when set, serves /sandbox/ on the HTTP listener (the
+	// sandbox's user-token route); only --sandbox sets it.
+	Sandbox http.Handler
 }
 
 // Server runs the gRPC and HTTP listeners of the gateway.
@@ -139,7 +142,7 @@ func New(opts Options) (*Server, error) {
 		tls:             opts.TLS != nil,
 		shutdownTimeout: opts.ShutdownTimeout,
 	}
-	handler, conn, err := newHTTPHandler(s.inprocLis, hs, opts.Metrics)
+	handler, conn, err := newHTTPHandler(s.inprocLis, hs, opts.Metrics, opts.Sandbox)
 	if err != nil {
 		grpcLis.Close()
 		httpLis.Close()
