@@ -4,12 +4,12 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/server ./cmd/server
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/defender-gateway ./cmd/server
 
 FROM gcr.io/distroless/static-debian12:nonroot
-COPY --from=build /out/server /server
+COPY --from=build /out/defender-gateway /defender-gateway
 USER nonroot:nonroot
 # gRPC and REST/HTTP.
 EXPOSE 50051 8080
-HEALTHCHECK --interval=15s --timeout=3s --retries=3 CMD ["/server", "healthcheck"]
-ENTRYPOINT ["/server"]
+HEALTHCHECK --interval=15s --timeout=3s --retries=3 CMD ["/defender-gateway", "healthcheck"]
+ENTRYPOINT ["/defender-gateway"]

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 grpc_addr=127.0.0.1:${SMOKE_GRPC_PORT:-15051}
 http_addr=127.0.0.1:${SMOKE_HTTP_PORT:-18080}
-bin=$(mktemp -d)/server
+bin=$(mktemp -d)/defender-gateway
 log=$(mktemp)
 go build -trimpath -o "$bin" ./cmd/server
 

@@ -1,6 +1,8 @@
-// Command server runs Defender Gateway. `server --sandbox` runs it on the
-// in-process emulator; `server healthcheck` probes a running server (used by
-// the container health check). See README.md.
+// Command server builds the defender-gateway binary
+// (go build -o defender-gateway ./cmd/server). `defender-gateway --sandbox`
+// runs it on the in-process emulator; `defender-gateway -h` lists the flags
+// and the subcommands (healthcheck, hash-api-key, sandbox-token). See
+// README.md.
 package main
 
 import (

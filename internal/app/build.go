@@ -25,6 +25,8 @@ type Dependencies struct {
 	// the proxy environment variables.
 	HTTPClient *http.Client
 	Logger     *slog.Logger
+	// Sandbox serves /sandbox/ on the HTTP listener; only --sandbox sets it.
+	Sandbox http.Handler
 }
 
 // Gateway is an assembled, listening gateway.
@@ -152,6 +154,7 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 		MaxRequestBodyBytes: cfg.Transport.HTTPMaxBodyBytes,
 		Limits:              serverLimits(cfg.Transport),
 		AdminAddr:           cfg.Transport.AdminAddr,
+		Sandbox:             deps.Sandbox,
 	})
 	if err != nil {
 		gw.Close()

@@ -32,6 +32,8 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdin 
 			return healthcheck(ctx, args[1:], getenv, stdout, stderr)
 		case "hash-api-key":
 			return hashAPIKey(args[1:], stdin, stdout, stderr)
+		case "sandbox-token":
+			return sandboxToken(ctx, args[1:], getenv, stdout, stderr)
 		}
 	}
 	cfg, err := config.Load(args, getenv)
@@ -73,6 +75,7 @@ func run(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) erro
 		defer emu.Close()
 		useSandbox(cfg, emu)
 		deps.HTTPClient = emu.HTTPClient()
+		deps.Sandbox = sandboxRoutes(emu, logger.With("component", "sandbox"))
 	}
 	if err := cfg.Validate(); err != nil {
 		return &configError{err}
@@ -87,7 +90,7 @@ func run(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) erro
 	stopReloads := reloadOnSIGHUP(ctx, gw, logger)
 	defer stopReloads()
 	if cfg.Sandbox {
-		printSandboxBanner(stdout, gw.Server.GRPCAddr(), gw.Server.HTTPAddr())
+		printSandboxBanner(stdout, cfg, gw.Server.GRPCAddr(), gw.Server.HTTPAddr())
 	}
 	return gw.Server.Serve(ctx)
 }

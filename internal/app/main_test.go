@@ -143,7 +143,7 @@ func TestMainHelp(t *testing.T) {
 			for _, v := range []string{
 				"DEFENDER_TENANT_ID", "DEFENDER_CLIENT_ID", "DEFENDER_CLIENT_SECRET", "DEFENDER_CLIENT_SECRET_FILE",
 				"DEFENDER_CLIENT_CERTIFICATE_FILE", "DEFENDER_BACKEND", "DEFENDER_GRPC_ADDR", "DEFENDER_HTTP_ADDR",
-				"DEFENDER_SANDBOX", "DEFENDER_SHUTDOWN_TIMEOUT", "SSL_CERT_FILE", "--sandbox", "healthcheck",
+				"DEFENDER_SANDBOX", "DEFENDER_SHUTDOWN_TIMEOUT", "SSL_CERT_FILE", "--sandbox", "healthcheck", "hash-api-key", "sandbox-token",
 			} {
 				if !strings.Contains(stdout, v) {
 					t.Errorf("usage does not mention %s", v)

@@ -1,8 +1,6 @@
 package app
 
 import (
-	"fmt"
-	"io"
 	"net"
 
 	"github.com/defender-gateway/gateway/internal/config"
@@ -44,40 +42,6 @@ func useSandbox(cfg *config.Config, emu *emulator.Emulator) {
 // sandboxConsentRedirectURI is the loopback redirect URI of the sandbox's
 // admin-consent URLs; nothing needs to listen there.
 const sandboxConsentRedirectURI = "http://localhost/consent-callback"
-
-// printSandboxBanner tells the user how to talk to the sandbox.
-func printSandboxBanner(w io.Writer, grpcAddr, httpAddr string) {
-	g, h := dialable(grpcAddr), dialable(httpAddr)
-	fmt.Fprintf(w, `
-Defender Gateway is running in SANDBOX mode against its in-process emulator
-(fake Entra ID, Graph and XDR APIs with sample data; nothing leaves this machine).
-
-  gRPC  %[1]s   (server reflection is on)
-  REST  http://%[2]s   (OpenAPI: http://%[2]s/openapi.json)
-
-Try:
-  grpcurl -plaintext %[1]s list
-  grpcurl -plaintext -d '{"parent":"tenants/default","page_size":3}' %[1]s defender.v1.IncidentService/ListIncidents
-  grpcurl -plaintext -d '{"tenant":"tenants/default","query":"AlertInfo | summarize count() by Severity"}' %[1]s defender.v1.HuntingService/RunQuery
-  curl -s 'http://%[2]s/v1/tenants/default/incidents?pageSize=3'
-  curl -s http://%[2]s/v1/contexts
-
-Partner context (customer tenants on the allow-list):
-  grpcurl -plaintext -d '{"parent":"tenants/fabrikam.onmicrosoft.com","page_size":3}' %[1]s defender.v1.IncidentService/ListIncidents
-  curl -s 'http://%[2]s/v1/tenants/northwind.onmicrosoft.com/incidents'        # FAILED_PRECONDITION: CONSENT_REQUIRED
-  curl -s 'http://%[2]s/v1/tenants/northwind.onmicrosoft.com:consentUrl?state=xyz'
-
-User context: sign in an emulator user by device code, then act as that account.
-  grpcurl -plaintext -d '{"tenant":"tenants/default"}' %[1]s defender.v1.AuthService/StartDeviceLogin
-  # open verification_uri in a browser and approve, or:
-  curl -sk -d 'user_code=USER_CODE&upn=alice@contoso.onmicrosoft.com&action=approve' VERIFICATION_URI
-  grpcurl -plaintext -H 'x-defender-account: alice@contoso.onmicrosoft.com' -d '{"tenant":"tenants/default"}' %[1]s defender.v1.AuthService/WhoAmI
-  curl -s -H 'x-defender-account: alice@contoso.onmicrosoft.com' 'http://%[2]s/v1/tenants/default/incidents?pageSize=3'
-
-Callers are not authenticated in the sandbox (caller auth none); see docs/auth.md.
-Stop with Ctrl-C.
-`, g, h)
-}
 
 // dialable turns a listen address such as [::]:50051 into one a client
 // can use.

@@ -145,7 +145,11 @@ func (c *Config) fillBackendDefaults() {
 // default.
 func Usage() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Usage: %s [flags]\n       %s healthcheck [--grpc-addr host:port | --admin-addr host:port] [--timeout 3s]\n\n", programName, programName)
+	fmt.Fprintf(&b, "Usage: %s [flags]\n       %s SUBCOMMAND [flags]\n\n", programName, programName)
+	b.WriteString("Subcommands (each has -h):\n")
+	b.WriteString("  healthcheck [--grpc-addr host:port | --admin-addr host:port] [--timeout 3s] [--tls]\n      Probe a running gateway's gRPC health service; exit 0 when SERVING.\n")
+	b.WriteString("  hash-api-key --name NAME < key-file\n      Print the DEFENDER_API_KEYS_FILE entry of the key read from stdin.\n")
+	b.WriteString("  sandbox-token --user alice [--http-addr localhost:8080]\n      Print a user access token for the gateway's API from a running --sandbox gateway.\n\n")
 	b.WriteString("Defender Gateway serves Microsoft Defender XDR incidents and advanced hunting over gRPC and REST.\n")
 	b.WriteString("Every flag is also an environment variable; a flag beats its variable, which beats the default.\n\n")
 	for _, s := range settings {

@@ -67,7 +67,7 @@ var coreSettings = []setting{
 		set: func(c *Config, v string) error { c.TLSKeyFile = strings.TrimSpace(v); return nil }},
 	{env: "DEFENDER_CLIENT_CA_FILE", flag: "client-ca-file", usage: "PEM bundle of the CAs whose client certificates mtls accepts.",
 		set: func(c *Config, v string) error { c.ClientCAFile = strings.TrimSpace(v); return nil }},
-	{env: "DEFENDER_API_KEYS_FILE", flag: "api-keys-file", usage: "YAML file of caller API keys, stored as SHA-256 hashes (api-key mode; `server hash-api-key` makes an entry).",
+	{env: "DEFENDER_API_KEYS_FILE", flag: "api-keys-file", usage: "YAML file of caller API keys, stored as SHA-256 hashes (api-key mode; `defender-gateway hash-api-key` makes an entry).",
 		set: func(c *Config, v string) error { c.APIKeysFile = strings.TrimSpace(v); return nil }},
 	{env: "DEFENDER_CALLER_AUDIENCES", flag: "caller-audiences", usage: "Comma-separated aud values accepted in caller tokens (jwt) and in user tokens presented for on-behalf-of. Empty: the client id and api://{client id}.",
 		set: func(c *Config, v string) error { c.CallerAudiences = splitList(v); return nil }},

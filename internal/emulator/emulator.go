@@ -1,6 +1,6 @@
 // Package emulator runs local fakes of Microsoft Entra ID, Microsoft Graph
 // security and the Defender XDR API over HTTPS, for tests and for
-// `server --sandbox`.
+// `defender-gateway --sandbox`.
 //
 // Start generates a throwaway CA and serves three loopback listeners with
 // certificates from it: the Entra authority (a real OAuth/OpenID endpoint

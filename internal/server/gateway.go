@@ -30,8 +30,9 @@ const maxRESTResponse = 64 << 20
 // server over the in-memory listener, so REST calls pass the same
 // interceptors as gRPC calls) behind the HTTP edge (httpedge.go), the
 // OpenAPI document, /healthz and /metrics. Every error answer is a
-// google.rpc.Status in JSON (resterrors.go).
-func newHTTPHandler(inproc inprocListener, hs *health.Server, reg *prometheus.Registry, edge *restEdge) (http.Handler, *grpc.ClientConn, error) {
+// google.rpc.Status in JSON (resterrors.go). When sandbox is not nil it
+// serves /sandbox/ (the sandbox's user-token route).
+func newHTTPHandler(inproc inprocListener, hs *health.Server, reg *prometheus.Registry, edge *restEdge, sandbox http.Handler) (http.Handler, *grpc.ClientConn, error) {
 	conn, err := inproc.dial(grpc.WithChainUnaryInterceptor(markInvoked))
 	if err != nil {
 		return nil, nil, err
@@ -81,6 +82,11 @@ func newHTTPHandler(inproc inprocListener, hs *health.Server, reg *prometheus.Re
 		path := r.URL.Path
 		if strings.HasPrefix(path, "/v1/") {
 			edge.serveAPI(w, r, api)
+			return
+		}
+		if sandbox != nil && strings.HasPrefix(path, "/sandbox/") {
+			h.Set("Cache-Control", "no-store")
+			sandbox.ServeHTTP(w, r)
 			return
 		}
 		var serve http.HandlerFunc

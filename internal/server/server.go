@@ -65,6 +65,9 @@ type Options struct {
 	// serves /healthz, /metrics, gRPC health and reflection, and the API
 	// listeners then serve none of them.
 	AdminAddr string
+	// Sandbox, when set, serves /sandbox/ on the HTTP listener (the
+	// sandbox's user-token route); only --sandbox sets it.
+	Sandbox http.Handler
 }
 
 // Server runs the gRPC and HTTP listeners of the gateway.
@@ -168,7 +171,7 @@ func New(opts Options) (*Server, error) {
 	var handler http.Handler
 	var conn *grpc.ClientConn
 	if err == nil {
-		handler, conn, err = newHTTPHandler(s.inprocLis, apiHealth, apiMetrics, edge)
+		handler, conn, err = newHTTPHandler(s.inprocLis, apiHealth, apiMetrics, edge, opts.Sandbox)
 	}
 	if err != nil {
 		s.closeListeners()
