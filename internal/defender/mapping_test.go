@@ -22,6 +22,13 @@ func TestParseUpstreamTime(t *testing.T) {
 		{"2024-06-03T20:04:29.5+02:00", base.Add(500 * time.Millisecond), true},
 		{"", time.Time{}, false},
 		{"yesterday", time.Time{}, false},
+		// Outside the range of a protobuf Timestamp, which no response
+		// could carry (found by FuzzUpstreamJSON).
+		{"0000-12-31T23:59:59Z", time.Time{}, false},
+		{"0001-01-01T00:30:00+01:00", time.Time{}, false},
+		{"9999-12-31T23:59:59-01:00", time.Time{}, false},
+		{"0001-01-01T00:00:00Z", time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), true},
+		{"9999-12-31T23:59:59.9999999Z", time.Date(9999, 12, 31, 23, 59, 59, 999_999_900, time.UTC), true},
 	}
 	for _, tt := range tests {
 		got, ok := parseUpstreamTime(tt.in)

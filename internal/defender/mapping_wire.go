@@ -47,7 +47,9 @@ func (t *wireTime) UnmarshalJSON(b []byte) error {
 }
 
 // parseUpstreamTime parses an upstream timestamp into UTC. Go's parser
-// accepts any number of fractional digits after the seconds.
+// accepts any number of fractional digits after the seconds. A time outside
+// the years 1 to 9999 in UTC (year 0, or an offset pushing the last day
+// over) is refused: a protobuf Timestamp cannot carry it.
 func parseUpstreamTime(s string) (time.Time, bool) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -55,7 +57,11 @@ func parseUpstreamTime(s string) (time.Time, bool) {
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05Z07:00", "2006-01-02 15:04:05"} {
 		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), true
+			t = t.UTC()
+			if y := t.Year(); y < 1 || y > 9999 {
+				return time.Time{}, false
+			}
+			return t, true
 		}
 	}
 	return time.Time{}, false

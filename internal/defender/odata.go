@@ -33,13 +33,39 @@ func (f *odataFilter) equalsAny(field string, values []string) {
 }
 
 // timeRange adds field ge from and field lt before; a zero bound is open.
+//
+// Upstream times have 100 ns ticks, so a bound between two ticks is sent as
+// the next tick up: for a time t on a tick, t >= from and t < before hold
+// exactly when they hold for the rounded-up bounds (truncating instead
+// would select an incident stamped on the tick just below the bound). A
+// before bound past the last tick of year 9999 excludes nothing and is
+// left out.
 func (f *odataFilter) timeRange(field string, from, before time.Time) {
 	if !from.IsZero() {
-		f.clauses = append(f.clauses, field+" ge "+odataDateTime(from))
+		// A from bound past the last tick can only be sent as the last tick.
+		b := ceilTick(from)
+		if b.After(lastTick) {
+			b = lastTick
+		}
+		f.clauses = append(f.clauses, field+" ge "+odataDateTime(b))
 	}
 	if !before.IsZero() {
-		f.clauses = append(f.clauses, field+" lt "+odataDateTime(before))
+		if b := ceilTick(before); !b.After(lastTick) {
+			f.clauses = append(f.clauses, field+" lt "+odataDateTime(b))
+		}
 	}
+}
+
+// lastTick is the latest time an RFC 3339 literal with 7 fractional digits
+// can carry.
+var lastTick = time.Date(9999, 12, 31, 23, 59, 59, 999_999_900, time.UTC)
+
+// ceilTick rounds t up to a multiple of 100 ns.
+func ceilTick(t time.Time) time.Time {
+	if r := t.Nanosecond() % 100; r != 0 {
+		return t.Add(time.Duration(100 - r))
+	}
+	return t
 }
 
 // String returns the expression, "" when there is no clause.

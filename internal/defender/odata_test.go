@@ -77,6 +77,22 @@ func TestFilters(t *testing.T) {
 				" and createdTime ge 2024-01-01T00:00:00Z and createdTime lt 2024-02-01T00:00:00.5Z" +
 				" and lastUpdateTime ge 2024-01-01T00:00:00Z", ""},
 		{"xdr updated before only", xdrFilter, IncidentFilter{UpdatedBefore: from}, "lastUpdateTime lt 2024-01-01T00:00:00Z", ""},
+		// Bounds between 100 ns ticks round up (found by FuzzFilterOData):
+		// truncated, "ge" would take the tick below from and "lt" would
+		// drop the tick below before.
+		{"graph sub-tick bounds round up", graphFilter, IncidentFilter{
+			CreatedFrom:   time.Date(2024, 1, 1, 0, 0, 0, 1, time.UTC),
+			CreatedBefore: time.Date(2024, 1, 1, 0, 0, 1, 50, time.UTC),
+			UpdatedFrom:   time.Date(2024, 1, 1, 0, 0, 0, 999_999_999, time.UTC)},
+			"createdDateTime ge 2024-01-01T00:00:00.0000001Z and createdDateTime lt 2024-01-01T00:00:01.0000001Z" +
+				" and lastUpdateDateTime ge 2024-01-01T00:00:01Z", ""},
+		{"xdr sub-tick before rounds up", xdrFilter, IncidentFilter{UpdatedBefore: time.Date(2024, 1, 1, 0, 0, 0, 150, time.UTC)},
+			"lastUpdateTime lt 2024-01-01T00:00:00.0000002Z", ""},
+		{"last timestamps", graphFilter, IncidentFilter{
+			CreatedFrom:   time.Date(9999, 12, 31, 23, 59, 59, 999_999_999, time.UTC),
+			CreatedBefore: time.Date(9999, 12, 31, 23, 59, 59, 999_999_999, time.UTC),
+			UpdatedBefore: time.Date(9999, 12, 31, 23, 59, 59, 999_999_900, time.UTC)},
+			"createdDateTime ge 9999-12-31T23:59:59.9999999Z and lastUpdateDateTime lt 9999-12-31T23:59:59.9999999Z", ""},
 		{"xdr awaiting action unsupported", xdrFilter, IncidentFilter{Statuses: []IncidentStatus{StatusAwaitingAction}}, "", ReasonUnsupportedByBackend},
 		{"xdr unspecified severity", xdrFilter, IncidentFilter{Severities: []Severity{SeverityUnspecified}}, "", ReasonInvalidArgument},
 	}

@@ -30,7 +30,7 @@ const (
 // fakeAuthority serves discovery documents and a JWKS the way Entra ID
 // does, over TLS, with keys the test controls.
 type fakeAuthority struct {
-	t   *testing.T
+	t   testing.TB
 	srv *httptest.Server
 
 	mu        sync.Mutex
@@ -40,7 +40,7 @@ type fakeAuthority struct {
 	jwks      atomic.Int32
 }
 
-func newFakeAuthority(t *testing.T) *fakeAuthority {
+func newFakeAuthority(t testing.TB) *fakeAuthority {
 	t.Helper()
 	f := &fakeAuthority{t: t, keys: map[string]*rsa.PrivateKey{}}
 	f.addKey("key-1")
@@ -119,7 +119,7 @@ func (f *fakeAuthority) key(kid string) *rsa.PrivateKey {
 }
 
 // newKey returns a fresh 2048-bit RSA key.
-func newKey(t *testing.T) *rsa.PrivateKey {
+func newKey(t testing.TB) *rsa.PrivateKey {
 	t.Helper()
 	k, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -149,7 +149,7 @@ func (f *fakeAuthority) userClaims(now time.Time) jwt.MapClaims {
 }
 
 // sign signs claims with the key kid under the header kid.
-func sign(t *testing.T, key *rsa.PrivateKey, kid string, claims jwt.MapClaims) string {
+func sign(t testing.TB, key *rsa.PrivateKey, kid string, claims jwt.MapClaims) string {
 	t.Helper()
 	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
 	tok.Header["kid"] = kid
