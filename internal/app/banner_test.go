@@ -101,11 +101,10 @@ func TestSandboxBannerPasted(t *testing.T) {
 		},
 		{
 			name: "jwt",
-			// The user identity by UPN and by tenant/object id, so that the
-			// test holds whichever form the policy matches.
+			// Users are matched by tenant and object id, never by UPN.
 			args: append(listen, "--caller-auth", "jwt", "--policy-file", policyFor("p3.yaml",
-				"user:"+identity.AliceUPN, "user:"+identity.HomeTenantID+"/"+identity.AliceObjectID,
-				"user:"+identity.CarolUPN, "user:"+identity.SecondTenantID+"/"+identity.CarolObjectID)),
+				"user:"+strings.ToLower(identity.HomeTenantID+"/"+identity.AliceObjectID),
+				"user:"+strings.ToLower(identity.SecondTenantID+"/"+identity.CarolObjectID))),
 			wants: []string{onBehalfOf, aliceUpstream, `"id": "5`},
 		},
 	}
