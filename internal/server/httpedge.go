@@ -136,7 +136,13 @@ func (e *restEdge) serveAPI(w http.ResponseWriter, r *http.Request, gw http.Hand
 		e.refuse(w, r, tooLargeStatus(e.maxBody), http.StatusRequestEntityTooLarge)
 		return
 	}
-	if r.ContentLength != 0 && isFormBody(r) {
+	if r.ContentLength != 0 && isURLEncodedForm(r) {
+		// curl -d sends this type by default; the API reads every body as
+		// JSON, so say so before grpc-gateway's ParseForm would read it as
+		// a form and merge it into the parameters.
+		r.Header.Set("Content-Type", "application/json")
+	}
+	if r.ContentLength != 0 && isMultipart(r) {
 		closeAfter(w, r)
 		e.refuse(w, r, edgeStatus(codes.InvalidArgument, ReasonUnsupportedMediaType,
 			"the request body must be JSON (Content-Type: application/json)", nil), http.StatusUnsupportedMediaType)
@@ -162,11 +168,18 @@ func hasEncodedSeparator(escaped string) bool {
 	return strings.Contains(lower, "%2f") || strings.Contains(lower, "%5c")
 }
 
-// isFormBody reports a form body, which net/http's ParseForm (called by
-// grpc-gateway for the query) would read and merge into the parameters.
-func isFormBody(r *http.Request) bool {
+// isURLEncodedForm and isMultipart report the form body types, which
+// net/http's ParseForm (called by grpc-gateway for the query) would read
+// and merge into the parameters.
+func isURLEncodedForm(r *http.Request) bool {
+	return mediaType(r) == "application/x-www-form-urlencoded"
+}
+
+func isMultipart(r *http.Request) bool { return mediaType(r) == "multipart/form-data" }
+
+func mediaType(r *http.Request) string {
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return mt == "application/x-www-form-urlencoded" || mt == "multipart/form-data"
+	return mt
 }
 
 // cappedBody is a request body read through http.MaxBytesReader; it notes
