@@ -59,10 +59,14 @@ const (
 	// ReasonUpstreamConflict: a 409 or 412 on a read, a listing or a query,
 	// which sends no precondition, so it is not an etag mismatch but the
 	// upstream's own trouble.
-	ReasonUpstreamConflict     = "UPSTREAM_CONFLICT"
-	ReasonUpstreamForbidden    = "UPSTREAM_PERMISSION_DENIED"
-	ReasonTenantNotAllowed     = "TENANT_NOT_ALLOWED"
-	ReasonThrottled            = "UPSTREAM_THROTTLED"
+	ReasonUpstreamConflict  = "UPSTREAM_CONFLICT"
+	ReasonUpstreamForbidden = "UPSTREAM_PERMISSION_DENIED"
+	ReasonTenantNotAllowed  = "TENANT_NOT_ALLOWED"
+	ReasonThrottled         = "UPSTREAM_THROTTLED"
+	// ReasonQuotaExhausted: the gateway's own budget for the tenant and API
+	// family cannot admit the call within its deadline; nothing went
+	// upstream. RetryAfter says when capacity frees up.
+	ReasonQuotaExhausted       = "QUOTA_EXHAUSTED"
 	ReasonUnavailable          = "UPSTREAM_UNAVAILABLE"
 	ReasonDeadlineExceeded     = "DEADLINE_EXCEEDED"
 	ReasonCanceled             = "CANCELED"

@@ -1,0 +1,47 @@
+package defender
+
+import (
+	"context"
+	"time"
+)
+
+// Gate admits each upstream request of a call and learns from the
+// upstream's throttling. The governor puts one in the call's context with
+// WithGate; without one, every request goes at once.
+type Gate interface {
+	// Admit returns when a request of family may go upstream, or an *Error
+	// (KindThrottled with RetryAfter when the wait would not fit the
+	// deadline; the context's error when it ends while waiting). It is
+	// called before every attempt, retries included.
+	Admit(ctx context.Context, family Family) error
+	// Throttled reports an upstream 429 of family (or a hunting CPU-quota
+	// error): wait is the Retry-After, else the window the body named, else
+	// 0 for the gate's default; tenantWide is true when the body named the
+	// whole-API window.
+	Throttled(family Family, wait time.Duration, tenantWide bool)
+}
+
+// Family is the API family of an upstream request; the values are the
+// quota package's families.
+type Family string
+
+// The families of upstream requests.
+const (
+	FamilyIncidentRead  Family = "incident-read"
+	FamilyIncidentGet   Family = "incident-get"
+	FamilyIncidentWrite Family = "incident-write"
+	FamilyHunting       Family = "hunting"
+)
+
+type gateKey struct{}
+
+// WithGate returns ctx with g admitting its upstream requests.
+func WithGate(ctx context.Context, g Gate) context.Context {
+	return context.WithValue(ctx, gateKey{}, g)
+}
+
+// gateFrom returns ctx's gate, nil when none.
+func gateFrom(ctx context.Context) Gate {
+	g, _ := ctx.Value(gateKey{}).(Gate)
+	return g
+}
