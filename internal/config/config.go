@@ -43,6 +43,13 @@ type Config struct {
 	// Transport is the listeners' limits and timeouts and the admin
 	// listener.
 	Transport Transport
+	// Governor is coalescing and the read cache; Redis the shared state of
+	// several replicas; Quota the upstream budgets and their scheduler;
+	// Retry the upstream retries and per-call timeouts.
+	Governor Governor
+	Redis    Redis
+	Quota    Quota
+	Retry    Retry
 	// Sandbox runs the gateway against its in-process emulator.
 	Sandbox bool
 	// PartnerTenantsFile is the YAML allow-list of the partner context.
@@ -152,5 +159,9 @@ func defaults() *Config {
 		CallerAppRole:   DefaultCallerAppRole,
 		CallerScope:     DefaultCallerScope,
 		Transport:       defaultTransport(),
+		Governor:        defaultGovernor(),
+		Redis:           defaultRedis(),
+		Quota:           defaultQuota(),
+		Retry:           defaultRetry(),
 	}
 }

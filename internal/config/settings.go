@@ -25,8 +25,10 @@ type setting struct {
 }
 
 // settings lists every setting in the order of the documentation: the
-// core ones, then the transport's (transport.go).
-var settings = slices.Concat(coreSettings, transportSettings)
+// core ones, then the transport's (transport.go), the governor's
+// (governor.go), Redis's (redis.go), the quota's (quota.go) and the
+// retries' (retry.go).
+var settings = slices.Concat(coreSettings, transportSettings, governorSettings, redisSettings, quotaSettings, retrySettings)
 
 var coreSettings = []setting{
 	{env: "DEFENDER_TENANT_ID", flag: "tenant-id", usage: "Home tenant: its GUID or a verified domain. Required unless --sandbox.",

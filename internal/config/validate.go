@@ -66,6 +66,10 @@ func (c *Config) Validate() error {
 		add("DEFENDER_HTTP_ADDR: %w", err)
 	}
 	errs = append(errs, c.validateTransport()...)
+	errs = append(errs, c.validateGovernor()...)
+	errs = append(errs, c.validateRedis()...)
+	errs = append(errs, c.validateQuota()...)
+	errs = append(errs, c.validateRetry()...)
 	errs = append(errs, c.validatePartners()...)
 	errs = append(errs, c.validateCallerAuth()...)
 	return errors.Join(errs...)
