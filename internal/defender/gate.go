@@ -16,8 +16,10 @@ type Gate interface {
 	Admit(ctx context.Context, family Family) error
 	// Throttled reports an upstream 429 of family (or a hunting CPU-quota
 	// error): wait is the Retry-After, else the window the body named, else
-	// 0 for the gate's default; tenantWide is true when the body named the
-	// whole-API window.
+	// 0 for the gate's default; tenantWide is true when the 429 may be the
+	// tenant's whole-API window, which every family shares: every XDR 429
+	// (its limits of one family and of the whole API can read the same, as
+	// "50 per 00:01:00"), never a Graph one.
 	Throttled(family Family, wait time.Duration, tenantWide bool)
 }
 

@@ -95,12 +95,28 @@ type BudgetState struct {
 	Shared bool
 }
 
-// Limit is one rate window: Count calls per Per, as a GCRA (the
-// semantics of github.com/go-redis/redis_rate: Rate = Count, Period = Per,
-// Burst = Count).
+// Limit is one GCRA (the semantics of github.com/go-redis/redis_rate:
+// Rate cells per Per, with a burst of Burst). SafeLimit makes one from a
+// documented window.
 type Limit struct {
-	Count int
+	Rate  int
+	Burst int
 	Per   time.Duration
+}
+
+// SafeLimit is the GCRA that never lets more than count calls into any
+// window of length per, however the upstream aligns its windows (fixed or
+// sliding): with burst b and rate r = count-b per per, a GCRA conforms at
+// most b + floor(L*r/per) cells in an interval of length L, so at most
+// count-1 in a half-open window of length per and count in a closed one.
+// The burst is a tenth of count (at least 1), leaving 90% as the sustained
+// rate.
+func SafeLimit(count int, per time.Duration) Limit {
+	if count <= 1 {
+		return Limit{Rate: 1, Burst: 1, Per: 2 * per}
+	}
+	b := max(1, count/10)
+	return Limit{Rate: count - b, Burst: b, Per: per}
 }
 
 // Result is a Store's answer, as redis_rate's Result.
