@@ -66,7 +66,13 @@ const (
 	// ReasonQuotaExhausted: the gateway's own budget for the tenant and API
 	// family cannot admit the call within its deadline; nothing went
 	// upstream. RetryAfter says when capacity frees up.
-	ReasonQuotaExhausted       = "QUOTA_EXHAUSTED"
+	ReasonQuotaExhausted = "QUOTA_EXHAUSTED"
+	// ReasonShuttingDown: the gateway is draining; a call queued for quota
+	// (or arriving then) is refused with KindUnavailable, nothing upstream.
+	ReasonShuttingDown = "SHUTTING_DOWN"
+	// ReasonUpstreamMalformed: the upstream answered success with a body
+	// that does not decode (truncated or not JSON); KindUnavailable.
+	ReasonUpstreamMalformed    = "UPSTREAM_MALFORMED_RESPONSE"
 	ReasonUnavailable          = "UPSTREAM_UNAVAILABLE"
 	ReasonDeadlineExceeded     = "DEADLINE_EXCEEDED"
 	ReasonCanceled             = "CANCELED"

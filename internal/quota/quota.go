@@ -23,6 +23,9 @@ const (
 	FamilyIncidentWrite = defender.FamilyIncidentWrite
 	// FamilyHunting is advanced hunting (bulk).
 	FamilyHunting = defender.FamilyHunting
+	// FamilyWholeAPI names the windows every family of a backend shares
+	// (BudgetState only; no call has it).
+	FamilyWholeAPI = defender.FamilyWholeAPI
 )
 
 // Families lists every family, in a stable order.
