@@ -136,6 +136,9 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 		gw.Close()
 		return nil, err
 	}
+	// The quota scheduler's state, once there is one; nil answers GetQuota
+	// with enabled false.
+	var quotaReader service.QuotaReader
 	gw.Server, err = server.New(server.Options{
 		GRPCAddr: cfg.GRPCAddr,
 		HTTPAddr: cfg.HTTPAddr,
@@ -143,6 +146,7 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 			Incidents: service.NewIncidentService(contexts, pageTokens, logger),
 			Hunting:   service.NewHuntingService(contexts, logger),
 			Auth:      service.NewAuthService(contexts, logins, logger),
+			Quota:     service.NewQuotaService(contexts, quotaReader, logger),
 		},
 		Logger:          logger,
 		ShutdownTimeout: cfg.ShutdownTimeout,

@@ -15,11 +15,13 @@ const (
 	OpIncidentsWrite Operation = "incidents.write"
 	OpHuntingRun     Operation = "hunting.run"
 	OpAuthAdmin      Operation = "auth.admin"
+	OpQuotaRead      Operation = "quota.read"
 )
 
 // operations is every operation a policy file may name.
 var operations = map[Operation]bool{
 	OpIncidentsRead: true, OpIncidentsWrite: true, OpHuntingRun: true, OpAuthAdmin: true,
+	OpQuotaRead: true,
 }
 
 // callsDefender marks the operations that make a Defender call, to which
@@ -50,6 +52,7 @@ var methodRules = map[string]Rule{
 	defenderv1.AuthService_GetDeviceLogin_FullMethodName:     {OpAuthAdmin, true},
 	defenderv1.AuthService_ListContexts_FullMethodName:       {OpAuthAdmin, false},
 	defenderv1.AuthService_WhoAmI_FullMethodName:             {"", true},
+	defenderv1.QuotaService_GetQuota_FullMethodName:          {OpQuotaRead, true},
 }
 
 // MethodRule returns the rule of a full method name such as

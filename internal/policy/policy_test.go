@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+
 	defenderv1 "github.com/defender-gateway/gateway/gen/defender/v1"
 	"github.com/defender-gateway/gateway/internal/caller"
 	"github.com/defender-gateway/gateway/internal/defender"
@@ -31,7 +34,10 @@ const goodPolicy = `
 callers:
   - identity: api-key:soc-bot
     tenants: [default, fabrikam.onmicrosoft.com]
-    operations: [incidents.read, incidents.write, hunting.run, auth.admin]
+    operations: [incidents.read, incidents.write, hunting.run, auth.admin, quota.read]
+  - identity: api-key:monitor
+    tenants: [default]
+    operations: [quota.read]
   - identity: api-key:reader
     tenants: [` + homeGUID + `]
     operations: [incidents.read]
@@ -138,6 +144,15 @@ func TestAuthorize(t *testing.T) {
 		{"whoami other tenant", apiKeyCaller("reader"), defenderv1.AuthService_WhoAmI_FullMethodName,
 			&defenderv1.WhoAmIRequest{Tenant: "tenants/fabrikam.onmicrosoft.com"}, defender.ReasonCallerTenantNotAllowed},
 		{"whoami unknown caller", apiKeyCaller("stranger"), defenderv1.AuthService_WhoAmI_FullMethodName, &defenderv1.WhoAmIRequest{Tenant: "tenants/default"}, defender.ReasonOperationNotAllowed},
+		{"bot reads quota", apiKeyCaller("soc-bot"), defenderv1.QuotaService_GetQuota_FullMethodName,
+			&defenderv1.GetQuotaRequest{Name: "tenants/fabrikam.onmicrosoft.com/quota"}, ""},
+		{"monitor reads home quota", apiKeyCaller("monitor"), defenderv1.QuotaService_GetQuota_FullMethodName,
+			&defenderv1.GetQuotaRequest{Name: "tenants/" + homeGUID + "/quota"}, ""},
+		{"monitor may not read partner quota", apiKeyCaller("monitor"), defenderv1.QuotaService_GetQuota_FullMethodName,
+			&defenderv1.GetQuotaRequest{Name: "tenants/fabrikam.onmicrosoft.com/quota"}, defender.ReasonCallerTenantNotAllowed},
+		{"monitor may not read incidents", apiKeyCaller("monitor"), defenderv1.IncidentService_GetIncident_FullMethodName, getIn("default"), defender.ReasonOperationNotAllowed},
+		{"reader may not read quota", apiKeyCaller("reader"), defenderv1.QuotaService_GetQuota_FullMethodName,
+			&defenderv1.GetQuotaRequest{Name: "tenants/default/quota"}, defender.ReasonOperationNotAllowed},
 		{"unknown method", apiKeyCaller("soc-bot"), "/defender.v1.IncidentService/DeleteIncident", nil, defender.ReasonOperationNotAllowed},
 		{"user by tenant and object id", userCaller(), defenderv1.IncidentService_GetIncident_FullMethodName, getIn("fabrikam.onmicrosoft.com"), ""},
 		{"a user's UPN never matches", &caller.Request{Identity: caller.Identity{Kind: caller.KindUser, Name: "user:alice@contoso.onmicrosoft.com"}, UserToken: &caller.UserToken{}},
@@ -211,7 +226,7 @@ func TestAllowedOperations(t *testing.T) {
 		}
 	}
 	all := policy.AllowAll().AllowedOperations(caller.Identity{Name: "anonymous"}, "anything")
-	if want := []string{"auth.admin", "hunting.run", "incidents.read", "incidents.write"}; !slices.Equal(all, want) {
+	if want := []string{"auth.admin", "hunting.run", "incidents.read", "incidents.write", "quota.read"}; !slices.Equal(all, want) {
 		t.Errorf("AllowAll operations = %v, want %v", all, want)
 	}
 }
@@ -288,6 +303,7 @@ func TestResource(t *testing.T) {
 		{"parent", &defenderv1.ListIncidentsRequest{Parent: "tenants/a.com"}, "tenants/a.com", "a.com", true},
 		{"name", &defenderv1.GetIncidentRequest{Name: "tenants/b/incidents/3"}, "tenants/b/incidents/3", "b", true},
 		{"tenant", &defenderv1.RunQueryRequest{Tenant: "tenants/c", Query: "q"}, "tenants/c", "c", true},
+		{"quota name", &defenderv1.GetQuotaRequest{Name: "tenants/e/quota"}, "tenants/e/quota", "e", true},
 		{"incident.name", &defenderv1.UpdateIncidentRequest{Incident: &defenderv1.Incident{Name: "tenants/d/incidents/4"}}, "tenants/d/incidents/4", "d", true},
 		{"no incident", &defenderv1.UpdateIncidentRequest{}, "", "", false},
 		{"malformed", &defenderv1.GetIncidentRequest{Name: "incidents/3"}, "incidents/3", "", false},
@@ -317,5 +333,32 @@ func TestPublic(t *testing.T) {
 		if got := policy.Public(method); got != want {
 			t.Errorf("Public(%s) = %v, want %v", method, got, want)
 		}
+	}
+}
+
+// TestEveryMethodHasARule: every RPC of defender.v1 has a rule, so none is
+// denied by default by mistake, and the GetQuota rule is quota.read in its
+// tenant.
+func TestEveryMethodHasARule(t *testing.T) {
+	var n int
+	protoregistry.GlobalFiles.RangeFilesByPackage("defender.v1", func(fd protoreflect.FileDescriptor) bool {
+		for i := range fd.Services().Len() {
+			sd := fd.Services().Get(i)
+			for j := range sd.Methods().Len() {
+				method := "/" + string(sd.FullName()) + "/" + string(sd.Methods().Get(j).Name())
+				n++
+				if _, ok := policy.MethodRule(method); !ok {
+					t.Errorf("%s has no rule", method)
+				}
+			}
+		}
+		return true
+	})
+	if n == 0 {
+		t.Fatal("no defender.v1 methods are registered")
+	}
+	rule, _ := policy.MethodRule(defenderv1.QuotaService_GetQuota_FullMethodName)
+	if want := (policy.Rule{Operation: policy.OpQuotaRead, TenantScoped: true}); rule != want {
+		t.Errorf("GetQuota rule = %+v, want %+v", rule, want)
 	}
 }

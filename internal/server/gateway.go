@@ -57,6 +57,7 @@ func newHTTPHandler(inproc inprocListener, hs *health.Server, reg *prometheus.Re
 		defenderv1.RegisterIncidentServiceHandler,
 		defenderv1.RegisterHuntingServiceHandler,
 		defenderv1.RegisterAuthServiceHandler,
+		defenderv1.RegisterQuotaServiceHandler,
 	} {
 		if err := register(ctx, gw, conn); err != nil {
 			conn.Close()

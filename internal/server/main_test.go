@@ -69,6 +69,10 @@ type fakeAuth struct {
 	defenderv1.UnimplementedAuthServiceServer
 }
 
+type fakeQuota struct {
+	defenderv1.UnimplementedQuotaServiceServer
+}
+
 // syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
 type syncBuffer struct {
 	mu sync.Mutex
@@ -111,7 +115,7 @@ func startServer(t *testing.T, inc *fakeIncidents, tweak func(*server.Options)) 
 	opts := server.Options{
 		GRPCAddr: "127.0.0.1:0",
 		HTTPAddr: "127.0.0.1:0",
-		Services: server.Services{Incidents: inc, Hunting: &fakeHunting{}, Auth: &fakeAuth{}},
+		Services: server.Services{Incidents: inc, Hunting: &fakeHunting{}, Auth: &fakeAuth{}, Quota: &fakeQuota{}},
 		Logger:   slog.New(server.LogHandler(slog.NewJSONHandler(logs, nil))),
 		// Long enough for every drain a test expects to complete.
 		ShutdownTimeout: 5 * time.Second,

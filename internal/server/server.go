@@ -30,6 +30,7 @@ type Services struct {
 	Incidents defenderv1.IncidentServiceServer
 	Hunting   defenderv1.HuntingServiceServer
 	Auth      defenderv1.AuthServiceServer
+	Quota     defenderv1.QuotaServiceServer
 }
 
 // Options configure a Server.
@@ -103,7 +104,7 @@ func New(opts Options) (*Server, error) {
 		opts.Metrics = prometheus.NewRegistry()
 		opts.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
-	if opts.Services.Incidents == nil || opts.Services.Hunting == nil || opts.Services.Auth == nil {
+	if opts.Services.Incidents == nil || opts.Services.Hunting == nil || opts.Services.Auth == nil || opts.Services.Quota == nil {
 		return nil, errors.New("server: every service must be set")
 	}
 
@@ -134,6 +135,7 @@ func New(opts Options) (*Server, error) {
 		defenderv1.RegisterIncidentServiceServer(srv, opts.Services.Incidents)
 		defenderv1.RegisterHuntingServiceServer(srv, opts.Services.Hunting)
 		defenderv1.RegisterAuthServiceServer(srv, opts.Services.Auth)
+		defenderv1.RegisterQuotaServiceServer(srv, opts.Services.Quota)
 	}
 	hs := health.NewServer()
 	if opts.AdminAddr == "" {

@@ -24,6 +24,7 @@ var defenderServices = []string{
 	"defender.v1.IncidentService",
 	"defender.v1.HuntingService",
 	"defender.v1.AuthService",
+	"defender.v1.QuotaService",
 }
 
 // TestReflection: server reflection lists the API, health and reflection
@@ -330,7 +331,7 @@ func TestNewListenErrors(t *testing.T) {
 			_, err := server.New(server.Options{
 				GRPCAddr: grpcAddr,
 				HTTPAddr: tt.httpAddr,
-				Services: server.Services{Incidents: &fakeIncidents{}, Hunting: &fakeHunting{}, Auth: &fakeAuth{}},
+				Services: server.Services{Incidents: &fakeIncidents{}, Hunting: &fakeHunting{}, Auth: &fakeAuth{}, Quota: &fakeQuota{}},
 			})
 			if err == nil {
 				t.Fatal("New succeeded on an occupied port")
@@ -355,7 +356,7 @@ func TestNewListenErrors(t *testing.T) {
 	t.Run("missing service", func(t *testing.T) {
 		_, err := server.New(server.Options{
 			GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
-			Services: server.Services{Incidents: &fakeIncidents{}, Auth: &fakeAuth{}},
+			Services: server.Services{Incidents: &fakeIncidents{}, Auth: &fakeAuth{}, Quota: &fakeQuota{}},
 		})
 		if err == nil {
 			t.Error("New succeeded without a hunting service")

@@ -10,6 +10,7 @@ const (
 	tenantsCollection      = "tenants"
 	incidentsCollection    = "incidents"
 	deviceLoginsCollection = "deviceLogins"
+	quotaSingleton         = "quota"
 	defaultTenant          = "default"
 
 	maxTenantLen     = 253 // a DNS name
@@ -52,6 +53,27 @@ func parseDeviceLoginName(field, name string) (tenant, id string, err error) {
 		return "", "", fieldError(field, usage)
 	}
 	return tenant, id, nil
+}
+
+// parseQuotaName parses `tenants/{tenant}/quota` from field and returns
+// {tenant}.
+func parseQuotaName(field, name string) (string, error) {
+	const usage = "must be tenants/{tenant}/quota, where {tenant} is a tenant GUID, a domain or \"default\""
+	rest, ok := strings.CutPrefix(name, tenantsCollection+"/")
+	if !ok {
+		return "", fieldError(field, usage)
+	}
+	tenant, ok := strings.CutSuffix(rest, "/"+quotaSingleton)
+	if !ok || !validTenant(tenant) {
+		return "", fieldError(field, usage)
+	}
+	return tenant, nil
+}
+
+// quotaName is the resource name of a tenant's quota under the canonical
+// tenant.
+func quotaName(tenant string) string {
+	return tenantsCollection + "/" + tenant + "/" + quotaSingleton
 }
 
 // deviceLoginName is the resource name of a device login under the
