@@ -152,6 +152,7 @@ func TestHTTPEndpoints(t *testing.T) {
 			{"/v1/tenants/{tenant}:whoAmI", "get", "AuthService_WhoAmI", "tenant", ""},
 			{"/v1/tenants/{tenant}/deviceLogins", "post", "AuthService_StartDeviceLogin", "tenant", ""},
 			{"/v1/tenants/{tenant}/deviceLogins/{deviceLogin}", "get", "AuthService_GetDeviceLogin", "deviceLogin", ""},
+			{"/v1/tenants/{tenant}/quota", "get", "QuotaService_GetQuota", "tenant", ""},
 		}
 		for _, tt := range tests {
 			op, ok := doc.Paths[tt.path][tt.method]

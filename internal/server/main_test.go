@@ -69,8 +69,13 @@ type fakeAuth struct {
 	defenderv1.UnimplementedAuthServiceServer
 }
 
+// fakeQuota answers GetQuota with the requested name.
 type fakeQuota struct {
 	defenderv1.UnimplementedQuotaServiceServer
+}
+
+func (fakeQuota) GetQuota(_ context.Context, r *defenderv1.GetQuotaRequest) (*defenderv1.Quota, error) {
+	return &defenderv1.Quota{Name: r.GetName(), Backend: defenderv1.Backend_BACKEND_XDR}, nil
 }
 
 // syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.

@@ -1,5 +1,5 @@
 // Package service implements the gateway's gRPC services: IncidentService,
-// HuntingService and AuthService of defender.v1.
+// HuntingService, AuthService and QuotaService of defender.v1.
 //
 // Handlers only translate. They parse resource names, check the semantics the
 // proto's validation rules cannot express, turn proto messages into the
@@ -7,6 +7,8 @@
 // for the tenant, and turn the result back into proto messages. Every error
 // leaves a handler through ToStatus (status.go), the one mapping from errors
 // to gRPC statuses, after it has been logged with the request's context.
+// QuotaService reads the scheduler's state through a QuotaReader and calls
+// no Backend.
 //
 // Requests normally arrive checked by the protovalidate interceptor, but each
 // handler is safe without it: nil messages, zero values and out-of-range

@@ -39,7 +39,7 @@ type QuotaServiceClient interface {
 	// `enabled` false and no budgets.
 	//
 	// Errors: INVALID_ARGUMENT for a malformed name; PERMISSION_DENIED when
-	// the gateway may not use the tenant; UNAVAILABLE when the quota state
+	// the gateway may not use the tenant; INTERNAL when the quota state
 	// cannot be read.
 	GetQuota(ctx context.Context, in *GetQuotaRequest, opts ...grpc.CallOption) (*Quota, error)
 }
@@ -79,7 +79,7 @@ type QuotaServiceServer interface {
 	// `enabled` false and no budgets.
 	//
 	// Errors: INVALID_ARGUMENT for a malformed name; PERMISSION_DENIED when
-	// the gateway may not use the tenant; UNAVAILABLE when the quota state
+	// the gateway may not use the tenant; INTERNAL when the quota state
 	// cannot be read.
 	GetQuota(context.Context, *GetQuotaRequest) (*Quota, error)
 	mustEmbedUnimplementedQuotaServiceServer()
