@@ -9,7 +9,7 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// FuzzResourceNames feeds arbitrary names to the three name parsers. Each
+// FuzzResourceNames feeds arbitrary names to the four name parsers. Each
 // either refuses the name with INVALID_ARGUMENT naming the field, or
 // accepts it, and then the parts it returns are
 // valid and build the very same name again.
@@ -22,6 +22,7 @@ func FuzzResourceNames(f *testing.F) {
 		"tenants/a.b/incidents/a.b/incidents/1", "tenants/default/deviceLogins/abc123",
 		"tenants/default/deviceLogins/ABC", "tenants/x/deviceLogins/y/deviceLogins/z",
 		"tenants/contoso.com\n/incidents/1", "tenants/cöntoso.com/incidents/1",
+		"tenants/default/quota", "tenants/quota", "tenants/a.b/quota/quota", "tenants//quota",
 	} {
 		f.Add(s)
 	}
@@ -43,6 +44,12 @@ func FuzzResourceNames(f *testing.F) {
 			checkNameError(t, err, field, name)
 		} else if !validTenant(tenant) || strings.Contains(tenant, "/") || !validDeviceLoginID(id) || deviceLoginName(tenant, id) != name {
 			t.Errorf("parseDeviceLoginName(%q) accepted tenant %q, id %q", name, tenant, id)
+		}
+
+		if tenant, err := parseQuotaName(field, name); err != nil {
+			checkNameError(t, err, field, name)
+		} else if !validTenant(tenant) || strings.Contains(tenant, "/") || quotaName(tenant) != name {
+			t.Errorf("parseQuotaName(%q) accepted tenant %q", name, tenant)
 		}
 	})
 }
