@@ -42,5 +42,10 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("audit_query_text", c.AuditQueryText),
 		slog.String("user_cache_file", c.UserCacheFile),
 		slog.String("user_cache_key", c.UserCacheKey.String()),
+		slog.Bool("coalesce_reads", c.Governor.CoalesceReads),
+		slog.String("cache_ttl_incident_read", c.Governor.CacheTTLIncidentRead.String()),
+		slog.String("cache_ttl_incident_get", c.Governor.CacheTTLIncidentGet.String()),
+		slog.String("cache_ttl_hunting", c.Governor.CacheTTLHunting.String()),
+		slog.Int("cache_max_entries", c.Governor.CacheMaxEntries),
 	}, c.Transport.logAttrs()...)...)
 }
