@@ -55,7 +55,7 @@ func updateStep(id string) step {
 }
 
 func (s step) after(d time.Duration) step { s.advance = d; return s }
-func (s step) in(tenant string) step     { s.tenant = tenant; return s }
+func (s step) in(tenant string) step      { s.tenant = tenant; return s }
 func (s step) by(f func(context.Context) context.Context) step {
 	s.ctx = f
 	return s
