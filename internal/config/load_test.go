@@ -52,6 +52,28 @@ func TestLoad(t *testing.T) {
 			},
 		},
 		{
+			name: "governor settings",
+			args: []string{"--coalesce-reads=false", "--cache-ttl-hunting", "30s"},
+			env: map[string]string{
+				"DEFENDER_CACHE_TTL_INCIDENT_READ": "5s", "DEFENDER_CACHE_TTL_INCIDENT_GET": "1m", "DEFENDER_CACHE_MAX_ENTRIES": "500",
+			},
+			check: func(t *testing.T, c *Config) {
+				want := Governor{CoalesceReads: false, CacheTTLIncidentRead: 5 * time.Second, CacheTTLIncidentGet: time.Minute,
+					CacheTTLHunting: 30 * time.Second, CacheMaxEntries: 500}
+				if c.Governor != want {
+					t.Errorf("governor = %+v, want %+v", c.Governor, want)
+				}
+			},
+		},
+		{
+			name: "governor defaults",
+			check: func(t *testing.T, c *Config) {
+				if want := (Governor{CoalesceReads: true, CacheMaxEntries: 10000}); c.Governor != want {
+					t.Errorf("governor = %+v, want %+v", c.Governor, want)
+				}
+			},
+		},
+		{
 			name: "xdr defaults",
 			args: []string{"--backend", "XDR"},
 			check: func(t *testing.T, c *Config) {

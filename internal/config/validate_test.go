@@ -55,6 +55,14 @@ func TestValidate(t *testing.T) {
 		{name: "bad addresses", mutate: func(c *Config) { c.GRPCAddr, c.HTTPAddr = "50051", "localhost:http" }, wantParts: []string{"DEFENDER_GRPC_ADDR", "DEFENDER_HTTP_ADDR"}},
 		{name: "port out of range", mutate: func(c *Config) { c.HTTPAddr = ":65536" }, wantParts: []string{"DEFENDER_HTTP_ADDR"}},
 		{name: "zero timeouts", mutate: func(c *Config) { c.UpstreamTimeout, c.ShutdownTimeout = 0, -time.Second }, wantParts: []string{"DEFENDER_UPSTREAM_TIMEOUT", "DEFENDER_SHUTDOWN_TIMEOUT"}},
+		{name: "cache on", mutate: func(c *Config) {
+			c.Governor.CacheTTLIncidentRead, c.Governor.CacheTTLIncidentGet, c.Governor.CacheTTLHunting = 5*time.Second, 24*time.Hour, time.Minute
+		}},
+		{name: "cache TTLs out of range", mutate: func(c *Config) {
+			c.Governor.CacheTTLIncidentRead, c.Governor.CacheTTLHunting = -time.Second, 25*time.Hour
+		},
+			wantParts: []string{"DEFENDER_CACHE_TTL_INCIDENT_READ: -1s is out of range", "DEFENDER_CACHE_TTL_HUNTING: 25h0m0s is out of range"}},
+		{name: "cache bound out of range", mutate: func(c *Config) { c.Governor.CacheMaxEntries = 0 }, wantParts: []string{"DEFENDER_CACHE_MAX_ENTRIES: 0 is out of range"}},
 		{name: "bad log level", mutate: func(c *Config) { c.LogLevel = "verbose" }, wantParts: []string{"DEFENDER_LOG_LEVEL"}},
 		{name: "none on every interface", mutate: func(c *Config) { c.GRPCAddr = ":50051" }, wantParts: []string{"DEFENDER_CALLER_AUTH: none", "loopback"}},
 		{name: "none on 0.0.0.0", mutate: func(c *Config) { c.HTTPAddr = "0.0.0.0:8080" }, wantParts: []string{"DEFENDER_CALLER_AUTH: none"}},
