@@ -35,6 +35,8 @@ type fakeBackend struct {
 	// failFirstOnDeadline makes the first call wait for its context's end
 	// and answer its error.
 	failFirstOnDeadline bool
+	// delay is the upstream's latency (benchmarks only).
+	delay time.Duration
 }
 
 func (f *fakeBackend) Kind() defender.BackendKind { return f.kind }
@@ -52,6 +54,9 @@ func (f *fakeBackend) enter(ctx context.Context, family defender.Family) error {
 	}
 	if started != nil {
 		started <- struct{}{}
+	}
+	if f.delay > 0 {
+		time.Sleep(f.delay)
 	}
 	if firstDeadline && n == 1 {
 		<-ctx.Done()
