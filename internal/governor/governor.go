@@ -53,7 +53,8 @@ func (c CacheOptions) enabled() bool {
 type Options struct {
 	// Resolver is the resolver whose targets are governed. Required.
 	Resolver Resolver
-	// Scheduler admits upstream requests; nil sends them at once.
+	// Scheduler admits upstream requests; nil (an untyped nil interface)
+	// sends them at once.
 	Scheduler quota.Scheduler
 	// Coalesce makes identical concurrent reads share one upstream call.
 	Coalesce bool
