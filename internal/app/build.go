@@ -139,12 +139,17 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 	// The quota scheduler's state, once there is one; nil answers GetQuota
 	// with enabled false.
 	var quotaReader service.QuotaReader
+	gov, err := newGovernor(cfg.Governor, contexts, nil, logger)
+	if err != nil {
+		gw.Close()
+		return nil, err
+	}
 	gw.Server, err = server.New(server.Options{
 		GRPCAddr: cfg.GRPCAddr,
 		HTTPAddr: cfg.HTTPAddr,
 		Services: server.Services{
-			Incidents: service.NewIncidentService(contexts, pageTokens, logger),
-			Hunting:   service.NewHuntingService(contexts, logger),
+			Incidents: service.NewIncidentService(gov, pageTokens, logger),
+			Hunting:   service.NewHuntingService(gov, logger),
 			Auth:      service.NewAuthService(contexts, logins, logger),
 			Quota:     service.NewQuotaService(contexts, quotaReader, logger),
 		},
