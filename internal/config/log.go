@@ -42,5 +42,5 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("audit_query_text", c.AuditQueryText),
 		slog.String("user_cache_file", c.UserCacheFile),
 		slog.String("user_cache_key", c.UserCacheKey.String()),
-	}, c.Transport.logAttrs()...)...)
+	}, append(c.Transport.logAttrs(), c.Redis.LogAttrs()...)...)...)
 }
