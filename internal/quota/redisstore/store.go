@@ -152,7 +152,7 @@ func (s *Store) Shared() bool { return !s.lost.Load() }
 // Replicas is the number of replicas last seen (at least 1).
 func (s *Store) Replicas() int { return int(s.replicas.Load()) }
 
-func (s *Store) replicasKey() string { return s.prefix + "replicas" }
+func (s *Store) replicasKey() string     { return s.prefix + "replicas" }
 func (s *Store) holdKey(k string) string { return s.prefix + "hold:" + k }
 
 // Allow takes one unit of key under l.
