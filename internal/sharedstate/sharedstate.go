@@ -33,6 +33,9 @@ func Open(cfg config.Redis, logger *slog.Logger) (*redis.Client, error) {
 	// at once); go-redis's own retries would stretch a loss.
 	opts.MaxRetries = -1
 	opts.DialerRetries = 1
+	// Honour the callers' context deadlines too (go-redis ignores them
+	// otherwise), so a command never outlasts the call it serves.
+	opts.ContextTimeoutEnabled = true
 	if logger != nil {
 		logger.Info("redis configured", "url", cfg.RedactedURL(), "key_prefix", cfg.KeyPrefix)
 	}

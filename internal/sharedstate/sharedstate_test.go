@@ -43,7 +43,7 @@ func TestOpen(t *testing.T) {
 			t.Errorf("%s: error %q quotes the password", tt.name, err)
 		}
 		if c != nil {
-			if o := c.Options(); o.DB != 3 || o.Password != "pw" || o.ReadTimeout != 100*time.Millisecond || o.MaxRetries > 0 || o.DialerRetries != 1 {
+			if o := c.Options(); o.DB != 3 || o.Password != "pw" || o.ReadTimeout != 100*time.Millisecond || o.MaxRetries > 0 || o.DialerRetries != 1 || !o.ContextTimeoutEnabled {
 				t.Errorf("%s: options %+v", tt.name, o)
 			}
 			c.Close()

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"fmt"
 	"net"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
@@ -36,5 +38,53 @@ func TestStartStopRestart(t *testing.T) {
 	}
 	if s.URL() != "redis://"+s.Addr()+"/0" {
 		t.Errorf("URL = %q", s.URL())
+	}
+}
+
+// recordingTB stands for the test Start is given, to see whether it skips
+// or fails; both end the goroutine, as the real ones do.
+type recordingTB struct {
+	testing.TB
+	skipped, failed bool
+	msg             string
+}
+
+func (r *recordingTB) Skipf(format string, args ...any) {
+	r.skipped, r.msg = true, fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+func (r *recordingTB) Fatalf(format string, args ...any) {
+	r.failed, r.msg = true, fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+func TestMissingBinary(t *testing.T) {
+	tests := []struct {
+		name               string
+		ci                 string
+		wantSkip, wantFail bool
+	}{
+		{"developer machine skips", "", true, false},
+		{"CI fails", "true", false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("PATH", t.TempDir())
+			t.Setenv("CI", tt.ci)
+			r := &recordingTB{TB: t}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				Start(r)
+			}()
+			<-done
+			if r.skipped != tt.wantSkip || r.failed != tt.wantFail {
+				t.Errorf("skipped %v, failed %v (%q); want skipped %v, failed %v", r.skipped, r.failed, r.msg, tt.wantSkip, tt.wantFail)
+			}
+			if !strings.Contains(r.msg, "redis-server") || !strings.Contains(r.msg, "apt-get install redis-server") {
+				t.Errorf("message %q does not say what to install", r.msg)
+			}
+		})
 	}
 }

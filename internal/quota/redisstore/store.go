@@ -31,7 +31,9 @@ const (
 
 // Options configure a Store.
 type Options struct {
-	// Client is the Redis connection (required).
+	// Client is the Redis connection (required): sharedstate.Open's, which
+	// honours context deadlines (ContextTimeoutEnabled), so that
+	// CommandTimeout bounds every command.
 	Client *redis.Client
 	// KeyPrefix starts every key the store writes; DefaultKeyPrefix when
 	// empty.

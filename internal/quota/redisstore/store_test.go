@@ -11,7 +11,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/defender-gateway/gateway/internal/config"
 	"github.com/defender-gateway/gateway/internal/quota"
+	"github.com/defender-gateway/gateway/internal/sharedstate"
 	"github.com/defender-gateway/gateway/internal/testredis"
 )
 
@@ -42,7 +44,10 @@ type fixture struct {
 
 func newStore(t *testing.T, srv *testredis.Server, id, prefix string) fixture {
 	t.Helper()
-	client := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	client, err := sharedstate.Open(config.Redis{URL: config.Secret(srv.URL()), CommandTimeout: 200 * time.Millisecond}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { client.Close() })
 	logs := &syncBuf{}
 	local := newLocalStore()
@@ -265,5 +270,37 @@ func TestScaleLimit(t *testing.T) {
 		if got := ScaleLimit(tt.l, tt.n); got != tt.want {
 			t.Errorf("ScaleLimit(%+v, %d) = %+v; want %+v", tt.l, tt.n, got, tt.want)
 		}
+	}
+}
+
+// A Redis that answers too slowly counts as lost, like one that is down.
+func TestSlowRedisCountsAsLost(t *testing.T) {
+	srv := testredis.Start(t)
+	f := newStore(t, srv, "a", "")
+	ctx := context.Background()
+	l := quota.Limit{Rate: 10, Burst: 2, Per: time.Minute}
+	if r, err := f.store.Allow(ctx, "k", l); err != nil || r.Allowed != 1 {
+		t.Fatalf("Allow = %+v, %v", r, err)
+	}
+	// CLIENT PAUSE holds every other client's commands for 1.5s, far past
+	// the 200ms command timeout.
+	admin := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer admin.Close()
+	if err := admin.Do(ctx, "CLIENT", "PAUSE", "1500", "ALL").Err(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := f.store.Allow(ctx, "k", l)
+	if err != nil || r.Allowed != 1 || f.store.Shared() {
+		t.Fatalf("Allow while Redis stalls = %+v, %v, shared %v; want served locally", r, err, f.store.Shared())
+	}
+	if limits, _ := f.local.seen(); len(limits) != 1 || limits[0] != l {
+		t.Errorf("fallback limits %v; want %+v (one replica)", limits, l)
+	}
+	// A caller's own deadline is its error, not a loss.
+	eventually(t, "recovery after the pause", f.store.Shared)
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := f.store.Allow(cctx, "k", l); err == nil || !f.store.Shared() {
+		t.Errorf("Allow with a canceled context = %v, shared %v; want the context's error and still shared", err, f.store.Shared())
 	}
 }
