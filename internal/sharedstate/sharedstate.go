@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -38,8 +39,21 @@ func Open(cfg config.Redis, logger *slog.Logger) (*redis.Client, error) {
 	opts.ContextTimeoutEnabled = true
 	if logger != nil {
 		logger.Info("redis configured", "url", cfg.RedactedURL(), "key_prefix", cfg.KeyPrefix)
+		setRedisLogger.Do(func() { redis.SetLogger(debugLogger{logger}) })
 	}
 	return redis.NewClient(opts), nil
+}
+
+// setRedisLogger routes go-redis's own messages (pool and dial errors,
+// which the quota's loss and recovery records already summarize) to the
+// first opener's logger at debug, instead of unstructured lines on stderr.
+// go-redis has one logger per process.
+var setRedisLogger sync.Once
+
+type debugLogger struct{ l *slog.Logger }
+
+func (d debugLogger) Printf(ctx context.Context, format string, v ...any) {
+	d.l.DebugContext(ctx, "redis client", "message", fmt.Sprintf(format, v...))
 }
 
 // PageTokenKeySize is the size of a shared page-token key.
