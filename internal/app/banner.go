@@ -82,6 +82,7 @@ func printSandboxBanner(w io.Writer, cfg *config.Config, grpcAddr, httpAddr stri
 	line("REST     %s   (OpenAPI 2.0 / Swagger: %s/openapi.json)", rest, rest)
 	line("Health   %s/healthz  and  %s healthcheck; metrics: %s/metrics", rest, programName, rest)
 	line("Callers  %s", b.mode)
+	line("State    %s", stateMode(cfg.Redis))
 	line("Docs     README.md (Try it, Stopping, Real tenant) and docs/auth.md")
 	line("")
 	line("Try (each indented line works as pasted):")
@@ -128,6 +129,14 @@ func printSandboxBanner(w io.Writer, cfg *config.Config, grpcAddr, httpAddr stri
 	line("If a killed `go run` left the ports busy, see README.md (Stopping).")
 	line("Stop with Ctrl-C.")
 	_, _ = io.WriteString(w, s.String())
+}
+
+// stateMode says where quota state and sign-ins live.
+func stateMode(r config.Redis) string {
+	if !r.Enabled() {
+		return "quota state in memory on this replica alone (DEFENDER_REDIS_URL shares it)"
+	}
+	return "quota state shared through redis " + r.RedactedURL()
 }
 
 // programName is the binary's name in the banner and usage texts, whatever

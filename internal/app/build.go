@@ -34,6 +34,8 @@ type Gateway struct {
 	Server   *server.Server
 	logins   *credentials.DeviceLogins
 	security *callerSecurity
+	// shared is Redis mode's connection (its Client is nil without Redis).
+	shared *sharedState
 }
 
 // Reload re-reads the authorization policy, the API keys file and the TLS
@@ -44,10 +46,11 @@ type Gateway struct {
 func (g *Gateway) Reload() error { return g.security.reload() }
 
 // Close releases what Build started besides the server: the device-code
-// sign-ins still polling and the audit file. Call it after Serve returns.
+// sign-ins still polling, the audit file and the Redis connection. Call it after Serve returns.
 func (g *Gateway) Close() {
 	g.logins.Close()
 	g.security.close()
+	g.shared.close()
 }
 
 // Build assembles the gateway from a validated configuration and binds its
@@ -80,14 +83,25 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 	newPartnerTokens := func(t authctx.PartnerTenant) (defender.TokenSource, error) {
 		return credentials.NewApp(appOptions(t.AuthorityHost, t.Tenant, t.Scope, "context", authctx.KindPartner))
 	}
-	logins, err := credentials.NewDeviceLogins(credentials.DeviceLoginsOptions{
+	shared, err := openSharedState(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	shared.logMode(logger)
+	loginOpts := credentials.DeviceLoginsOptions{
 		ClientID:   cfg.ClientID,
 		HTTPClient: httpClient,
 		CacheFile:  cfg.UserCacheFile,
 		CacheKey:   cfg.UserCacheKey,
 		Logger:     logger.With("component", "device-login"),
-	})
+	}
+	if err := shared.shareSignIns(cfg, &loginOpts, logger); err != nil {
+		shared.close()
+		return nil, err
+	}
+	logins, err := credentials.NewDeviceLogins(loginOpts)
 	if err != nil {
+		shared.close()
 		return nil, err
 	}
 	newOnBehalfOf := func(t authctx.TenantConfig) (defender.TokenSource, error) {
@@ -123,15 +137,17 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 	})
 	if err != nil {
 		logins.Close()
+		shared.close()
 		return nil, err
 	}
 	security, err := buildCallerSecurity(cfg, contexts, httpClient, logger)
 	if err != nil {
 		logins.Close()
+		shared.close()
 		return nil, err
 	}
-	gw := &Gateway{logins: logins, security: security}
-	pageTokens, err := pageTokenCodec(cfg)
+	gw := &Gateway{logins: logins, security: security, shared: shared}
+	pageTokens, err := pageTokenCodec(cfg, shared)
 	if err != nil {
 		gw.Close()
 		return nil, err
@@ -230,9 +246,15 @@ func upstreamClient(base *http.Client, timeout time.Duration) *http.Client {
 	}
 }
 
-func pageTokenCodec(cfg *config.Config) (*pagetoken.Codec, error) {
-	if key := cfg.PageTokenKey; len(key) > 0 {
-		return pagetoken.New([]byte(key))
+// pageTokenCodec signs with the configured key, else the one shared in
+// Redis, else a random key of this process.
+func pageTokenCodec(cfg *config.Config, shared *sharedState) (*pagetoken.Codec, error) {
+	key, err := shared.pageTokenKey(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if len(key) > 0 {
+		return pagetoken.New(key)
 	}
 	return pagetoken.NewRandom(), nil
 }

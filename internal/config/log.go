@@ -47,5 +47,5 @@ func (c Config) LogValue() slog.Value {
 		slog.String("cache_ttl_incident_get", c.Governor.CacheTTLIncidentGet.String()),
 		slog.String("cache_ttl_hunting", c.Governor.CacheTTLHunting.String()),
 		slog.Int("cache_max_entries", c.Governor.CacheMaxEntries),
-	}, c.Transport.logAttrs()...)...)
+	}, append(c.Transport.logAttrs(), c.Redis.LogAttrs()...)...)...)
 }

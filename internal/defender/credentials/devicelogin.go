@@ -15,6 +15,7 @@ import (
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/public"
 
 	"github.com/defender-gateway/gateway/internal/defender"
+	"github.com/defender-gateway/gateway/internal/sharedstate"
 )
 
 // DeviceLoginsOptions configure DeviceLogins.
@@ -29,6 +30,13 @@ type DeviceLoginsOptions struct {
 	CacheFile string
 	// CacheKey is the 32-byte AES-256-GCM key of CacheFile; required with it.
 	CacheKey []byte
+	// SharedCache, when set, keeps the signed-in accounts in Redis too,
+	// sealed with SharedCacheKey (32 bytes, AES-256-GCM) like the file, so
+	// that every replica sharing it serves them. CacheFile may be set as
+	// well; each tenant's shared cache wins over the file's when both
+	// hold one.
+	SharedCache    *sharedstate.Blobs
+	SharedCacheKey []byte
 	// Logger receives records of sign-ins (never a token or a code's
 	// secret part).
 	Logger *slog.Logger
@@ -167,6 +175,11 @@ func NewDeviceLogins(opts DeviceLoginsOptions) (*DeviceLogins, error) {
 	store, err := openUserCacheStore(opts.CacheFile, opts.CacheKey, logger)
 	if err != nil {
 		return nil, fmt.Errorf("credentials: device logins: %w", err)
+	}
+	if opts.SharedCache != nil {
+		if err := store.useShared(opts.SharedCache, opts.SharedCacheKey); err != nil {
+			return nil, fmt.Errorf("credentials: device logins: %w", err)
+		}
 	}
 	d := &DeviceLogins{
 		clientID:   opts.ClientID,

@@ -17,7 +17,7 @@ import (
 // loaded from the cache file.
 func (d *DeviceLogins) Accounts(ctx context.Context) []Account {
 	var out []Account
-	for _, tc := range d.knownClients() {
+	for _, tc := range d.knownClients(ctx) {
 		accounts, err := tc.client.Accounts(ctx)
 		if err != nil {
 			d.logger.LogAttrs(ctx, slog.LevelWarn, "listing the signed-in accounts failed",
@@ -43,8 +43,8 @@ func (d *DeviceLogins) HasAccount(ctx context.Context, tenant, upn string) bool 
 
 // knownClients returns the clients of every tenant used or held in the
 // cache, building those of cached tenants not used yet.
-func (d *DeviceLogins) knownClients() []*tenantClient {
-	for _, t := range d.store.tenants() {
+func (d *DeviceLogins) knownClients(ctx context.Context) []*tenantClient {
+	for _, t := range d.store.tenants(ctx) {
 		if _, err := d.client(t.Tenant, t.AuthorityHost); err != nil {
 			d.logger.Warn("a cached tenant's client cannot be built", "tenant", t.Tenant, "error", err.Error())
 		}

@@ -18,6 +18,8 @@ import (
 	"sync"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/cache"
+
+	"github.com/defender-gateway/gateway/internal/sharedstate"
 )
 
 // The encrypted user cache file is
@@ -59,6 +61,11 @@ type userCacheStore struct {
 	path   string
 	aead   cipher.AEAD
 	logger *slog.Logger
+
+	// sharedBlobs, when set, holds every tenant's cache sealed with
+	// sharedAEAD in Redis (usercache_shared.go).
+	sharedBlobs *sharedstate.Blobs
+	sharedAEAD  cipher.AEAD
 
 	mu      sync.Mutex
 	content userCacheContent
@@ -135,12 +142,21 @@ func (s *userCacheStore) open(data []byte) ([]byte, error) {
 
 // tenants lists the tenants (as configured) the store holds a cache of,
 // with their authority hosts.
-func (s *userCacheStore) tenants() []userCacheTenant {
+func (s *userCacheStore) tenants(ctx context.Context) []userCacheTenant {
+	var out []userCacheTenant
+	if s.sharedBlobs != nil {
+		out = s.sharedTenants(ctx)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]userCacheTenant, 0, len(s.content.Tenants))
+	seen := map[string]bool{}
+	for _, t := range out {
+		seen[strings.ToLower(t.Tenant)] = true
+	}
 	for _, t := range s.content.Tenants {
-		out = append(out, userCacheTenant{Tenant: t.Tenant, AuthorityHost: t.AuthorityHost})
+		if !seen[strings.ToLower(t.Tenant)] {
+			out = append(out, userCacheTenant{Tenant: t.Tenant, AuthorityHost: t.AuthorityHost})
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Tenant < out[j].Tenant })
 	return out
@@ -148,6 +164,9 @@ func (s *userCacheStore) tenants() []userCacheTenant {
 
 // forTenant is the MSAL cache accessor of one tenant.
 func (s *userCacheStore) forTenant(tenant, authorityHost string) cache.ExportReplace {
+	if s.sharedBlobs != nil {
+		return &sharedTenantCache{tenantCache{store: s, tenant: tenant, authorityHost: authorityHost}}
+	}
 	return &tenantCache{store: s, tenant: tenant, authorityHost: authorityHost}
 }
 

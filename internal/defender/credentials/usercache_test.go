@@ -52,7 +52,7 @@ func TestUserCacheRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := s.tenants(); len(got) != 2 || got[0].Tenant != "Contoso.example" || got[0].AuthorityHost != "https://login.example" {
+	if got := s.tenants(context.Background()); len(got) != 2 || got[0].Tenant != "Contoso.example" || got[0].AuthorityHost != "https://login.example" {
 		t.Errorf("tenants = %+v", got)
 	}
 	for tenant, want := range map[string]string{"contoso.EXAMPLE": secretish + "-a", "fabrikam.example": secretish + "-b", "other.example": ""} {

@@ -1,0 +1,120 @@
+package app
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/defender-gateway/gateway/internal/config"
+	"github.com/defender-gateway/gateway/internal/defender/credentials"
+	"github.com/defender-gateway/gateway/internal/testredis"
+)
+
+func redisConfig(srv *testredis.Server) *config.Config {
+	return &config.Config{Redis: config.Redis{
+		URL: config.Secret(strings.Replace(srv.URL(), "redis://", "redis://gw:pw@", 1)), KeyPrefix: "app:",
+		CommandTimeout: time.Second, SharePageTokenKey: true,
+	}}
+}
+
+func TestPageTokenCodecSharedThroughRedis(t *testing.T) {
+	srv := testredis.Start(t)
+	// The server has no password; the test only needs the URL's user info
+	// to be dropped from logs, so use the plain URL for connecting.
+	cfg := redisConfig(srv)
+	cfg.Redis.URL = config.Secret(srv.URL())
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	a, err := openSharedState(cfg, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	b, _ := openSharedState(cfg, logger)
+	defer b.close()
+	ca, err := pageTokenCodec(cfg, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, err := pageTokenCodec(cfg, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := ca.Encode(map[string]int{"skip": 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]int
+	if err := cb.Decode(token, &got); err != nil || got["skip"] != 3 {
+		t.Fatalf("replica b decodes a's token: %v, %v", got, err)
+	}
+	a.logMode(logger)
+	if !strings.Contains(logs.String(), "quota state is shared through redis") {
+		t.Errorf("no start record of Redis mode:\n%s", logs.String())
+	}
+
+	// Redis down at start: refuse rather than sign with a key of our own.
+	srv.Stop()
+	c, _ := openSharedState(cfg, logger)
+	defer c.close()
+	if _, err := pageTokenCodec(cfg, c); err == nil || !strings.Contains(err.Error(), "DEFENDER_REDIS_SHARE_PAGE_TOKEN_KEY") {
+		t.Errorf("with Redis down: %v; want an error naming the setting", err)
+	}
+}
+
+func TestShareSignInsKey(t *testing.T) {
+	srv := testredis.Start(t)
+	userKey := bytes.Repeat([]byte{1}, 32)
+	pageKey := bytes.Repeat([]byte{2}, 32)
+	tests := []struct {
+		name       string
+		mutate     func(c *config.Config)
+		wantShared bool
+		wantKey    []byte // nil: derived, checked to differ from the page key
+	}{
+		{"user cache key", func(c *config.Config) { c.UserCacheKey = userKey; c.PageTokenKey = pageKey }, true, userKey},
+		{"derived from the page-token key", func(c *config.Config) { c.PageTokenKey = pageKey }, true, nil},
+		{"page-token key only in redis", func(c *config.Config) {}, false, nil},
+		{"no redis", func(c *config.Config) { c.Redis = config.Redis{} }, false, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := redisConfig(srv)
+			tt.mutate(cfg)
+			var logs bytes.Buffer
+			logger := slog.New(slog.NewTextHandler(&logs, nil))
+			s, err := openSharedState(cfg, logger)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.close()
+			var opts credentials.DeviceLoginsOptions
+			if err := s.shareSignIns(cfg, &opts, logger); err != nil {
+				t.Fatal(err)
+			}
+			if (opts.SharedCache != nil) != tt.wantShared {
+				t.Fatalf("shared = %v; want %v", opts.SharedCache != nil, tt.wantShared)
+			}
+			if !tt.wantShared {
+				if cfg.Redis.Enabled() && !strings.Contains(logs.String(), "not shared through redis") {
+					t.Errorf("no warning:\n%s", logs.String())
+				}
+				return
+			}
+			if len(opts.SharedCacheKey) != 32 {
+				t.Fatalf("key of %d bytes", len(opts.SharedCacheKey))
+			}
+			if tt.wantKey != nil && !bytes.Equal(opts.SharedCacheKey, tt.wantKey) {
+				t.Error("the user cache key was not used")
+			}
+			if tt.wantKey == nil && bytes.Equal(opts.SharedCacheKey, pageKey) {
+				t.Error("the page-token key itself seals the sign-ins")
+			}
+			if strings.Contains(logs.String(), "pw@") {
+				t.Errorf("a log line holds the URL's password:\n%s", logs.String())
+			}
+		})
+	}
+}
