@@ -1,0 +1,341 @@
+package quota
+
+import (
+	"context"
+	"math"
+	"sync"
+	"time"
+)
+
+// lane is the queue of one tenant and backend: a FIFO per caller and
+// class (interactive or bulk), served round-robin, interactive first. It
+// has at most one dispatcher goroutine, running while calls are queued.
+type lane struct {
+	s               *FairScheduler
+	tenant, backend string
+	budget          Budget
+
+	// mu guards what follows; the scheduler's mu is taken before it.
+	mu sync.Mutex
+	// callers holds each (caller, class) queue; rings[class] the round-robin
+	// order of the non-empty ones, next[class] where the next turn starts.
+	callers map[callerKey]*callerQueue
+	rings   [2][]callerKey
+	next    [2]int
+	queued  int
+	users   int
+	running bool
+	closed  bool
+	wakeCh  chan struct{}
+}
+
+type callerKey struct {
+	caller string
+	bulk   bool
+}
+
+func classOf(f Family) int {
+	if Interactive(f) {
+		return 0
+	}
+	return 1
+}
+
+type callerQueue struct {
+	waiters []*waiter
+}
+
+type waiter struct {
+	call Call
+	key  callerKey
+	done chan error
+}
+
+func newLane(s *FairScheduler, tenant, backend string) *lane {
+	return &lane{s: s, tenant: tenant, backend: backend, budget: s.o.Budgets.For(tenant, backend),
+		callers: map[callerKey]*callerQueue{}, wakeCh: make(chan struct{}, 1)}
+}
+
+// wake nudges the dispatcher: a call arrived or left, or a hold changed.
+func (l *lane) wake() {
+	select {
+	case l.wakeCh <- struct{}{}:
+	default:
+	}
+}
+
+func (l *lane) enqueue(c Call) *waiter {
+	k := callerKey{c.Caller, !Interactive(c.Family)}
+	w := &waiter{call: c, key: k, done: make(chan error, 1)}
+	q := l.callers[k]
+	if q == nil {
+		q = &callerQueue{}
+		l.callers[k] = q
+		cl := classOf(c.Family)
+		l.rings[cl] = append(l.rings[cl], k)
+	}
+	q.waiters = append(q.waiters, w)
+	l.queued++
+	l.wake()
+	return w
+}
+
+// remove takes w out of its queue; false when it is no longer queued.
+func (l *lane) remove(w *waiter) bool {
+	q := l.callers[w.key]
+	if q == nil {
+		return false
+	}
+	for i, x := range q.waiters {
+		if x == w {
+			q.waiters = append(q.waiters[:i], q.waiters[i+1:]...)
+			l.queued--
+			if len(q.waiters) == 0 {
+				l.dropCaller(w.key)
+			}
+			return true
+		}
+	}
+	return false
+}
+
+func (l *lane) dropCaller(k callerKey) {
+	delete(l.callers, k)
+	cl := 0
+	if k.bulk {
+		cl = 1
+	}
+	ring := l.rings[cl]
+	for i, x := range ring {
+		if x == k {
+			l.rings[cl] = append(ring[:i], ring[i+1:]...)
+			if l.next[cl] > i {
+				l.next[cl]--
+			}
+			break
+		}
+	}
+	if n := len(l.rings[cl]); n == 0 || l.next[cl] >= n {
+		l.next[cl] = 0
+	}
+}
+
+func (l *lane) failAll(err error) {
+	for k, q := range l.callers {
+		for _, w := range q.waiters {
+			w.done <- err
+		}
+		delete(l.callers, k)
+	}
+	l.rings = [2][]callerKey{}
+	l.next = [2]int{}
+	l.queued = 0
+}
+
+// fairAhead estimates the calls that go before a new call of c under
+// round-robin: c's caller's own queued calls, and from every other
+// caller at most one more than that; only waiters match counts.
+func (l *lane) fairAhead(c Call, match func(w *waiter) bool) int {
+	counts := map[string]int{}
+	for _, q := range l.callers {
+		for _, w := range q.waiters {
+			if match(w) {
+				counts[w.call.Caller]++
+			}
+		}
+	}
+	mine := counts[c.Caller]
+	ahead := mine
+	for caller, n := range counts {
+		if caller != c.Caller {
+			ahead += min(n, mine+1)
+		}
+	}
+	return ahead
+}
+
+// estimate is how long until a new call c would be admitted: the holds,
+// and for each window the time until enough cells are free for c and
+// the calls ahead of it (bulk calls leave the interactive reserve).
+func (l *lane) estimate(ctx context.Context, c Call, now time.Time) (time.Duration, error) {
+	family := func(w *waiter) bool { return w.call.Family == c.Family }
+	aheadFam := l.fairAhead(c, family)
+	var aheadAll int
+	if Interactive(c.Family) {
+		aheadAll = l.fairAhead(c, func(w *waiter) bool { return Interactive(w.call.Family) })
+	} else {
+		for _, q := range l.callers {
+			if !q.waiters[0].key.bulk {
+				aheadAll += len(q.waiters)
+			}
+		}
+		aheadAll += l.fairAhead(c, func(w *waiter) bool { return w.key.bulk })
+	}
+	return l.readyIn(ctx, c, now, aheadFam, aheadAll)
+}
+
+// readyIn is the time until c could take a unit of every window with
+// aheadFam calls of its family and aheadAll of the whole API before it.
+func (l *lane) readyIn(ctx context.Context, c Call, now time.Time, aheadFam, aheadAll int) (time.Duration, error) {
+	st := l.s.o.Store
+	var wait time.Duration
+	for _, f := range []Family{c.Family, ""} {
+		until, err := st.Held(ctx, holdKey(l.tenant, l.backend, f))
+		if err != nil {
+			return 0, err
+		}
+		wait = max(wait, until.Sub(now))
+	}
+	for _, w := range l.budget.Families[c.Family] {
+		lim := SafeLimit(w.Count, w.Per)
+		r, err := st.Peek(ctx, limiterKey(l.tenant, l.backend, c.Family, w), lim)
+		if err != nil {
+			return 0, err
+		}
+		wait = max(wait, cellsIn(r, lim, aheadFam+1))
+	}
+	for _, w := range l.budget.WholeAPI {
+		lim := SafeLimit(w.Count, w.Per)
+		r, err := st.Peek(ctx, limiterKey(l.tenant, l.backend, FamilyWholeAPI, w), lim)
+		if err != nil {
+			return 0, err
+		}
+		need := aheadAll + 1
+		if !Interactive(c.Family) {
+			need += l.s.reserve(lim)
+		}
+		wait = max(wait, cellsIn(r, lim, need))
+	}
+	return max(wait, 0), nil
+}
+
+// reserve is the cells of a whole-API window bulk calls leave free.
+func (s *FairScheduler) reserve(lim Limit) int {
+	r := int(math.Ceil(s.o.InteractiveShare * float64(lim.Burst)))
+	return min(r, lim.Burst-1)
+}
+
+// cellsIn is the time until a GCRA that Peek answered r holds need free
+// cells (taking one per call as they free): its theoretical arrival time
+// (now + ResetAfter) less burst-need emission intervals.
+func cellsIn(r Result, lim Limit, need int) time.Duration {
+	if r.Remaining >= need {
+		return 0
+	}
+	interval := lim.Per / time.Duration(lim.Rate)
+	return max(0, r.ResetAfter-time.Duration(lim.Burst-need)*interval)
+}
+
+// tryTake takes a unit of every window of c's family and of the whole
+// API when all are free (peek all, then allow all). False means retry
+// later; a refused Allow after the peeks (another replica) keeps the
+// units already taken, which only errs on the safe side.
+func (l *lane) tryTake(ctx context.Context, c Call) (bool, error) {
+	wait, err := l.readyIn(ctx, c, l.s.clock.Now(), 0, 0)
+	if err != nil || wait > 0 {
+		return false, err
+	}
+	st := l.s.o.Store
+	take := func(f Family, ws []Window) (bool, error) {
+		for _, w := range ws {
+			r, err := st.Allow(ctx, limiterKey(l.tenant, l.backend, f, w), SafeLimit(w.Count, w.Per))
+			if err != nil || r.Allowed == 0 {
+				return false, err
+			}
+		}
+		return true, nil
+	}
+	if ok, err := take(c.Family, l.budget.Families[c.Family]); !ok || err != nil {
+		return false, err
+	}
+	return take(FamilyWholeAPI, l.budget.WholeAPI)
+}
+
+// startDispatcher starts the dispatcher unless it runs.
+func (l *lane) startDispatcher() {
+	if l.running {
+		return
+	}
+	l.running = true
+	l.s.wg.Add(1)
+	go l.dispatch()
+}
+
+// retryRefused is the pause after an Allow refused past its Peek.
+const retryRefused = 10 * time.Millisecond
+
+// dispatch admits queued calls as capacity frees, interactive first and
+// round-robin over callers, sleeping until the next cell frees or a wake;
+// it exits when the queue is empty.
+func (l *lane) dispatch() {
+	defer l.s.wg.Done()
+	ctx := context.Background()
+	for {
+		l.mu.Lock()
+		if l.closed || l.queued == 0 {
+			l.running = false
+			l.mu.Unlock()
+			l.s.forget(l)
+			return
+		}
+		sleep, granted := l.turn(ctx)
+		l.mu.Unlock()
+		if granted {
+			continue
+		}
+		t := l.s.clock.NewTimer(sleep)
+		select {
+		case <-t.C():
+		case <-l.wakeCh:
+			t.Stop()
+		}
+	}
+}
+
+// turn admits one call if any can go, else returns how long to sleep.
+func (l *lane) turn(ctx context.Context) (time.Duration, bool) {
+	sleep := time.Duration(math.MaxInt64)
+	tried := map[Family]bool{}
+	now := l.s.clock.Now()
+	for cl := range 2 {
+		ring := l.rings[cl]
+		for i := range ring {
+			idx := (l.next[cl] + i) % len(ring)
+			k := ring[idx]
+			w := l.callers[k].waiters[0]
+			if tried[w.call.Family] {
+				continue
+			}
+			tried[w.call.Family] = true
+			wait, err := l.readyIn(ctx, w.call, now, 0, 0)
+			if err != nil {
+				l.s.log.Error("quota: reading the quota state failed", "tenant", l.tenant, "backend", l.backend, "error", err)
+				wait = time.Second
+			}
+			if wait == 0 {
+				ok, err := l.tryTake(ctx, w.call)
+				if err == nil && ok {
+					l.grant(cl, idx, w)
+					return 0, true
+				}
+				wait = retryRefused
+			}
+			sleep = min(sleep, wait)
+		}
+	}
+	return sleep, false
+}
+
+// grant admits w, the head of ring[cl][idx], and passes the turn on.
+func (l *lane) grant(cl, idx int, w *waiter) {
+	q := l.callers[w.key]
+	q.waiters = q.waiters[1:]
+	l.queued--
+	w.done <- nil
+	if len(q.waiters) == 0 {
+		l.next[cl] = idx
+		l.dropCaller(w.key)
+		return
+	}
+	l.next[cl] = (idx + 1) % len(l.rings[cl])
+}
