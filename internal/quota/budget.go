@@ -2,6 +2,7 @@ package quota
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -75,8 +76,14 @@ func (b Budgets) For(tenant, backend string) Budget {
 	if !ok {
 		return base
 	}
-	out := Budget{Families: map[Family][]Window{}, WholeAPI: base.WholeAPI}
-	for f, w := range base.Families {
+	return base.With(over)
+}
+
+// With is b with the windows over names replacing b's: each family over
+// has, and the whole API when over has any.
+func (b Budget) With(over Budget) Budget {
+	out := Budget{Families: map[Family][]Window{}, WholeAPI: b.WholeAPI}
+	for f, w := range b.Families {
 		out.Families[f] = w
 	}
 	for f, w := range over.Families {
@@ -116,6 +123,7 @@ func (b Budgets) Validate() error {
 		}
 	}
 	if len(errs) > 0 {
+		slices.Sort(errs)
 		return fmt.Errorf("%s", strings.Join(errs, "; "))
 	}
 	return nil

@@ -152,8 +152,8 @@ func (s *FairScheduler) Admit(ctx context.Context, c Call) error {
 	}
 	if l.queued >= s.o.MaxQueued {
 		l.mu.Unlock()
-		return &defender.Error{Kind: defender.KindResourceExhausted, Reason: defender.ReasonQuotaExhausted,
-			Message: "too many calls are queued for this tenant's upstream quota", RetryAfter: est}
+		return &defender.Error{Kind: defender.KindThrottled, Reason: defender.ReasonQuotaExhausted,
+			Message: "too many calls are queued for this tenant's upstream quota; retry later", RetryAfter: max(est, time.Second)}
 	}
 	w := l.enqueue(c)
 	l.startDispatcher()

@@ -189,8 +189,9 @@ func TestMaxQueuedAndClose(t *testing.T) {
 	eventually(t, "one queued", func() bool { return r.queued(t) == 1 })
 	second := r.admitAsync(ctx, call(quota.FamilyIncidentGet, "b"))
 	eventually(t, "two queued", func() bool { return r.queued(t) == 2 })
-	if de := asError(t, r.s.Admit(ctx, call(quota.FamilyIncidentGet, "c"))); de.Kind != defender.KindResourceExhausted {
-		t.Errorf("third queued call: Kind %v, want ResourceExhausted", de.Kind)
+	if de := asError(t, r.s.Admit(ctx, call(quota.FamilyIncidentGet, "c"))); de.Kind != defender.KindThrottled ||
+		de.Reason != defender.ReasonQuotaExhausted || de.RetryAfter < time.Second {
+		t.Errorf("third queued call: %+v, want Throttled QUOTA_EXHAUSTED with RetryAfter", de)
 	}
 	r.s.Close()
 	for _, ch := range []<-chan error{first, second} {
