@@ -48,7 +48,9 @@ type callerQueue struct {
 type waiter struct {
 	call Call
 	key  callerKey
-	done chan error
+	// expires is when the call has queued DEFENDER_QUOTA_MAX_WAIT.
+	expires time.Time
+	done    chan error
 }
 
 func newLane(s *FairScheduler, tenant, backend string) *lane {
@@ -64,9 +66,9 @@ func (l *lane) wake() {
 	}
 }
 
-func (l *lane) enqueue(c Call) *waiter {
+func (l *lane) enqueue(c Call, expires time.Time) *waiter {
 	k := callerKey{c.Caller, !Interactive(c.Family)}
-	w := &waiter{call: c, key: k, done: make(chan error, 1)}
+	w := &waiter{call: c, key: k, expires: expires, done: make(chan error, 1)}
 	q := l.callers[k]
 	if q == nil {
 		q = &callerQueue{}
@@ -294,9 +296,12 @@ func (l *lane) dispatch() {
 
 // turn admits one call if any can go, else returns how long to sleep.
 func (l *lane) turn(ctx context.Context) (time.Duration, bool) {
-	sleep := time.Duration(math.MaxInt64)
-	tried := map[Family]bool{}
 	now := l.s.clock.Now()
+	sleep := l.expire(ctx, now)
+	if l.queued == 0 {
+		return 0, false
+	}
+	tried := map[Family]bool{}
 	for cl := range 2 {
 		ring := l.rings[cl]
 		for i := range ring {
@@ -324,6 +329,32 @@ func (l *lane) turn(ctx context.Context) (time.Duration, bool) {
 		}
 	}
 	return sleep, false
+}
+
+// expire fails the calls that have queued MaxWait (calls that arrived
+// later went first: interactive ones, or other callers' turns) and
+// returns the time until the next one expires.
+func (l *lane) expire(ctx context.Context, now time.Time) time.Duration {
+	var expired []*waiter
+	next := time.Duration(math.MaxInt64)
+	for _, q := range l.callers {
+		for _, w := range q.waiters {
+			if now.After(w.expires) {
+				expired = append(expired, w)
+			} else {
+				next = min(next, w.expires.Sub(now)+time.Nanosecond)
+			}
+		}
+	}
+	for _, w := range expired {
+		l.remove(w)
+		est, err := l.estimate(ctx, w.call, now)
+		if err != nil {
+			est = 0
+		}
+		w.done <- exhausted(est)
+	}
+	return next
 }
 
 // grant admits w, the head of ring[cl][idx], and passes the turn on.

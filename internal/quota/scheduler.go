@@ -155,7 +155,7 @@ func (s *FairScheduler) Admit(ctx context.Context, c Call) error {
 		return &defender.Error{Kind: defender.KindThrottled, Reason: defender.ReasonQuotaExhausted,
 			Message: "too many calls are queued for this tenant's upstream quota; retry later", RetryAfter: max(est, time.Second)}
 	}
-	w := l.enqueue(c)
+	w := l.enqueue(c, now.Add(s.o.MaxWait))
 	l.startDispatcher()
 	l.mu.Unlock()
 
@@ -317,9 +317,11 @@ func limiterKey(tenant, backend string, f Family, w Window) string {
 	return "gcra/" + tenant + "/" + backend + "/" + string(f) + "/" + w.Per.String()
 }
 
+// exhausted is the fail-fast error; RetryAfter is at least 1ms, as a
+// zero would read as unknown.
 func exhausted(est time.Duration) error {
 	return &defender.Error{Kind: defender.KindThrottled, Reason: defender.ReasonQuotaExhausted,
-		Message: "the tenant's upstream quota is used up; retry later", RetryAfter: est}
+		Message: "the tenant's upstream quota is used up; retry later", RetryAfter: max(est, time.Millisecond)}
 }
 
 // ctxError maps a context's error as the defender package does.

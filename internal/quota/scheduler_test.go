@@ -434,3 +434,79 @@ func BenchmarkAdmitBaseline(b *testing.B) {
 		}
 	}
 }
+
+// TestMaxWaitWhileQueued: a bulk call that fitted MaxWait on arrival but
+// was overtaken by interactive calls fails once it has queued longer than MaxWait.
+func TestMaxWaitWhileQueued(t *testing.T) {
+	const n = 50 // whole API: burst 5
+	ei := interval(n, time.Minute)
+	r := newRig(t, quota.Options{Budgets: budgets(map[quota.Family][]quota.Window{
+		quota.FamilyHunting: perMin(1000), quota.FamilyIncidentGet: perMin(1000)}, perMin(n)), MaxWait: 5 * ei / 2})
+	ctx := context.Background()
+	for range 5 {
+		if err := r.s.Admit(ctx, call(quota.FamilyIncidentGet, "playbook")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bulk := r.admitAsync(ctx, call(quota.FamilyHunting, "export")) // estimate 2 intervals
+	eventually(t, "the bulk call to queue", func() bool { return r.queued(t) == 1 })
+	var inter []<-chan error
+	for i := range 2 {
+		inter = append(inter, r.admitAsync(ctx, call(quota.FamilyIncidentGet, "playbook")))
+		eventually(t, "an interactive call to queue", func() bool { return r.queued(t) == 2+i })
+	}
+	for i := range 2 {
+		r.step(t, ei)
+		if err := <-inter[i]; err != nil {
+			t.Fatalf("interactive %d: %v", i, err)
+		}
+	}
+	select {
+	case err := <-bulk:
+		t.Fatalf("bulk failed before MaxWait: %v", err)
+	default:
+	}
+	r.step(t, ei/2+time.Nanosecond)
+	de := asError(t, <-bulk)
+	if de.Kind != defender.KindThrottled || de.Reason != defender.ReasonQuotaExhausted || de.RetryAfter <= 0 {
+		t.Errorf("bulk after MaxWait: %+v, want Throttled QUOTA_EXHAUSTED with RetryAfter", de)
+	}
+}
+
+// TestAdmitDeadline: the ctx deadline bounds the wait as MaxWait does
+// (the fake clock starts at the wall clock's now, so deadlines compare).
+func TestAdmitDeadline(t *testing.T) {
+	ei := interval(10, time.Minute) // burst 1, then one every 6.67s
+	tests := []struct {
+		name     string
+		deadline time.Duration
+		queued   bool
+	}{
+		{"deadline before the next cell", ei / 2, false},
+		{"deadline after the next cell", ei + time.Minute, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, quota.Options{Budgets: budgets(map[quota.Family][]quota.Window{quota.FamilyIncidentGet: perMin(10)}, nil),
+				MaxWait: time.Hour})
+			if err := r.s.Admit(context.Background(), call(quota.FamilyIncidentGet, "a")); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), tt.deadline)
+			defer cancel()
+			done := r.admitAsync(ctx, call(quota.FamilyIncidentGet, "a"))
+			if !tt.queued {
+				de := asError(t, <-done)
+				if de.Kind != defender.KindThrottled || de.RetryAfter != ei {
+					t.Errorf("Admit = %+v, want Throttled with RetryAfter %v", de, ei)
+				}
+				return
+			}
+			eventually(t, "the call to queue", func() bool { return r.queued(t) == 1 })
+			r.step(t, ei)
+			if err := <-done; err != nil {
+				t.Errorf("Admit = %v, want admitted", err)
+			}
+		})
+	}
+}
