@@ -13,7 +13,11 @@ import (
 type lane struct {
 	s               *FairScheduler
 	tenant, backend string
-	budget          Budget
+	// plans are each family's Store keys and limits, whole the whole
+	// API's, tenantHold the tenant-wide hold's key (computed once).
+	plans      map[Family]famPlan
+	whole      []window
+	tenantHold string
 
 	// mu guards what follows; the scheduler's mu is taken before it.
 	mu sync.Mutex
@@ -24,9 +28,11 @@ type lane struct {
 	next    [2]int
 	queued  int
 	users   int
-	running bool
-	closed  bool
-	wakeCh  chan struct{}
+	// lastUsed is the last Admit's time, for sweepLanes.
+	lastUsed time.Time
+	running  bool
+	closed   bool
+	wakeCh   chan struct{}
 }
 
 type callerKey struct {
@@ -53,9 +59,44 @@ type waiter struct {
 	done    chan error
 }
 
+// window is one budget window's limiter: its Store key and GCRA.
+type window struct {
+	key string
+	lim Limit
+}
+
+type famPlan struct {
+	hold    string
+	windows []window
+}
+
+func windows(tenant, backend string, f Family, ws []Window) []window {
+	out := make([]window, len(ws))
+	for i, w := range ws {
+		out[i] = window{key: limiterKey(tenant, backend, f, w), lim: SafeLimit(w.Count, w.Per)}
+	}
+	return out
+}
+
 func newLane(s *FairScheduler, tenant, backend string) *lane {
-	return &lane{s: s, tenant: tenant, backend: backend, budget: s.o.Budgets.For(tenant, backend),
-		callers: map[callerKey]*callerQueue{}, wakeCh: make(chan struct{}, 1)}
+	b := s.o.Budgets.For(tenant, backend)
+	l := &lane{s: s, tenant: tenant, backend: backend, plans: map[Family]famPlan{},
+		whole:      windows(tenant, backend, FamilyWholeAPI, b.WholeAPI),
+		tenantHold: holdKey(tenant, backend, ""),
+		callers:    map[callerKey]*callerQueue{}, wakeCh: make(chan struct{}, 1)}
+	for _, f := range Families {
+		l.plans[f] = famPlan{hold: holdKey(tenant, backend, f), windows: windows(tenant, backend, f, b.Families[f])}
+	}
+	return l
+}
+
+// plan is f's plan; a family without a budget has no windows.
+func (l *lane) plan(f Family) famPlan {
+	p, ok := l.plans[f]
+	if !ok {
+		p = famPlan{hold: holdKey(l.tenant, l.backend, f)}
+	}
+	return p
 }
 
 // wake nudges the dispatcher: a call arrived or left, or a hold changed.
@@ -180,33 +221,34 @@ func (l *lane) estimate(ctx context.Context, c Call, now time.Time) (time.Durati
 // aheadFam calls of its family and aheadAll of the whole API before it.
 func (l *lane) readyIn(ctx context.Context, c Call, now time.Time, aheadFam, aheadAll int) (time.Duration, error) {
 	st := l.s.o.Store
+	p := l.plan(c.Family)
 	var wait time.Duration
-	for _, f := range []Family{c.Family, ""} {
-		until, err := st.Held(ctx, holdKey(l.tenant, l.backend, f))
+	for _, key := range [2]string{p.hold, l.tenantHold} {
+		until, err := st.Held(ctx, key)
 		if err != nil {
 			return 0, err
 		}
-		wait = max(wait, until.Sub(now))
+		if !until.IsZero() {
+			wait = max(wait, until.Sub(now))
+		}
 	}
-	for _, w := range l.budget.Families[c.Family] {
-		lim := SafeLimit(w.Count, w.Per)
-		r, err := st.Peek(ctx, limiterKey(l.tenant, l.backend, c.Family, w), lim)
+	for _, w := range p.windows {
+		r, err := st.Peek(ctx, w.key, w.lim)
 		if err != nil {
 			return 0, err
 		}
-		wait = max(wait, cellsIn(r, lim, aheadFam+1))
+		wait = max(wait, cellsIn(r, w.lim, aheadFam+1))
 	}
-	for _, w := range l.budget.WholeAPI {
-		lim := SafeLimit(w.Count, w.Per)
-		r, err := st.Peek(ctx, limiterKey(l.tenant, l.backend, FamilyWholeAPI, w), lim)
+	for _, w := range l.whole {
+		r, err := st.Peek(ctx, w.key, w.lim)
 		if err != nil {
 			return 0, err
 		}
 		need := aheadAll + 1
 		if !Interactive(c.Family) {
-			need += l.s.reserve(lim)
+			need += l.s.reserve(w.lim)
 		}
-		wait = max(wait, cellsIn(r, lim, need))
+		wait = max(wait, cellsIn(r, w.lim, need))
 	}
 	return max(wait, 0), nil
 }
@@ -238,19 +280,19 @@ func (l *lane) tryTake(ctx context.Context, c Call) (bool, error) {
 		return false, err
 	}
 	st := l.s.o.Store
-	take := func(f Family, ws []Window) (bool, error) {
+	take := func(ws []window) (bool, error) {
 		for _, w := range ws {
-			r, err := st.Allow(ctx, limiterKey(l.tenant, l.backend, f, w), SafeLimit(w.Count, w.Per))
+			r, err := st.Allow(ctx, w.key, w.lim)
 			if err != nil || r.Allowed == 0 {
 				return false, err
 			}
 		}
 		return true, nil
 	}
-	if ok, err := take(c.Family, l.budget.Families[c.Family]); !ok || err != nil {
+	if ok, err := take(l.plan(c.Family).windows); !ok || err != nil {
 		return false, err
 	}
-	return take(FamilyWholeAPI, l.budget.WholeAPI)
+	return take(l.whole)
 }
 
 // startDispatcher starts the dispatcher unless it runs.
@@ -277,7 +319,6 @@ func (l *lane) dispatch() {
 		if l.closed || l.queued == 0 {
 			l.running = false
 			l.mu.Unlock()
-			l.s.forget(l)
 			return
 		}
 		sleep, granted := l.turn(ctx)

@@ -106,12 +106,15 @@ func (s *FairScheduler) Admit(ctx context.Context, c Call) error {
 	k := laneKey{c.Tenant, c.Backend}
 	l := s.lanes[k]
 	if l == nil {
+		if len(s.lanes) >= laneSweepAt {
+			s.sweepLanes(s.clock.Now())
+		}
 		l = newLane(s, c.Tenant, c.Backend)
 		s.lanes[k] = l
 	}
 	l.users++
 	s.mu.Unlock()
-	defer s.release(k, l)
+	defer s.release(l)
 
 	l.mu.Lock()
 	if l.closed {
@@ -119,6 +122,7 @@ func (s *FairScheduler) Admit(ctx context.Context, c Call) error {
 		return s.shuttingDown()
 	}
 	now := s.clock.Now()
+	l.lastUsed = now
 	est, err := l.estimate(ctx, c, now)
 	if err != nil {
 		l.mu.Unlock()
@@ -174,17 +178,30 @@ func (s *FairScheduler) Admit(ctx context.Context, c Call) error {
 	}
 }
 
-// release drops a use of lane l; an idle lane without a dispatcher is
-// forgotten.
-func (s *FairScheduler) release(k laneKey, l *lane) {
+// release drops a use of lane l.
+func (s *FairScheduler) release(l *lane) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	l.users--
-	l.mu.Lock()
-	idle := l.users == 0 && l.queued == 0 && !l.running
-	l.mu.Unlock()
-	if idle && s.lanes[k] == l {
-		delete(s.lanes, k)
+	s.mu.Unlock()
+}
+
+// laneIdle is how long an unused lane is kept; laneSweepAt the lanes
+// beyond which creating one sweeps the idle ones.
+const (
+	laneIdle    = 10 * time.Minute
+	laneSweepAt = 256
+)
+
+// sweepLanes forgets the lanes nothing uses, nothing waits in and no
+// dispatcher runs for, idle for laneIdle. s.mu is held.
+func (s *FairScheduler) sweepLanes(now time.Time) {
+	for k, l := range s.lanes {
+		l.mu.Lock()
+		idle := l.users == 0 && l.queued == 0 && !l.running && now.Sub(l.lastUsed) > laneIdle
+		l.mu.Unlock()
+		if idle {
+			delete(s.lanes, k)
+		}
 	}
 }
 
@@ -341,17 +358,4 @@ func storeError(ctx context.Context, err error) error {
 	}
 	return &defender.Error{Kind: defender.KindUnavailable, Reason: defender.ReasonUnavailable,
 		Message: "the quota state is unavailable"}
-}
-
-// forget drops lane l when nothing uses it any more.
-func (s *FairScheduler) forget(l *lane) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	l.mu.Lock()
-	idle := l.users == 0 && l.queued == 0 && !l.running
-	l.mu.Unlock()
-	k := laneKey{l.tenant, l.backend}
-	if idle && s.lanes[k] == l {
-		delete(s.lanes, k)
-	}
 }
