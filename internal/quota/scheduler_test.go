@@ -381,34 +381,44 @@ func TestState(t *testing.T) {
 	}
 }
 
-// TestNeverExceedsWindow: over random arrivals, no closed window of a
-// budget's length sees more than its count admitted.
+// TestNeverExceedsWindow: over random arrivals of every family, no closed
+// window of a budget's length sees more than its count admitted, for any
+// family's windows or the whole API's.
 func TestNeverExceedsWindow(t *testing.T) {
-	windows := []quota.Window{{Count: 20, Per: time.Minute}, {Count: 50, Per: 10 * time.Minute}}
-	for seed := range uint64(5) {
-		r := newRig(t, quota.Options{Budgets: budgets(map[quota.Family][]quota.Window{quota.FamilyIncidentRead: windows[:1]}, windows[1:]),
-			MaxWait: time.Nanosecond})
+	b := quota.DefaultBudgets()
+	xdr := b.Backends["xdr"]
+	for seed := range uint64(4) {
+		r := newRig(t, quota.Options{Budgets: b, MaxWait: time.Nanosecond})
 		rng := rand.New(rand.NewPCG(seed, 1))
-		var admitted []time.Time
-		for range 3000 {
-			r.clock.Advance(time.Duration(rng.Int64N(int64(2 * time.Second))))
-			if r.s.Admit(context.Background(), call(quota.FamilyIncidentRead, "a")) == nil {
-				admitted = append(admitted, r.clock.Now())
+		admitted := map[quota.Family][]time.Time{}
+		for range 6000 {
+			r.clock.Advance(time.Duration(rng.Int64N(int64(1500 * time.Millisecond))))
+			f := quota.Families[rng.IntN(len(quota.Families))]
+			if r.s.Admit(context.Background(), call(f, "a")) == nil {
+				admitted[f] = append(admitted[f], r.clock.Now())
+				admitted[quota.FamilyWholeAPI] = append(admitted[quota.FamilyWholeAPI], r.clock.Now())
 			}
 		}
-		for _, w := range windows {
-			j := 0
-			for i := range admitted {
-				for admitted[i].Sub(admitted[j]) > w.Per {
-					j++
-				}
-				if n := i - j + 1; n > w.Count {
-					t.Fatalf("seed %d: %d admitted within %v, limit %d", seed, n, w.Per, w.Count)
+		check := func(f quota.Family, ws []quota.Window) {
+			times := admitted[f]
+			for _, w := range ws {
+				j := 0
+				for i := range times {
+					for times[i].Sub(times[j]) > w.Per {
+						j++
+					}
+					if n := i - j + 1; n > w.Count {
+						t.Fatalf("seed %d: %s: %d admitted within %v, limit %d", seed, f, n, w.Per, w.Count)
+					}
 				}
 			}
 		}
-		if len(admitted) < 100 {
-			t.Errorf("seed %d: only %d admitted; the test exercises nothing", seed, len(admitted))
+		for _, f := range quota.Families {
+			check(f, xdr.Families[f])
+		}
+		check(quota.FamilyWholeAPI, xdr.WholeAPI)
+		if n := len(admitted[quota.FamilyWholeAPI]); n < 1000 {
+			t.Errorf("seed %d: only %d admitted; the test exercises little", seed, n)
 		}
 	}
 }
