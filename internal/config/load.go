@@ -62,6 +62,9 @@ func Load(args []string, getenv func(string) string) (*Config, error) {
 	if err := c.loadPartnerTenants(); err != nil {
 		return nil, err
 	}
+	if err := c.loadQuotaFile(); err != nil {
+		return nil, err
+	}
 	c.fillBackendDefaults()
 	return c, nil
 }

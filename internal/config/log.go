@@ -47,5 +47,11 @@ func (c Config) LogValue() slog.Value {
 		slog.String("cache_ttl_incident_get", c.Governor.CacheTTLIncidentGet.String()),
 		slog.String("cache_ttl_hunting", c.Governor.CacheTTLHunting.String()),
 		slog.Int("cache_max_entries", c.Governor.CacheMaxEntries),
+		slog.Bool("quota_enabled", c.Quota.Enabled),
+		slog.String("quota_file", c.Quota.File),
+		slog.Float64("quota_interactive_share", c.Quota.InteractiveShare),
+		slog.String("quota_max_wait", c.Quota.MaxWait.String()),
+		slog.Int("quota_max_queued", c.Quota.MaxQueued),
+		slog.String("quota_default_hold", c.Quota.DefaultHold.String()),
 	}, append(c.Transport.logAttrs(), c.Redis.LogAttrs()...)...)...)
 }
