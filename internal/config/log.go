@@ -1,8 +1,11 @@
 package config
 
-import "log/slog"
+import (
+	"log/slog"
+	"slices"
+)
 
-// LogValue is every effective setting (the transport's last), secrets masked: the client secret
+// LogValue is every effective setting (the transport's and the retries' last), secrets masked: the client secret
 // and page token key print as [REDACTED], the certificate as its file path.
 func (c Config) LogValue() slog.Value {
 	pageTokenKey := c.PageTokenKey.String()
@@ -42,5 +45,5 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("audit_query_text", c.AuditQueryText),
 		slog.String("user_cache_file", c.UserCacheFile),
 		slog.String("user_cache_key", c.UserCacheKey.String()),
-	}, c.Transport.logAttrs()...)...)
+	}, slices.Concat(c.Transport.logAttrs(), c.Retry.logAttrs())...)...)
 }
