@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -60,5 +62,28 @@ func TestUnaryCallTimeout(t *testing.T) {
 func TestHuntingPrefixNamesTheService(t *testing.T) {
 	if huntingPrefix != "/defender.v1.HuntingService/" {
 		t.Errorf("huntingPrefix = %q", huntingPrefix)
+	}
+}
+
+func TestHuntingRouteWriteDeadline(t *testing.T) {
+	rules := apiWriteRules(90*time.Second, 230*time.Second)
+	tests := []struct {
+		method, path string
+		want         time.Duration
+	}{
+		{http.MethodPost, "/v1/tenants/default:runHuntingQuery", 230 * time.Second},
+		{http.MethodGet, "/v1/tenants/default:runHuntingQuery", 90 * time.Second},
+		{http.MethodGet, "/v1/tenants/default/incidents/7", 90 * time.Second},
+		{http.MethodPatch, "/v1/tenants/default/incidents/7", 90 * time.Second},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest(tt.method, tt.path, nil)
+		if got := rules(r); got.total != tt.want || got.perWrite != 0 {
+			t.Errorf("%s %s: rule %+v, want total %v", tt.method, tt.path, got, tt.want)
+		}
+	}
+	// A hunting timeout no longer than the unary one changes nothing.
+	if got := apiWriteRules(90*time.Second, time.Second)(httptest.NewRequest(http.MethodPost, "/v1/tenants/x:runHuntingQuery", nil)); got.total != 90*time.Second {
+		t.Errorf("short hunting timeout: rule %+v, want the unary 90s", got)
 	}
 }

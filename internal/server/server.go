@@ -128,6 +128,9 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	limits := opts.Limits.withDefaults()
+	if limits.HTTPHuntingWriteTimeout == 0 {
+		limits.HTTPHuntingWriteTimeout = timeouts.Hunting + huntingWriteMargin
+	}
 	// Two gRPC servers with the same interceptors and services: one for
 	// network connections, with the connection limits, and one for the
 	// REST gateway's in-memory connection, which carries every REST call
