@@ -140,13 +140,8 @@ func (p RetryPolicy) backoff(n int, rnd func(int64) int64) time.Duration {
 }
 
 // throttleWait is the wait a 429 names: its Retry-After, else the window
-// of an XDR body, else 0.
-func throttleWait(e *Error) time.Duration {
-	if e.RetryAfter > 0 {
-		return e.RetryAfter
-	}
-	return 0
-}
+// of an XDR body (statusError puts either in RetryAfter), else 0.
+func throttleWait(e *Error) time.Duration { return e.RetryAfter }
 
 // xdrWindow matches the window of an XDR quota message, "maximum allowed
 // 45 per 00:01:00".

@@ -133,6 +133,8 @@ func TestRetryCounts(t *testing.T) {
 			requests: 2, waits: []time.Duration{3 * time.Second}},
 		{name: "429 longer than the max delay is returned", steps: []step{{status: 429, header: map[string]string{"Retry-After": "60"}}},
 			requests: 1, kind: KindThrottled, reason: ReasonThrottled},
+		{name: "503 waits its Retry-After", steps: []step{{status: 503, header: map[string]string{"Retry-After": "2"}}, {status: 200, body: okIncident}},
+			requests: 2, waits: []time.Duration{2 * time.Second}},
 		{name: "400 is not retried", steps: []step{{status: 400}}, requests: 1, kind: KindInvalidArgument, reason: ReasonUpstreamBadRequest},
 		{name: "404 is not retried", steps: []step{{status: 404}}, requests: 1, kind: KindNotFound, reason: ReasonNotFound},
 		{name: "401 is not retried", steps: []step{{status: 401}}, requests: 1, kind: KindUpstreamAuth, reason: ReasonUpstreamAuth},

@@ -167,17 +167,14 @@ func (u *upstream) send(ctx context.Context, c call, out any) error {
 		if !c.idem.retryable(f, c.kind) || attempt >= u.retry.MaxAttempts {
 			return err
 		}
+		// The upstream's Retry-After (or a 429's quota window) wins over
+		// the backoff; one longer than the policy waits is returned.
 		wait := u.retry.backoff(attempt, u.rand)
-		if f == failThrottled {
-			if tw := throttleWait(e); tw > 0 {
-				wait = tw
+		if e.RetryAfter > 0 {
+			if u.retry.MaxDelay > 0 && e.RetryAfter > u.retry.MaxDelay {
+				return err
 			}
-		}
-		if u.retry.MaxDelay > 0 && wait > u.retry.MaxDelay {
-			if f == failThrottled {
-				return err // the quota's window is longer than we wait
-			}
-			wait = u.retry.MaxDelay
+			wait = e.RetryAfter
 		}
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= wait {
 			// The next attempt could not start before the deadline.
