@@ -3,6 +3,7 @@ package defender
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -322,3 +323,35 @@ func updateOp(ctx context.Context, b Backend) error {
 	_, err := b.UpdateIncident(ctx, "7", IncidentUpdate{AssignedTo: &s, Comment: "note"})
 	return err
 }
+
+func TestRetriedFailureIsLoggedWithoutIDsOrQuery(t *testing.T) {
+	url, _ := scripted(t, step{status: 503}, step{status: 200, body: `{"id":"123456"}`})
+	var logs strings.Builder
+	var mu sync.Mutex
+	logger := slog.New(slog.NewJSONHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(p)
+	}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	b, _ := retryingBackend(t, BackendGraph, url, func(o *ClientOptions) { o.Logger = logger })
+	if _, err := b.GetIncident(context.Background(), "123456", true); err != nil {
+		t.Fatalf("GetIncident: %v", err)
+	}
+	mu.Lock()
+	out := logs.String()
+	mu.Unlock()
+	for _, want := range []string{`"msg":"upstream call failed, retrying"`, `"route":"/security/incidents/{id}"`, `"status":503`, `"attempt":1`, `"wait":`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("logs lack %s:\n%s", want, out)
+		}
+	}
+	for _, leak := range []string{"123456", "$expand", testToken} {
+		if strings.Contains(out, leak) {
+			t.Errorf("logs show %q:\n%s", leak, out)
+		}
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
