@@ -111,7 +111,7 @@ type ClientOptions struct {
 	RequestTimeout time.Duration
 	// HuntingRequestTimeout bounds one attempt of a hunting query when
 	// longer than RequestTimeout: the upstream runs a query up to 3
-	// minutes (DefaultHuntingRequestTimeout).
+	// minutes (the gateway passes DEFENDER_HUNTING_CALL_TIMEOUT).
 	HuntingRequestTimeout time.Duration
 }
 

@@ -15,7 +15,8 @@ import (
 
 // RetryPolicy is how the clients retry an upstream request that failed in
 // a way a later attempt may not (docs/design.md "Retries and idempotency").
-// The zero value makes one attempt only.
+// The zero value makes one attempt only; the gateway's defaults are
+// config's DEFENDER_RETRY_* settings.
 type RetryPolicy struct {
 	// MaxAttempts is the most attempts of one request, the first included;
 	// below 2 nothing is retried.
@@ -26,16 +27,6 @@ type RetryPolicy struct {
 	// MaxDelay bounds every wait, backoff and Retry-After alike.
 	MaxDelay time.Duration
 }
-
-// Defaults of the retry policy (config's DEFENDER_RETRY_*).
-const (
-	DefaultRetryMaxAttempts = 4
-	DefaultRetryBaseDelay   = 200 * time.Millisecond
-	DefaultRetryMaxDelay    = 10 * time.Second
-	// DefaultHuntingRequestTimeout bounds one hunting request: the
-	// upstream's 3-minute query limit plus a margin.
-	DefaultHuntingRequestTimeout = 3*time.Minute + 20*time.Second
-)
 
 // idempotency is which failed attempts of a request may be sent again.
 type idempotency int
