@@ -31,15 +31,18 @@ func TestUpstreamErrorsMapToStatuses(t *testing.T) {
 		code       codes.Code
 		reason     string
 		retryAfter time.Duration
-		times      int // how many upstream requests fail; default 1
+		// Every fault lasts until removed (Times 0), outlasting the
+		// gateway's retries (and net/http's own retry of an idempotent
+		// request on a reused connection that dies).
 	}{
 		{name: "403 forbidden", fault: emulator.Fault{Status: 403}, code: codes.PermissionDenied, reason: "UPSTREAM_PERMISSION_DENIED"},
-		{name: "429 throttled with Retry-After", fault: emulator.Fault{Status: 429, RetryAfter: 7 * time.Second}, code: codes.ResourceExhausted, reason: "UPSTREAM_THROTTLED", retryAfter: 7 * time.Second},
+		// A Retry-After past the caller's deadline is returned at once.
+		{name: "429 throttled with Retry-After", fault: emulator.Fault{Status: 429, RetryAfter: 7 * time.Second}, deadline: 3 * time.Second,
+			code: codes.ResourceExhausted, reason: "UPSTREAM_THROTTLED", retryAfter: 7 * time.Second},
 		{name: "500", fault: emulator.Fault{Status: 500}, code: codes.Unavailable, reason: "UPSTREAM_UNAVAILABLE"},
-		{name: "503", fault: emulator.Fault{Status: 503, RetryAfter: 2 * time.Second}, code: codes.Unavailable, reason: "UPSTREAM_UNAVAILABLE", retryAfter: 2 * time.Second},
-		// net/http retries an idempotent request once when a reused
-		// connection dies, so the reset must outlast that retry.
-		{name: "connection reset", fault: emulator.Fault{Reset: true}, times: 3, code: codes.Unavailable, reason: "UPSTREAM_UNAVAILABLE"},
+		{name: "503", fault: emulator.Fault{Status: 503, RetryAfter: 2 * time.Second}, deadline: time.Second,
+			code: codes.Unavailable, reason: "UPSTREAM_UNAVAILABLE", retryAfter: 2 * time.Second},
+		{name: "connection reset", fault: emulator.Fault{Reset: true}, code: codes.Unavailable, reason: "UPSTREAM_UNAVAILABLE"},
 		{name: "401 on the gateway's own token", fault: emulator.Fault{Status: 401}, code: codes.Unavailable, reason: "UPSTREAM_CREDENTIALS_REJECTED"},
 		{name: "caller deadline", fault: emulator.Fault{Delay: 3 * time.Second}, deadline: 300 * time.Millisecond, code: codes.DeadlineExceeded},
 	}
@@ -48,7 +51,7 @@ func TestUpstreamErrorsMapToStatuses(t *testing.T) {
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				f := tc.fault
-				f.API, f.PathPrefix, f.Times = api, prefix, max(tc.times, 1)
+				f.API, f.PathPrefix, f.Times = api, prefix, 0
 				remove := g.emu.InjectFault(f)
 				defer remove()
 				ctx := context.Background()
@@ -181,6 +184,29 @@ func TestForeignTenantIsRefusedWithoutUpstreamCall(t *testing.T) {
 			if r.API != emulator.APIEntra || r.Method != http.MethodGet || !strings.HasSuffix(r.Path, "/v2.0/.well-known/openid-configuration") {
 				t.Errorf("a refused tenant reached the upstream or the authority: %+v", r)
 			}
+		}
+	})
+}
+
+// TestTransientUpstreamFailureIsRetried: one 500, then the upstream
+// answers; the caller gets the answer, and the emulator saw both requests.
+func TestTransientUpstreamFailureIsRetried(t *testing.T) {
+	forEach(t, func(t *testing.T, g *gateway, c client) {
+		api, prefix := incidentsPath(t)
+		remove := g.emu.InjectFault(emulator.Fault{API: api, PathPrefix: prefix, Status: 500, Times: 1})
+		defer remove()
+		g.emu.ResetRequests()
+		if _, err := c.ListIncidents(context.Background(), &defenderv1.ListIncidentsRequest{Parent: home, PageSize: 5}); err != nil {
+			t.Fatalf("ListIncidents: %v, want success after a retry", err)
+		}
+		var statuses []int
+		for _, r := range g.emu.Requests() {
+			if r.API == api && strings.HasPrefix(r.Path, prefix) {
+				statuses = append(statuses, r.Status)
+			}
+		}
+		if len(statuses) != 2 || statuses[0] != http.StatusInternalServerError || statuses[1] != http.StatusOK {
+			t.Errorf("upstream answers = %v, want [500 200]", statuses)
 		}
 	})
 }

@@ -132,7 +132,7 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 			Accounts:       deviceAccounts{logins},
 		},
 		HTTPClient: httpClient,
-		NewBackend: defender.NewBackend,
+		NewBackend: retryingBackends(cfg),
 		Logger:     logger.With("component", "defender"),
 	})
 	if err != nil {
@@ -180,6 +180,7 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 		Limits:              serverLimits(cfg.Transport),
 		AdminAddr:           cfg.Transport.AdminAddr,
 		Sandbox:             deps.Sandbox,
+		CallTimeouts:        server.CallTimeouts{Default: cfg.Retry.CallTimeout, Hunting: cfg.Retry.HuntingCallTimeout},
 	})
 	if err != nil {
 		gw.Close()
@@ -227,6 +228,20 @@ func partnerTenants(cfg *config.Config) []authctx.PartnerTenant {
 		})
 	}
 	return out
+}
+
+// retryingBackends is defender.NewBackend with the configured retry policy
+// and request timeouts: each attempt is bounded by DEFENDER_UPSTREAM_TIMEOUT
+// (the client's Timeout, which the defender client applies per attempt),
+// a hunting attempt by DEFENDER_HUNTING_CALL_TIMEOUT when that is longer.
+func retryingBackends(cfg *config.Config) defender.BackendFactory {
+	policy := defender.RetryPolicy{MaxAttempts: cfg.Retry.MaxAttempts, BaseDelay: cfg.Retry.BaseDelay, MaxDelay: cfg.Retry.MaxDelay}
+	return func(kind defender.BackendKind, opts defender.ClientOptions) (defender.Backend, error) {
+		opts.Retry = policy
+		opts.RequestTimeout = cfg.UpstreamTimeout
+		opts.HuntingRequestTimeout = cfg.Retry.HuntingCallTimeout
+		return defender.NewBackend(kind, opts)
+	}
 }
 
 // upstreamClient wraps the base client's transport with tracing and bounds

@@ -1,8 +1,11 @@
 package config
 
-import "log/slog"
+import (
+	"log/slog"
+	"slices"
+)
 
-// LogValue is every effective setting (the transport's last), secrets masked: the client secret
+// LogValue is every effective setting (the transport's and the retries' last), secrets masked: the client secret
 // and page token key print as [REDACTED], the certificate as its file path.
 func (c Config) LogValue() slog.Value {
 	pageTokenKey := c.PageTokenKey.String()
@@ -53,5 +56,5 @@ func (c Config) LogValue() slog.Value {
 		slog.String("quota_max_wait", c.Quota.MaxWait.String()),
 		slog.Int("quota_max_queued", c.Quota.MaxQueued),
 		slog.String("quota_default_hold", c.Quota.DefaultHold.String()),
-	}, append(c.Transport.logAttrs(), c.Redis.LogAttrs()...)...)...)
+	}, slices.Concat(c.Transport.logAttrs(), c.Redis.LogAttrs(), c.Retry.logAttrs())...)...)
 }

@@ -69,7 +69,7 @@ const (
 	DefaultGRPCKeepalivePermitWithoutStream = true
 	DefaultGRPCMaxConnectionIdle            = 5 * time.Minute
 	DefaultGRPCMaxConnectionAge             = 30 * time.Minute
-	DefaultGRPCMaxConnectionAgeGrace        = 2 * time.Minute
+	DefaultGRPCMaxConnectionAgeGrace        = 4 * time.Minute
 	DefaultGRPCKeepaliveTime                = 2 * time.Minute
 	DefaultGRPCKeepaliveTimeout             = 20 * time.Second
 )
@@ -125,7 +125,7 @@ var transportSettings = []setting{
 		set: func(c *Config, v string) error { return setDuration(&c.Transport.GRPCMaxConnectionIdle, v) }},
 	{env: "DEFENDER_GRPC_MAX_CONNECTION_AGE", flag: "grpc-max-connection-age", def: "30m", usage: "A gRPC connection this old (±10%) is asked to reconnect (GOAWAY), which spreads clients over replicas.",
 		set: func(c *Config, v string) error { return setDuration(&c.Transport.GRPCMaxConnectionAge, v) }},
-	{env: "DEFENDER_GRPC_MAX_CONNECTION_AGE_GRACE", flag: "grpc-max-connection-age-grace", def: "2m", usage: "Time the calls of an aged-out connection get to finish; at least DEFENDER_UPSTREAM_TIMEOUT.",
+	{env: "DEFENDER_GRPC_MAX_CONNECTION_AGE_GRACE", flag: "grpc-max-connection-age-grace", def: "4m", usage: "Time the calls of an aged-out connection get to finish; at least DEFENDER_UPSTREAM_TIMEOUT and DEFENDER_HUNTING_CALL_TIMEOUT.",
 		set: func(c *Config, v string) error { return setDuration(&c.Transport.GRPCMaxConnectionAgeGrace, v) }},
 	{env: "DEFENDER_GRPC_KEEPALIVE_TIME", flag: "grpc-keepalive-time", def: "2m", usage: "The server pings a gRPC connection silent for this long.",
 		set: func(c *Config, v string) error { return setDuration(&c.Transport.GRPCKeepaliveTime, v) }},

@@ -103,6 +103,16 @@ type ClientOptions struct {
 	Tokens TokenSource
 	// Logger receives debug records of upstream calls (never tokens).
 	Logger *slog.Logger
+	// Retry is how failed requests are retried; the zero value retries
+	// nothing.
+	Retry RetryPolicy
+	// RequestTimeout bounds one attempt of a request; 0 takes HTTPClient's
+	// Timeout (which the client then clears, so it cannot cut hunting).
+	RequestTimeout time.Duration
+	// HuntingRequestTimeout bounds one attempt of a hunting query when
+	// longer than RequestTimeout: the upstream runs a query up to 3
+	// minutes (the gateway passes DEFENDER_HUNTING_CALL_TIMEOUT).
+	HuntingRequestTimeout time.Duration
 }
 
 // BackendFactory builds a backend client of a kind; NewBackend is the real

@@ -3,6 +3,7 @@ package defender
 import (
 	"context"
 	"net/http"
+	"time"
 )
 
 // Graph is the client of the Microsoft Graph security API (reference §7),
@@ -77,9 +78,12 @@ func (g *Graph) UpdateIncident(ctx context.Context, id string, u IncidentUpdate)
 	}
 	if u.Comment != "" {
 		body := graphCommentBody{ODataType: "microsoft.graph.security.alertComment", Comment: u.Comment}
+		// A comment must never post twice: it is re-sent only when it was
+		// not applied (commentVerifier).
 		err := g.up.send(ctx, call{op: "comment on incident", kind: opWrite, method: http.MethodPost,
 			url: g.up.base.endpoint("security", "incidents", id, "comments"), body: body,
-			permission: graphPermissions.write}, nil)
+			permission: graphPermissions.write, idem: idemOnce,
+			verify: commentVerifier(g, id, u.Comment, time.Now())}, nil)
 		if err != nil {
 			return nil, err
 		}

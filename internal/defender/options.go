@@ -49,6 +49,10 @@ func newUpstream(kind BackendKind, perms permissions, opts ClientOptions) (*upst
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	timeout := opts.RequestTimeout
+	if timeout <= 0 {
+		timeout = opts.HTTPClient.Timeout
+	}
 	return &upstream{
 		kind:   kind,
 		base:   base,
@@ -56,14 +60,23 @@ func newUpstream(kind BackendKind, perms permissions, opts ClientOptions) (*upst
 		tokens: opts.Tokens,
 		log:    logger,
 		perms:  perms,
+		retry:  opts.Retry,
+		// The client's own Timeout would bound hunting too: it becomes the
+		// per-attempt bound of everything else instead.
+		timeout:        timeout,
+		huntingTimeout: opts.HuntingRequestTimeout,
+		sleep:          sleepCtx,
+		rand:           randInt64N,
 	}, nil
 }
 
 // withoutRedirects returns a copy of c that hands a redirect back instead of
 // following it: a redirect would carry the bearer token to another URL. The
-// copy shares c's transport, timeout and cookie jar.
+// copy shares c's transport and cookie jar; its Timeout is cleared, the
+// upstream applying it per attempt (newUpstream).
 func withoutRedirects(c *http.Client) *http.Client {
 	cp := *c
+	cp.Timeout = 0
 	cp.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &cp
 }

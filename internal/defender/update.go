@@ -1,6 +1,10 @@
 package defender
 
-import "strconv"
+import (
+	"context"
+	"strconv"
+	"time"
+)
 
 // updateFields are the enum fields of an IncidentUpdate in one backend's
 // spelling; nil leaves a field unchanged.
@@ -73,4 +77,40 @@ func incidentResult(inc Incident, withAlerts bool) (*Incident, error) {
 		inc.Alerts = nil
 	}
 	return &inc, nil
+}
+
+// commentSkew is how much older than the call a comment may look (clock
+// differences with the upstream) and still be the call's own.
+const commentSkew = 2 * time.Minute
+
+// incidentReader reads one incident (both clients).
+type incidentReader interface {
+	GetIncident(ctx context.Context, id string, withAlerts bool) (*Incident, error)
+}
+
+// commentVerifier returns the verify of a comment request: after an
+// attempt whose outcome is unknown (a reset or timeout after sending, a
+// 5xx), it reads the incident and reports the comment applied when one
+// with the same text was created since the call started (less
+// commentSkew, or without a time). The upstream does not tell which
+// identity wrote a comment reliably, so the text and the time decide.
+func commentVerifier(r incidentReader, id, text string, started time.Time) func(context.Context) (bool, error) {
+	return func(ctx context.Context) (bool, error) {
+		inc, err := r.GetIncident(ctx, id, false)
+		if err != nil {
+			return false, err
+		}
+		return hasComment(inc.Comments, text, started.Add(-commentSkew)), nil
+	}
+}
+
+// hasComment reports a comment of text created at or after since (or
+// without a creation time).
+func hasComment(comments []Comment, text string, since time.Time) bool {
+	for _, c := range comments {
+		if c.Text == text && (c.CreateTime.IsZero() || !c.CreateTime.Before(since)) {
+			return true
+		}
+	}
+	return false
 }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -40,6 +41,14 @@ type upstream struct {
 	tokens TokenSource
 	log    *slog.Logger
 	perms  permissions
+	// retry is the retry policy; timeout bounds one attempt, huntingTimeout
+	// one hunting attempt (the larger of the two applies).
+	retry                   RetryPolicy
+	timeout, huntingTimeout time.Duration
+	// sleep waits between attempts and rand draws the jitter; tests
+	// replace them.
+	sleep func(context.Context, time.Duration) error
+	rand  func(int64) int64
 }
 
 // opKind is what an upstream request does, which decides what some
@@ -72,27 +81,152 @@ type call struct {
 	permission  string // needed on this backend, named on a 403
 	// allowEmpty accepts an empty success body, leaving out untouched.
 	allowEmpty bool
+	// fam is the request's family for the gate; from kind when empty.
+	fam Family
+	// idem is which failures may be sent again (idemSafe by default).
+	idem idempotency
+	// verify, for an idemOnce request, reads whether an attempt whose
+	// outcome is unknown was applied.
+	verify func(context.Context) (bool, error)
 }
 
-// send performs c and decodes a success body into out (when out is not nil).
+// family is c's API family.
+func (c call) family() Family {
+	if c.fam != "" {
+		return c.fam
+	}
+	switch c.kind {
+	case opList:
+		return FamilyIncidentRead
+	case opWrite:
+		return FamilyIncidentWrite
+	case opHunt:
+		return FamilyHunting
+	}
+	return FamilyIncidentGet
+}
+
+// route is c's path with every incident id replaced by {id}: what logs
+// may show.
+func (c call) route() string {
+	parts := strings.Split(c.url.Path, "/")
+	for i, p := range parts {
+		if p != "" && strings.Trim(p, "0123456789") == "" {
+			parts[i] = "{id}"
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+// send performs c, retrying it by u.retry and c.idem, and decodes a
+// success body into out (when out is not nil). Before every attempt the
+// call's gate (WithGate) admits it; every 429 is reported to the gate.
 func (u *upstream) send(ctx context.Context, c call, out any) error {
 	if !u.base.contains(c.url) {
 		// Callers check links and cursors first; this is the last guard.
 		return Errorf(KindInternal, ReasonUnsafeNextLink, "%s: refusing to send a request outside the API base", c.op)
 	}
-	var body io.Reader
+	var body []byte
 	if c.body != nil {
 		b, err := json.Marshal(c.body)
 		if err != nil {
 			return &Error{Kind: KindInternal, Reason: ReasonInternal, Message: c.op + ": encoding the request body failed", Cause: err}
 		}
-		body = bytes.NewReader(b)
+		body = b
 	}
+	gate := gateFrom(ctx)
+	for attempt := 1; ; attempt++ {
+		if gate != nil {
+			if err := gate.Admit(ctx, c.family()); err != nil {
+				return err
+			}
+		}
+		err := u.attempt(ctx, c, body, out, attempt)
+		if err == nil {
+			return nil
+		}
+		f := classify(ctx, err)
+		e, _ := AsError(err)
+		if f == failThrottled && gate != nil {
+			gate.Throttled(c.family(), throttleWait(e), u.kind == BackendXDR)
+		}
+		if !c.idem.retryable(f, c.kind) && c.idem == idemOnce && (f == failAmbiguous || f == failUnavailable) && c.verify != nil {
+			// It may have been applied: look before sending it again.
+			applied, verr := c.verify(ctx)
+			switch {
+			case verr != nil:
+				return err // the original failure: the verify's says less
+			case applied:
+				u.log.LogAttrs(ctx, slog.LevelInfo, "upstream call applied despite its failure",
+					slog.String("op", c.op), slog.String("method", c.method), slog.String("route", c.route()),
+					slog.Int("attempt", attempt))
+				return nil
+			}
+			f = failNotSent // verified not applied: as if never sent
+		}
+		if !c.idem.retryable(f, c.kind) || attempt >= u.retry.MaxAttempts {
+			return err
+		}
+		// The upstream's Retry-After (or a 429's quota window) wins over
+		// the backoff; one longer than the policy waits is returned.
+		wait := u.retry.backoff(attempt, u.rand)
+		if e.RetryAfter > 0 {
+			if u.retry.MaxDelay > 0 && e.RetryAfter > u.retry.MaxDelay {
+				return err
+			}
+			wait = e.RetryAfter
+		}
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= wait {
+			// The next attempt could not start before the deadline.
+			if f == failThrottled && e.RetryAfter == 0 {
+				e.RetryAfter = wait
+			}
+			return err
+		}
+		u.log.LogAttrs(ctx, slog.LevelWarn, "upstream call failed, retrying",
+			slog.String("backend", string(u.kind)), slog.String("op", c.op), slog.String("method", c.method),
+			slog.String("route", c.route()), slog.Int("status", e.UpstreamStatus), slog.String("reason", e.Reason),
+			slog.Int("attempt", attempt), slog.Duration("wait", wait))
+		if err := u.sleep(ctx, wait); err != nil {
+			if ctxErr := contextError(ctx, c); ctxErr != nil {
+				return ctxErr
+			}
+			return err
+		}
+	}
+}
+
+// attempt sends c once.
+func (u *upstream) attempt(ctx context.Context, c call, body []byte, out any, attempt int) error {
 	token, err := u.tokens.Token(ctx)
 	if err != nil {
 		return tokenError(ctx, c, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, c.method, c.url.String(), body)
+	// Each attempt has its own bound (DEFENDER_UPSTREAM_TIMEOUT, or the
+	// hunting one); the caller's deadline, when sooner, still wins.
+	if timeout := u.requestTimeout(c); timeout > 0 {
+		actx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		return u.do(ctx, actx, c, body, out, token, attempt)
+	}
+	return u.do(ctx, ctx, c, body, out, token, attempt)
+}
+
+// requestTimeout is the bound of one attempt of c.
+func (u *upstream) requestTimeout(c call) time.Duration {
+	if c.kind == opHunt {
+		return max(u.timeout, u.huntingTimeout)
+	}
+	return u.timeout
+}
+
+// do sends c once under actx (the attempt's context, a child of ctx).
+func (u *upstream) do(ctx, actx context.Context, c call, body []byte, out any, token string, attempt int) error {
+	var reader io.Reader
+	if body != nil {
+		reader = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(actx, c.method, c.url.String(), reader)
 	if err != nil {
 		// The error text holds the URL: not used as the cause.
 		return Errorf(KindInternal, ReasonInternal, "%s: building the request for %s failed", c.op, c.url.Path)
@@ -116,11 +250,11 @@ func (u *upstream) send(ctx context.Context, c call, out any) error {
 	start := time.Now()
 	resp, err := u.client.Do(req)
 	if err != nil {
-		u.logCall(ctx, c, requestID, 0, start, err)
+		u.logCall(ctx, c, requestID, 0, start, attempt, err)
 		return transportError(ctx, c, err)
 	}
 	defer resp.Body.Close()
-	u.logCall(ctx, c, requestID, resp.StatusCode, start, nil)
+	u.logCall(ctx, c, requestID, resp.StatusCode, start, attempt, nil)
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
@@ -140,21 +274,22 @@ func (u *upstream) send(ctx context.Context, c call, out any) error {
 		if c.allowEmpty {
 			return nil
 		}
-		return Errorf(KindInternal, ReasonInternal, "%s: the upstream sent an empty response", c.op)
+		return Errorf(KindUnavailable, ReasonUpstreamMalformed, "%s: the upstream sent an empty response", c.op)
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return &Error{Kind: KindInternal, Reason: ReasonInternal,
+		return &Error{Kind: KindUnavailable, Reason: ReasonUpstreamMalformed,
 			Message: c.op + ": the upstream sent a malformed response", UpstreamStatus: resp.StatusCode, Cause: err}
 	}
 	return nil
 }
 
-func (u *upstream) logCall(ctx context.Context, c call, requestID string, status int, start time.Time, err error) {
+func (u *upstream) logCall(ctx context.Context, c call, requestID string, status int, start time.Time, attempt int, err error) {
 	attrs := []slog.Attr{
 		slog.String("backend", string(u.kind)),
 		slog.String("op", c.op),
 		slog.String("method", c.method),
-		slog.String("path", c.url.Path), // never the query: it may hold user data
+		slog.String("route", c.route()), // never ids or the query: it may hold user data
+		slog.Int("attempt", attempt),
 		slog.String("client_request_id", requestID),
 		slog.Duration("duration", time.Since(start)),
 	}

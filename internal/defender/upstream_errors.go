@@ -86,7 +86,7 @@ func statusError(c call, resp *http.Response, body []byte, token, clientRequestI
 	}
 	incidentOp := c.kind == opRead || c.kind == opWrite
 	switch {
-	case status == http.StatusBadRequest:
+	case status == http.StatusBadRequest && !(c.kind == opHunt && isCPUQuotaMessage(up.message)):
 		e.Kind, e.Reason = KindInvalidArgument, ReasonUpstreamBadRequest
 		e.Message = clean(up.message)
 		if e.Message == "" {
@@ -112,9 +112,15 @@ func statusError(c call, resp *http.Response, body []byte, token, clientRequestI
 		e.Kind, e.Reason = KindUnavailable, ReasonUpstreamConflict
 		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), now)
 		e.Message = fmt.Sprintf("%s: the upstream answered HTTP %d to a request without preconditions; retry later", c.op, status)
-	case status == http.StatusTooManyRequests:
+	case status == http.StatusTooManyRequests,
+		c.kind == opHunt && status == http.StatusBadRequest && isCPUQuotaMessage(up.message):
+		// A hunting CPU-quota error is throttling whatever its status.
 		e.Kind, e.Reason = KindThrottled, ReasonThrottled
 		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), now)
+		if e.RetryAfter == 0 {
+			// XDR names its window instead: "maximum allowed 45 per 00:01:00".
+			e.RetryAfter = parseQuotaWindow(up.message)
+		}
 		e.Message = c.op + ": the upstream quota is used up"
 	case status >= 500:
 		e.Kind, e.Reason = KindUnavailable, ReasonUnavailable

@@ -323,7 +323,7 @@ func TestMalformedSuccessBody(t *testing.T) {
 			_, _ = w.Write([]byte(body))
 		})
 		err := list(newTestBackend(t, BackendGraph, srv.URL))
-		mustError(t, err, KindInternal, ReasonInternal)
+		mustError(t, err, KindUnavailable, ReasonUpstreamMalformed)
 	}
 }
 

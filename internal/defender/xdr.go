@@ -3,6 +3,7 @@ package defender
 import (
 	"context"
 	"net/http"
+	"time"
 )
 
 // XDR is the client of the Defender XDR API (reference §4–§6), under a base
@@ -62,10 +63,16 @@ func (x *XDR) UpdateIncident(ctx context.Context, id string, u IncidentUpdate) (
 	}
 	body := xdrPatch{Status: fields.status, AssignedTo: u.AssignedTo, Classification: fields.classification,
 		Determination: fields.determination, Tags: fields.tags, Comment: u.Comment}
-	var w xdrIncident
-	err = x.up.send(ctx, call{op: "update incident", kind: opWrite, method: http.MethodPatch,
+	// The PATCH sets absolute values and is safe to send again, unless it
+	// carries a comment, which must never post twice.
+	c := call{op: "update incident", kind: opWrite, method: http.MethodPatch,
 		url: x.up.base.endpoint("api", "incidents", id), body: body,
-		permission: xdrPermissions.write, allowEmpty: true}, &w)
+		permission: xdrPermissions.write, allowEmpty: true}
+	if u.Comment != "" {
+		c.idem, c.verify = idemOnce, commentVerifier(x, id, u.Comment, time.Now())
+	}
+	var w xdrIncident
+	err = x.up.send(ctx, c, &w)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -41,9 +42,30 @@ var streamingRoutes = map[string]time.Duration{}
 type writeRules func(*http.Request) writeRule
 
 // apiWriteRules are the API listener's rules: the unary timeout unless the
-// route is one of streamingRoutes.
-func apiWriteRules(unary time.Duration) writeRules {
-	return routeWriteRules(unary, streamingRoutes)
+// route is one of streamingRoutes, and for the hunting route (whose call
+// may run DEFENDER_HUNTING_CALL_TIMEOUT) the longer of unary and hunting.
+func apiWriteRules(unary, hunting time.Duration) writeRules {
+	rules := routeWriteRules(unary, streamingRoutes)
+	if hunting <= unary {
+		return rules
+	}
+	return func(r *http.Request) writeRule {
+		if isHuntingRoute(r) {
+			return writeRule{total: hunting}
+		}
+		return rules(r)
+	}
+}
+
+// huntingWriteMargin is how much longer than the hunting call timeout the
+// REST hunting route may take to write its answer (a result of up to
+// 50 MB included).
+const huntingWriteMargin = 30 * time.Second
+
+// isHuntingRoute reports the REST route of HuntingService.RunQuery,
+// POST /v1/{tenant=tenants/*}:runHuntingQuery.
+func isHuntingRoute(r *http.Request) bool {
+	return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, ":runHuntingQuery")
 }
 
 // streamRoute marks a streaming route in routeWriteRules' mux.

@@ -36,9 +36,10 @@ type interceptorChain struct {
 	validator protovalidate.Validator
 	guard     *callerGuard
 	audit     *audit.Logger // nil: no audit records
+	timeouts  CallTimeouts
 }
 
-func newInterceptorChain(log *slog.Logger, reg *prometheus.Registry, guard *callerGuard, auditLog *audit.Logger) (*interceptorChain, error) {
+func newInterceptorChain(log *slog.Logger, reg *prometheus.Registry, guard *callerGuard, auditLog *audit.Logger, timeouts CallTimeouts) (*interceptorChain, error) {
 	v, err := protovalidate.New()
 	if err != nil {
 		return nil, err
@@ -47,7 +48,7 @@ func newInterceptorChain(log *slog.Logger, reg *prometheus.Registry, guard *call
 	if err := reg.Register(m); err != nil {
 		return nil, err
 	}
-	return &interceptorChain{log: log, metrics: m, validator: v, guard: guard, audit: auditLog}, nil
+	return &interceptorChain{log: log, metrics: m, validator: v, guard: guard, audit: auditLog, timeouts: timeouts}, nil
 }
 
 // serverOptions returns the gRPC server options in the one place where the
@@ -65,12 +66,20 @@ func newInterceptorChain(log *slog.Logger, reg *prometheus.Registry, guard *call
 //     made it; the call is logged once when it ends.
 //  3. metrics (Prometheus) and tracing (OpenTelemetry, as a stats handler so
 //     that it sees the wire-level events).
-//  4. audit: one record per API call (not health or reflection) once it
+//  4. call timeout (calltimeout.go): the call's deadline becomes the
+//     sooner of the caller's and DEFENDER_CALL_TIMEOUT (for HuntingService
+//     DEFENDER_HUNTING_CALL_TIMEOUT), so a caller without a deadline cannot
+//     hold upstream requests and retries forever. It sits inside logging
+//     and metrics, which then record a call cut by it as DEADLINE_EXCEEDED
+//     with its full duration, and outside everything that may wait
+//     (authentication's key fetches, the quota gate, the handler's
+//     upstream requests and retries), which it bounds.
+//  5. audit: one record per API call (not health or reflection) once it
 //     ends, with its caller, tenant, operation, resource, code and reason.
 //     It sits outside authentication so that it also records the calls
 //     authentication refuses; authentication hands it the caller through a
 //     slot in the context (audit.SetCaller).
-//  5. caller authentication (package callerauth): the caller's certificate,
+//  6. caller authentication (package callerauth): the caller's certificate,
 //     API key or token becomes a caller.Request in the context; a missing
 //     or rejected credential is answered UNAUTHENTICATED (service.ToStatus).
 //     The internal metadata that carries a REST caller's verified client
@@ -80,11 +89,11 @@ func newInterceptorChain(log *slog.Logger, reg *prometheus.Registry, guard *call
 //     server codec, codec.go, marks it; the mark is taken first thing in
 //     the chain) is answered INVALID_ARGUMENT MALFORMED_REQUEST right after
 //     authentication, so it is logged and audited like any refused call.
-//  6. authorization (package policy): the policy decides the caller's
+//  7. authorization (package policy): the policy decides the caller's
 //     operation in the tenant the request names; a denial is
 //     PERMISSION_DENIED. A refused call never reaches a handler, so no
 //     upstream request is made.
-//  7. validation: protovalidate rules from the proto; an invalid request is
+//  8. validation: protovalidate rules from the proto; an invalid request is
 //     answered INVALID_ARGUMENT naming the field before any handler runs.
 //     It runs after authorization, so that an unauthenticated or
 //     unauthorized caller learns nothing from validation errors.
@@ -108,6 +117,7 @@ func (c *interceptorChain) serverOptions() []grpc.ServerOption {
 			unaryRequestID,
 			logging.UnaryServerInterceptor(logger, logOpts...),
 			c.metrics.UnaryServerInterceptor(),
+			unaryCallTimeout(c.timeouts),
 			recovery.UnaryServerInterceptor(recoverOpt),
 			c.unaryAudit(),
 			c.guard.unaryAuthenticate,

@@ -27,6 +27,10 @@ type Limits struct {
 	HTTPWriteTimeout time.Duration
 	// HTTPIdleTimeout closes idle keep-alive connections.
 	HTTPIdleTimeout time.Duration
+	// HTTPHuntingWriteTimeout is the write deadline of the REST hunting
+	// route when longer than HTTPWriteTimeout; server.New makes it
+	// the hunting call timeout plus huntingWriteMargin when zero.
+	HTTPHuntingWriteTimeout time.Duration
 
 	// GRPCMaxRecvMsgBytes caps one request message; GRPCMaxHeaderListBytes
 	// the metadata of a call; GRPCMaxConcurrentStreams the calls in flight
@@ -110,7 +114,7 @@ func (l Limits) grpcMessageOptions() []grpc.ServerOption {
 // not cut off by the unary bound.
 func (l Limits) httpServer(h http.Handler, log *slog.Logger) *http.Server {
 	return &http.Server{
-		Handler:           withWriteDeadlines(h, apiWriteRules(l.HTTPWriteTimeout)),
+		Handler:           withWriteDeadlines(h, apiWriteRules(l.HTTPWriteTimeout, l.HTTPHuntingWriteTimeout)),
 		ReadHeaderTimeout: l.HTTPReadHeaderTimeout,
 		ReadTimeout:       l.HTTPReadTimeout,
 		IdleTimeout:       l.HTTPIdleTimeout,

@@ -22,6 +22,7 @@ import (
 	defenderv1 "github.com/defender-gateway/gateway/gen/defender/v1"
 	"github.com/defender-gateway/gateway/internal/audit"
 	"github.com/defender-gateway/gateway/internal/callerauth"
+	"github.com/defender-gateway/gateway/internal/config"
 	"github.com/defender-gateway/gateway/internal/policy"
 )
 
@@ -66,6 +67,9 @@ type Options struct {
 	// serves /healthz, /metrics, gRPC health and reflection, and the API
 	// listeners then serve none of them.
 	AdminAddr string
+	// CallTimeouts bound every unary API call (DEFENDER_CALL_TIMEOUT and
+	// DEFENDER_HUNTING_CALL_TIMEOUT); zero fields take their defaults.
+	CallTimeouts CallTimeouts
 	// Sandbox, when set, serves /sandbox/ on the HTTP listener (the
 	// sandbox's user-token route); only --sandbox sets it.
 	Sandbox http.Handler
@@ -116,11 +120,17 @@ func New(opts Options) (*Server, error) {
 	if opts.Audit != nil {
 		auditLog = opts.Audit.WithRequestID(RequestID)
 	}
-	chain, err := newInterceptorChain(opts.Logger, opts.Metrics, guard, auditLog)
+	timeouts := opts.CallTimeouts
+	timeouts.Default = orDefault(timeouts.Default, config.DefaultCallTimeout)
+	timeouts.Hunting = orDefault(timeouts.Hunting, config.DefaultHuntingCallTimeout)
+	chain, err := newInterceptorChain(opts.Logger, opts.Metrics, guard, auditLog, timeouts)
 	if err != nil {
 		return nil, err
 	}
 	limits := opts.Limits.withDefaults()
+	if limits.HTTPHuntingWriteTimeout == 0 {
+		limits.HTTPHuntingWriteTimeout = timeouts.Hunting + huntingWriteMargin
+	}
 	// Two gRPC servers with the same interceptors and services: one for
 	// network connections, with the connection limits, and one for the
 	// REST gateway's in-memory connection, which carries every REST call

@@ -77,6 +77,8 @@ func TestToStatusMapsEveryKind(t *testing.T) {
 			codes.Unavailable, "upstream 503", []proto.Message{info("UPSTREAM_UNAVAILABLE", nil), retry(2 * time.Second)}},
 		{"unavailable without Retry-After has no RetryInfo", full(defender.KindUnavailable, defender.ReasonUnavailable, "upstream 500"),
 			codes.Unavailable, "upstream 500", []proto.Message{info("UPSTREAM_UNAVAILABLE", meta)}},
+		{"malformed upstream answer keeps its own reason", full(defender.KindUnavailable, defender.ReasonUpstreamMalformed, "list incidents: the upstream sent a malformed response"),
+			codes.Unavailable, "list incidents: the upstream sent a malformed response", []proto.Message{info("UPSTREAM_MALFORMED_RESPONSE", meta)}},
 		{"deadline exceeded", full(defender.KindDeadlineExceeded, defender.ReasonDeadlineExceeded, "deadline passed"),
 			codes.DeadlineExceeded, "deadline passed", []proto.Message{info("DEADLINE_EXCEEDED", meta)}},
 		{"canceled", full(defender.KindCanceled, defender.ReasonCanceled, "canceled"),
