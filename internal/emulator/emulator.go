@@ -9,7 +9,10 @@
 // API servers require a bearer token the authority issued for their
 // audience; delegated tokens are bounded by the user's rights and incident
 // scope. UserToken makes user tokens for the gateway API. Every request is
-// logged (Requests) and faults can be injected per API (InjectFault).
+// logged (Requests); faults can be injected per API, route and tenant
+// (InjectFault); Options.Limits enforces the documented rate limits per
+// tenant; Stats counts accepted requests and 429s; ControlHandler serves
+// faults and stats over HTTP.
 package emulator
 
 import (
