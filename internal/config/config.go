@@ -159,22 +159,23 @@ var backendDefaults = map[defender.BackendKind]struct{ APIURL, Scope string }{
 // defaults returns a Config holding every default; the per-backend API URL
 // and scope are filled once the backend is known.
 func defaults() *Config {
-	return &Config{
-		Backend:               DefaultBackend,
-		AuthorityHost:         DefaultAuthorityHost,
-		UpstreamTimeout:       DefaultUpstreamTimeout,
-		ShutdownTimeout:       DefaultShutdownTimeout,
-		LogLevel:              DefaultLogLevel,
-		GRPCAddr:              DefaultGRPCAddr,
-		HTTPAddr:              DefaultHTTPAddr,
-		SandboxEmulatorLimits: SandboxLimitsOff,
-		CallerAuth:            DefaultCallerAuth,
-		CallerAppRole:         DefaultCallerAppRole,
-		CallerScope:           DefaultCallerScope,
-		Transport:             defaultTransport(),
-		Governor:              defaultGovernor(),
-		Redis:                 defaultRedis(),
-		Quota:                 defaultQuota(),
-		Retry:                 defaultRetry(),
+	c := &Config{
+		Backend:         DefaultBackend,
+		AuthorityHost:   DefaultAuthorityHost,
+		UpstreamTimeout: DefaultUpstreamTimeout,
+		ShutdownTimeout: DefaultShutdownTimeout,
+		LogLevel:        DefaultLogLevel,
+		GRPCAddr:        DefaultGRPCAddr,
+		HTTPAddr:        DefaultHTTPAddr,
+		CallerAuth:      DefaultCallerAuth,
+		CallerAppRole:   DefaultCallerAppRole,
+		CallerScope:     DefaultCallerScope,
+		Transport:       defaultTransport(),
+		Governor:        defaultGovernor(),
+		Redis:           defaultRedis(),
+		Quota:           defaultQuota(),
+		Retry:           defaultRetry(),
 	}
+	c.SandboxEmulatorLimits = SandboxLimitsOff
+	return c
 }
