@@ -68,7 +68,7 @@ func run(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) erro
 	logger := newLogger(stderr, cfg.LogLevel)
 	deps := Dependencies{Logger: logger}
 	if cfg.Sandbox {
-		emu, err := emulator.Start(emulator.Options{Logger: logger.With("component", "emulator")})
+		emu, err := emulator.Start(sandboxEmulatorOptions(cfg, logger.With("component", "emulator")))
 		if err != nil {
 			return fmt.Errorf("start emulator: %w", err)
 		}

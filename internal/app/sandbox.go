@@ -1,6 +1,7 @@
 package app
 
 import (
+	"log/slog"
 	"net"
 
 	"github.com/defender-gateway/gateway/internal/config"
@@ -38,6 +39,22 @@ func useSandbox(cfg *config.Config, emu *emulator.Emulator) {
 		cfg.ConsentRedirectURI = sandboxConsentRedirectURI
 	}
 }
+
+// sandboxEmulatorOptions are the emulator's options for cfg: with
+// DEFENDER_SANDBOX_EMULATOR_LIMITS=documented it enforces the documented
+// upstream rate limits per tenant.
+func sandboxEmulatorOptions(cfg *config.Config, logger *slog.Logger) emulator.Options {
+	opts := emulator.Options{Logger: logger}
+	if cfg.SandboxEmulatorLimits == config.SandboxLimitsDocumented {
+		limits := emulator.DocumentedLimits()
+		opts.Limits = &limits
+	}
+	return opts
+}
+
+// sandboxEmulatorPath is where the sandbox mounts the emulator's control
+// API (faults and stats) on the HTTP listener.
+const sandboxEmulatorPath = "/sandbox/emulator/"
 
 // sandboxConsentRedirectURI is the loopback redirect URI of the sandbox's
 // admin-consent URLs; nothing needs to listen there.

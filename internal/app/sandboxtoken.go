@@ -60,7 +60,10 @@ func sandboxRoutes(emu *emulator.Emulator, logger *slog.Logger) http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, token+"\n")
 	})
-	return http.TimeoutHandler(mux, sandboxTokenTimeout, "the sandbox token route timed out")
+	// The emulator's control API: fault injection and counters (see
+	// docs/emulator.md#control-api).
+	mux.Handle(sandboxEmulatorPath, emu.ControlHandler(sandboxEmulatorPath))
+	return http.TimeoutHandler(mux, sandboxTokenTimeout, "the sandbox route timed out")
 }
 
 // sandboxUser resolves alice, bob or carol (case-insensitive) or a sandbox

@@ -52,6 +52,9 @@ type Config struct {
 	Retry    Retry
 	// Sandbox runs the gateway against its in-process emulator.
 	Sandbox bool
+	// SandboxEmulatorLimits is SandboxLimitsDocumented or SandboxLimitsOff:
+	// whether the sandbox's emulator enforces the documented rate limits.
+	SandboxEmulatorLimits string
 	// PartnerTenantsFile is the YAML allow-list of the partner context.
 	PartnerTenantsFile string
 	// PartnerTenants are the customer tenants of the partner context, from
@@ -119,6 +122,15 @@ const (
 	DefaultCallerScope   = "access_as_user"
 )
 
+// The values of SandboxEmulatorLimits.
+const (
+	// SandboxLimitsOff: the emulator enforces no rate limits (the default).
+	SandboxLimitsOff = "off"
+	// SandboxLimitsDocumented: the emulator enforces the documented
+	// upstream limits per tenant (emulator.DocumentedLimits).
+	SandboxLimitsDocumented = "documented"
+)
+
 // CallerAuthMode is how callers authenticate to the gateway.
 type CallerAuthMode string
 
@@ -147,7 +159,7 @@ var backendDefaults = map[defender.BackendKind]struct{ APIURL, Scope string }{
 // defaults returns a Config holding every default; the per-backend API URL
 // and scope are filled once the backend is known.
 func defaults() *Config {
-	return &Config{
+	c := &Config{
 		Backend:         DefaultBackend,
 		AuthorityHost:   DefaultAuthorityHost,
 		UpstreamTimeout: DefaultUpstreamTimeout,
@@ -164,4 +176,6 @@ func defaults() *Config {
 		Quota:           defaultQuota(),
 		Retry:           defaultRetry(),
 	}
+	c.SandboxEmulatorLimits = SandboxLimitsOff
+	return c
 }

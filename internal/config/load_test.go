@@ -184,6 +184,8 @@ func TestLoadErrors(t *testing.T) {
 		{name: "unknown flag", args: []string{"--tenant", "x"}, wantParts: []string{"flag provided but not defined: -tenant"}},
 		{name: "bad duration flag", args: []string{"--upstream-timeout", "soon"}, wantParts: []string{"upstream-timeout", "Go duration"}},
 		{name: "positional argument", args: []string{"serve"}, wantParts: []string{`unexpected argument "serve"`}},
+		{name: "bad sandbox emulator limits", env: map[string]string{"DEFENDER_SANDBOX_EMULATOR_LIMITS": "strict"},
+			wantParts: []string{"DEFENDER_SANDBOX_EMULATOR_LIMITS", "must be documented or off"}},
 		{
 			name:      "every bad variable at once",
 			env:       map[string]string{"DEFENDER_SHUTDOWN_TIMEOUT": "x", "DEFENDER_SANDBOX": "maybe", "DEFENDER_PAGE_TOKEN_KEY": "not base64!"},

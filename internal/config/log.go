@@ -29,6 +29,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("grpc_addr", c.GRPCAddr),
 		slog.String("http_addr", c.HTTPAddr),
 		slog.Bool("sandbox", c.Sandbox),
+		slog.String("sandbox_emulator_limits", c.SandboxEmulatorLimits),
 		slog.String("partner_tenants_file", c.PartnerTenantsFile),
 		slog.String("partner_tenants", c.partnerSummary()),
 		slog.String("consent_redirect_uri", c.ConsentRedirectURI),

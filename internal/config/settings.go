@@ -101,6 +101,17 @@ var coreSettings = []setting{
 		set: func(c *Config, v string) error { c.HTTPAddr = strings.TrimSpace(v); return nil }},
 	{env: "DEFENDER_SANDBOX", flag: "sandbox", def: "false", isBool: true, usage: "Run against the built-in emulator; no credentials needed.",
 		set: func(c *Config, v string) error { return setBool(&c.Sandbox, v) }},
+	{env: "DEFENDER_SANDBOX_EMULATOR_LIMITS", flag: "sandbox-emulator-limits", def: SandboxLimitsOff, usage: "With --sandbox: documented makes the emulator enforce the documented upstream rate limits per tenant (429s in each API's shape); off does not.",
+		set: setSandboxEmulatorLimits},
+}
+
+func setSandboxEmulatorLimits(c *Config, v string) error {
+	v = strings.ToLower(strings.TrimSpace(v))
+	if v != SandboxLimitsOff && v != SandboxLimitsDocumented {
+		return errors.New("must be documented or off")
+	}
+	c.SandboxEmulatorLimits = v
+	return nil
 }
 
 func setDuration(d *time.Duration, v string) error {

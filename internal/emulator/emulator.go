@@ -9,7 +9,10 @@
 // API servers require a bearer token the authority issued for their
 // audience; delegated tokens are bounded by the user's rights and incident
 // scope. UserToken makes user tokens for the gateway API. Every request is
-// logged (Requests) and faults can be injected per API (InjectFault).
+// logged (Requests); faults can be injected per API, route and tenant
+// (InjectFault); Options.Limits enforces the documented rate limits per
+// tenant; Stats counts accepted requests and 429s; ControlHandler serves
+// faults and stats over HTTP.
 package emulator
 
 import (
@@ -39,6 +42,11 @@ type Options struct {
 	// discard).
 	Logger *slog.Logger
 
+	// Limits, when set, makes the emulator enforce (or with ObserveOnly
+	// only track) rate limits per tenant; DocumentedLimits returns the
+	// documented ones. Without it Stats still counts requests and 429s.
+	Limits *Limits
+
 	// apis, when set, replaces mountAPIs (for tests of this package).
 	apis func(now time.Time) (graph, xdr http.Handler)
 }
@@ -63,6 +71,7 @@ type Emulator struct {
 
 	requests requestLog
 	faults   faultSet
+	limiter  limiter
 }
 
 // shutdownTimeout bounds how long Close waits for in-flight requests.
@@ -85,10 +94,11 @@ func Start(opts Options) (*Emulator, error) {
 		return nil, fmt.Errorf("emulator: %w", err)
 	}
 	e := &Emulator{
-		now:    opts.Now,
-		logger: opts.Logger,
-		pki:    keys,
-		done:   make(chan struct{}),
+		now:     opts.Now,
+		logger:  opts.Logger,
+		pki:     keys,
+		done:    make(chan struct{}),
+		limiter: limiter{limits: opts.Limits},
 		transport: &http.Transport{
 			TLSClientConfig:     &tls.Config{RootCAs: keys.pool, MinVersion: tls.VersionTLS12},
 			MaxIdleConnsPerHost: 16,
@@ -132,8 +142,8 @@ func Start(opts Options) (*Emulator, error) {
 	graph, xdr := opts.apis(opts.Now())
 	handlers := []http.Handler{
 		e.recordRequests(APIEntra, e.entraTenant(e.injectFaults(APIEntra, authority))),
-		e.recordRequests(APIGraph, e.injectFaults(APIGraph, e.requireToken(graphAuth, graph))),
-		e.recordRequests(APIXDR, e.injectFaults(APIXDR, e.requireToken(xdrAuth, xdr))),
+		e.recordRequests(APIGraph, e.injectFaults(APIGraph, e.requireToken(graphAuth, e.enforceLimits(APIGraph, graph)))),
+		e.recordRequests(APIXDR, e.injectFaults(APIXDR, e.requireToken(xdrAuth, e.enforceLimits(APIXDR, xdr)))),
 	}
 	for i, ln := range listeners {
 		e.serve(ln, handlers[i])
@@ -202,12 +212,25 @@ func (e *Emulator) TokenRequests() int {
 // Call remove to withdraw it early. A Status outside 200–599 is answered as
 // 500.
 func (e *Emulator) InjectFault(f Fault) (remove func()) {
+	id := e.AddFault(f)
+	return func() { e.faults.remove(id) }
+}
+
+// AddFault is InjectFault returning the fault's id, for RemoveFault and
+// Faults.
+func (e *Emulator) AddFault(f Fault) int {
 	if f.Status != 0 && (f.Status < 200 || f.Status > 599) {
 		f.Message = fmt.Sprintf("Invalid injected fault status %d. %s", f.Status, f.Message)
 		f.Status = http.StatusInternalServerError
 	}
 	return e.faults.add(f)
 }
+
+// RemoveFault removes the fault with id and reports whether it was there.
+func (e *Emulator) RemoveFault(id int) bool { return e.faults.remove(id) }
+
+// Faults lists the faults in force, in matching order.
+func (e *Emulator) Faults() []ActiveFault { return e.faults.list() }
 
 // ClearFaults removes all faults.
 func (e *Emulator) ClearFaults() { e.faults.clear() }

@@ -11,15 +11,25 @@ import (
 	"github.com/defender-gateway/gateway/internal/emulator/wire"
 )
 
-// Fault makes matching requests fail, stall or lose their connection. Faults
-// apply before the token check, to all three servers.
+// Fault makes matching requests fail, stall, lose their connection or get a
+// broken body. Faults apply before the token check, to all three servers.
+// The constructors (Throttle, XDRQuotaExceeded, HuntingCPUQuota, ...) build
+// the common ones.
 type Fault struct {
 	// API is APIEntra, APIGraph or APIXDR.
 	API string
+	// Tenant matches the request's tenant (a canonical tenant GUID); ""
+	// matches any. For Graph and XDR it is the tid of a valid bearer token
+	// (requests without one never match), for Entra the tenant in the path,
+	// resolved to its ID when known.
+	Tenant string
 	// Method matches the HTTP method; "" matches any.
 	Method string
 	// PathPrefix matches the start of the URL path; "" matches any.
 	PathPrefix string
+	// PathSuffix matches the end of the URL path; "" matches any (e.g.
+	// "/oauth2/v2.0/token" for every tenant's token endpoint).
+	PathSuffix string
 	// Status is the status to answer with. 0 with a Delay only slows the
 	// request down: it is then served normally.
 	Status int
@@ -36,6 +46,12 @@ type Fault struct {
 	Delay time.Duration
 	// Reset hijacks and closes the connection without answering (after Delay).
 	Reset bool
+	// Truncate serves the request normally but cuts the body in half: the
+	// real status, a Content-Length of the cut body. Status is ignored.
+	Truncate bool
+	// Malformed answers Status (200 when 0) with a Content-Type of
+	// application/json and a body that is not JSON at all (an HTML page).
+	Malformed bool
 }
 
 // faultSet holds the injected faults in the order they were added; the first
@@ -52,24 +68,47 @@ type activeFault struct {
 	remaining int // for Times > 0
 }
 
-func (s *faultSet) add(f Fault) (remove func()) {
+func (s *faultSet) add(f Fault) (id int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.nextID++
-	id := s.nextID
+	id = s.nextID
 	s.faults = append(s.faults, &activeFault{id: id, fault: f, remaining: f.Times})
-	return func() { s.remove(id) }
+	return id
 }
 
-func (s *faultSet) remove(id int) {
+func (s *faultSet) remove(id int) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, f := range s.faults {
 		if f.id == id {
 			s.faults = append(s.faults[:i], s.faults[i+1:]...)
-			return
+			return true
 		}
 	}
+	return false
+}
+
+// ActiveFault is an injected fault with its id and the requests it may
+// still affect (0 when it has no Times limit).
+type ActiveFault struct {
+	ID        int
+	Fault     Fault
+	Remaining int
+}
+
+func (s *faultSet) list() []ActiveFault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]ActiveFault, 0, len(s.faults))
+	for _, af := range s.faults {
+		a := ActiveFault{ID: af.id, Fault: af.fault}
+		if af.fault.Times > 0 {
+			a.Remaining = af.remaining
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 func (s *faultSet) clear() {
@@ -80,14 +119,18 @@ func (s *faultSet) clear() {
 
 // take returns the first fault matching the request and counts it down,
 // dropping it once its Times are used up.
-func (s *faultSet) take(api string, r *http.Request) (Fault, bool) {
+// tenant returns the request's tenant; it is called only when a fault
+// names one.
+func (s *faultSet) take(api string, r *http.Request, tenant func() string) (Fault, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, af := range s.faults {
 		f := af.fault
 		if f.API != api ||
 			(f.Method != "" && !strings.EqualFold(f.Method, r.Method)) ||
-			!strings.HasPrefix(r.URL.Path, f.PathPrefix) {
+			!strings.HasPrefix(r.URL.Path, f.PathPrefix) ||
+			!strings.HasSuffix(r.URL.Path, f.PathSuffix) ||
+			(f.Tenant != "" && !strings.EqualFold(f.Tenant, tenant())) {
 			continue
 		}
 		if f.Times > 0 {
@@ -104,7 +147,8 @@ func (s *faultSet) take(api string, r *http.Request) (Fault, bool) {
 // injectFaults wraps next so that matching faults answer instead of it.
 func (e *Emulator) injectFaults(api string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f, ok := e.faults.take(api, r)
+		tenant := sync.OnceValue(func() string { return e.requestTenant(api, r) })
+		f, ok := e.faults.take(api, r, tenant)
 		if !ok {
 			next.ServeHTTP(w, r)
 			return
@@ -115,12 +159,42 @@ func (e *Emulator) injectFaults(api string, next http.Handler) http.Handler {
 		switch {
 		case f.Reset:
 			resetConnection(w)
+		case f.Truncate:
+			writeTruncated(w, r, next)
+		case f.Malformed:
+			writeMalformed(w, f.Status)
 		case f.Status == 0:
 			next.ServeHTTP(w, r)
 		default:
+			if f.Status == http.StatusTooManyRequests && api != APIEntra {
+				if route := classify(api, r.Method, r.URL.Path); route != "" {
+					e.limiter.faulted(api, tenant(), route)
+				}
+			}
 			writeFault(w, r, api, f)
 		}
 	})
+}
+
+// requestTenant is the tenant of a request before the token check: for
+// Entra the path's tenant (entraTenant recorded it), for Graph and XDR the
+// tid of a valid bearer token, else "".
+func (e *Emulator) requestTenant(api string, r *http.Request) string {
+	if api == APIEntra {
+		if rec, ok := r.Context().Value(requestKey{}).(*Request); ok {
+			return rec.TenantID
+		}
+		return ""
+	}
+	token, ok := bearerToken(r.Header.Get("Authorization"))
+	if !ok {
+		return ""
+	}
+	c, err := e.entra.Verify(token)
+	if err != nil {
+		return ""
+	}
+	return c.TenantID
 }
 
 // wait sleeps for d and reports false if the request was canceled or the

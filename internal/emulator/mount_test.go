@@ -37,3 +37,37 @@ func TestMountedAPIs(t *testing.T) {
 		})
 	}
 }
+
+// TestCommentsCountPosts: every comment POST (Graph) or PATCH with a
+// comment (XDR) adds exactly one comment to the incident, so the
+// incident's comments count the writes that reached the emulator.
+func TestCommentsCountPosts(t *testing.T) {
+	e, err := Start(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Close() })
+	graph := "Bearer " + fetchToken(t, e, identity.ClientID, identity.ClientSecret, identity.GraphResource)
+	xdr := "Bearer " + fetchToken(t, e, identity.ClientID, identity.ClientSecret, identity.XDRResource)
+	comments := func() int {
+		resp := call(t, e, http.MethodGet, e.XDRURL()+"/api/incidents/1000", xdr)
+		list, ok := resp.body["comments"].([]any)
+		if resp.status != http.StatusOK || !ok {
+			t.Fatalf("get incident: %d %v", resp.status, resp.body)
+		}
+		return len(list)
+	}
+	before := comments()
+	for range 2 {
+		if status, body := send(t, e, http.MethodPost, e.GraphURL()+"/security/incidents/1000/comments", graph,
+			`{"@odata.type":"microsoft.graph.security.alertComment","comment":"graph note"}`); status != http.StatusOK {
+			t.Fatalf("graph comment: %d %v", status, body)
+		}
+	}
+	if status, body := send(t, e, http.MethodPatch, e.XDRURL()+"/api/incidents/1000", xdr, `{"comment":"xdr note"}`); status != http.StatusOK {
+		t.Fatalf("xdr comment: %d %v", status, body)
+	}
+	if got := comments() - before; got != 3 {
+		t.Errorf("comments grew by %d, want 3 (one per write)", got)
+	}
+}
