@@ -4,6 +4,10 @@ import (
 	"context"
 	"crypto/tls"
 	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,6 +85,9 @@ func appConfig(t testing.TB, emu *emulator.Emulator, backend, clientID, secret s
 		"--http-addr", "127.0.0.1:0",
 		"--shutdown-timeout", "5s",
 	}
+	if !slices.ContainsFunc(extra, func(a string) bool { return strings.HasPrefix(a, "--quota-") }) {
+		args = append(args, "--quota-file", roomyQuotaFile(t))
+	}
 	args = append(args, extra...)
 	env := map[string]string{"DEFENDER_CLIENT_SECRET": secret}
 	cfg, err := config.Load(args, func(k string) string { return env[k] })
@@ -91,6 +98,31 @@ func appConfig(t testing.TB, emu *emulator.Emulator, backend, clientID, secret s
 		t.Fatalf("validate config: %v", err)
 	}
 	return cfg
+}
+
+// roomyQuota raises every budget far above what a test sends: the
+// emulator enforces no limits in the functional tests, and the documented
+// ones (a burst of 5 XDR writes, then 45 a minute) would make them wait.
+// The scheduler still admits every upstream request; quota_test.go tests
+// the real budgets.
+const roomyQuota = `backends:
+  graph: &roomy
+    incident-read: [{count: 100000, per: 1m}]
+    incident-get: [{count: 100000, per: 1m}]
+    incident-write: [{count: 100000, per: 1m}]
+    hunting: [{count: 100000, per: 1m}]
+    whole-api: [{count: 100000, per: 1m}]
+  xdr: *roomy
+`
+
+// roomyQuotaFile writes roomyQuota for one test.
+func roomyQuotaFile(t testing.TB) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "quota.yaml")
+	if err := os.WriteFile(path, []byte(roomyQuota), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // startGateway builds and serves a gateway for cfg; it stops with the test.

@@ -36,6 +36,8 @@ type Gateway struct {
 	security *callerSecurity
 	// shared is Redis mode's connection (its Client is nil without Redis).
 	shared *sharedState
+	// quota is the upstream scheduler and its store (empty when off).
+	quota *scheduling
 }
 
 // Reload re-reads the authorization policy, the API keys file and the TLS
@@ -46,8 +48,10 @@ type Gateway struct {
 func (g *Gateway) Reload() error { return g.security.reload() }
 
 // Close releases what Build started besides the server: the device-code
-// sign-ins still polling, the audit file and the Redis connection. Call it after Serve returns.
+// sign-ins still polling, the audit file, the quota scheduler and the
+// Redis connection. Call it after Serve returns.
 func (g *Gateway) Close() {
+	g.quota.close()
 	g.logins.Close()
 	g.security.close()
 	g.shared.close()
@@ -152,10 +156,18 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 		gw.Close()
 		return nil, err
 	}
-	// The quota scheduler's state, once there is one; nil answers GetQuota
-	// with enabled false.
+	gw.quota, err = newScheduling(cfg, shared, logger)
+	if err != nil {
+		gw.Close()
+		return nil, err
+	}
+	// GetQuota reads the scheduler's state; a nil reader (quota off)
+	// answers with enabled false.
 	var quotaReader service.QuotaReader
-	gov, err := newGovernor(cfg.Governor, contexts, nil, logger)
+	if sched := gw.quota.scheduler(); sched != nil {
+		quotaReader = sched
+	}
+	gov, err := newGovernor(cfg.Governor, contexts, gw.quota.scheduler(), logger)
 	if err != nil {
 		gw.Close()
 		return nil, err
@@ -181,6 +193,7 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 		AdminAddr:           cfg.Transport.AdminAddr,
 		Sandbox:             deps.Sandbox,
 		CallTimeouts:        server.CallTimeouts{Default: cfg.Retry.CallTimeout, Hunting: cfg.Retry.HuntingCallTimeout},
+		OnShutdown:          gw.quota.drain,
 	})
 	if err != nil {
 		gw.Close()

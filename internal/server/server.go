@@ -73,6 +73,10 @@ type Options struct {
 	// Sandbox, when set, serves /sandbox/ on the HTTP listener (the
 	// sandbox's user-token route); only --sandbox sets it.
 	Sandbox http.Handler
+	// OnShutdown, when set, runs first when shutdown begins, before the
+	// listeners drain: the app fails the calls queued for quota there, so
+	// that the drain waits only for calls that are in flight upstream.
+	OnShutdown func()
 }
 
 // Server runs the gRPC and HTTP listeners of the gateway.
@@ -93,6 +97,7 @@ type Server struct {
 	tls             bool
 	gatewayConn     *grpc.ClientConn
 	shutdownTimeout time.Duration
+	onShutdown      func()
 }
 
 // New builds the servers and binds both listeners, so that Addr methods are
@@ -166,6 +171,7 @@ func New(opts Options) (*Server, error) {
 		limits:          limits,
 		tls:             opts.TLS != nil,
 		shutdownTimeout: opts.ShutdownTimeout,
+		onShutdown:      opts.OnShutdown,
 	}
 	if err := s.listen(opts); err != nil {
 		return nil, err
@@ -287,6 +293,9 @@ func (s *Server) Serve(ctx context.Context) error {
 func (s *Server) shutdown() {
 	s.log.Info("shutting down", "timeout", s.shutdownTimeout.String())
 	s.health.Shutdown()
+	if s.onShutdown != nil {
+		s.onShutdown()
+	}
 	deadline, cancel := context.WithTimeout(context.Background(), s.shutdownTimeout)
 	defer cancel()
 
