@@ -42,6 +42,10 @@ func (e *Emulator) serve(ln net.Listener, h http.Handler) {
 func (e *Emulator) Close() error {
 	e.closeOnce.Do(func() {
 		close(e.done)
+		// Idle client connections first: a connection dialled for a burst
+		// but never used is "new" to the server, and Shutdown would wait
+		// seconds for it.
+		e.transport.CloseIdleConnections()
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		defer cancel()
 		var errs []error

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -120,8 +121,27 @@ func writeStatus(w http.ResponseWriter, httpStatus int, st *status.Status) {
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
+	if secs := retryAfterSeconds(st); secs > 0 {
+		h.Set("Retry-After", strconv.FormatInt(secs, 10))
+	}
 	w.WriteHeader(httpStatus)
 	_, _ = w.Write(body)
+}
+
+// retryAfterSeconds is the RetryInfo delay of st in whole seconds, rounded
+// up so that a client honouring Retry-After never comes back early; 0 when
+// st has none. REST clients and proxies read the header, not the body.
+func retryAfterSeconds(st *status.Status) int64 {
+	for _, d := range st.Details() {
+		if ri, ok := d.(*errdetails.RetryInfo); ok && ri.GetRetryDelay() != nil {
+			delay := ri.GetRetryDelay().AsDuration()
+			if delay <= 0 {
+				return 0
+			}
+			return int64((delay + time.Second - 1) / time.Second)
+		}
+	}
+	return 0
 }
 
 // httpStatusOf is the HTTP status of st (grpc-gateway's mapping).
