@@ -162,7 +162,10 @@ func TestQuotaOffLetsUpstream429sThrough(t *testing.T) {
 	emu := startLimitedEmulator(t)
 	g := startGateway(t, emu, appConfig(t, emu, "xdr", identity.ClientID, identity.ClientSecret,
 		"--quota-enabled=false", "--retry-max-attempts=1"))
-	errs := burst(defenderv1.NewIncidentServiceClient(quotaConn(t, g)), 80, 5*time.Second)
+	incidents := defenderv1.NewIncidentServiceClient(quotaConn(t, g))
+	_, err := incidents.ListIncidents(context.Background(), &defenderv1.ListIncidentsRequest{Parent: home, PageSize: 100})
+	mustOK(t, err) // the token is cached
+	errs := burst(incidents, 60, 20*time.Second)
 	throttled := 0
 	for _, err := range errs {
 		if err != nil {
