@@ -87,9 +87,13 @@ func TestQuotaKeepsUpstreamWithinTheDocumentedLimits(t *testing.T) {
 			g := startGateway(t, emu, appConfig(t, emu, backend, identity.ClientID, identity.ClientSecret, "--quota-enabled=true"))
 			incidents := defenderv1.NewIncidentServiceClient(quotaConn(t, g))
 
+			_, err := incidents.ListIncidents(context.Background(), &defenderv1.ListIncidentsRequest{Parent: home, PageSize: 1})
+			mustOK(t, err) // the token is cached; one call of the burst is used
+			// A deadline shorter than the 1.33 s between calls after the
+			// burst: the calls the burst admits have all of it to complete.
 			const n = 40
-			errs := burst(incidents, n, 2*time.Second)
-			ok := 0
+			errs := burst(incidents, n, 1200*time.Millisecond)
+			ok := 1
 			for _, err := range errs {
 				if err == nil {
 					ok++
@@ -99,8 +103,8 @@ func TestQuotaKeepsUpstreamWithinTheDocumentedLimits(t *testing.T) {
 			}
 			// The incident-read budget is 50 a minute: a burst of 5, then
 			// one call every 1.33 s (quota.SafeLimit).
-			if ok < 5 || ok >= n {
-				t.Errorf("%d of %d calls succeeded, want the burst of 5 and a few more, not all", ok, n)
+			if ok < 3 || ok > 7 {
+				t.Errorf("%d of %d calls succeeded, want about the burst of 5", ok, n+1)
 			}
 			stat := emu.RouteStat(backend, identity.HomeTenantID, emulator.RouteIncidentList)
 			if stat.Throttled() != 0 {
@@ -163,7 +167,7 @@ func TestQuotaOffLetsUpstream429sThrough(t *testing.T) {
 	g := startGateway(t, emu, appConfig(t, emu, "xdr", identity.ClientID, identity.ClientSecret,
 		"--quota-enabled=false", "--retry-max-attempts=1"))
 	incidents := defenderv1.NewIncidentServiceClient(quotaConn(t, g))
-	_, err := incidents.ListIncidents(context.Background(), &defenderv1.ListIncidentsRequest{Parent: home, PageSize: 100})
+	_, err := incidents.ListIncidents(context.Background(), &defenderv1.ListIncidentsRequest{Parent: home, PageSize: 1})
 	mustOK(t, err) // the token is cached
 	errs := burst(incidents, 60, 20*time.Second)
 	throttled := 0
