@@ -52,6 +52,13 @@ type Fault struct {
 	// Malformed answers Status (200 when 0) with a Content-Type of
 	// application/json and a body that is not JSON at all (an HTML page).
 	Malformed bool
+	// AfterHandler serves the request with the real handler first, so that
+	// a write is applied, and then fails its answer: the handler's answer
+	// is discarded and Delay, Reset, Malformed or Status apply as usual
+	// (with none of them, the handler's answer is sent after Delay). It
+	// makes an ambiguous failure: the client cannot tell that the request
+	// took effect. Truncate always serves the handler and ignores it.
+	AfterHandler bool
 }
 
 // faultSet holds the injected faults in the order they were added; the first
@@ -153,6 +160,11 @@ func (e *Emulator) injectFaults(api string, next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		var served *bufferWriter
+		if f.AfterHandler && !f.Truncate {
+			served = &bufferWriter{header: make(http.Header)}
+			next.ServeHTTP(served, r)
+		}
 		if f.Delay > 0 && !e.wait(r, f.Delay) {
 			return
 		}
@@ -163,6 +175,8 @@ func (e *Emulator) injectFaults(api string, next http.Handler) http.Handler {
 			writeTruncated(w, r, next)
 		case f.Malformed:
 			writeMalformed(w, f.Status)
+		case f.Status == 0 && served != nil:
+			served.replay(w)
 		case f.Status == 0:
 			next.ServeHTTP(w, r)
 		default:
