@@ -1,7 +1,9 @@
 package emulator
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -165,8 +167,11 @@ func (e *Emulator) injectFaults(api string, next http.Handler) http.Handler {
 			served = &bufferWriter{header: make(http.Header)}
 			next.ServeHTTP(served, r)
 		}
-		if f.Delay > 0 && !e.wait(r, f.Delay) {
-			return
+		if f.Delay > 0 {
+			drainBody(r)
+			if !e.wait(r, f.Delay) {
+				return
+			}
 		}
 		switch {
 		case f.Reset:
@@ -209,6 +214,20 @@ func (e *Emulator) requestTenant(api string, r *http.Request) string {
 		return ""
 	}
 	return c.TenantID
+}
+
+// maxDrainedBody bounds the request body drainBody keeps.
+const maxDrainedBody = 16 << 20
+
+// drainBody reads r's body into memory (and puts it back for the handler),
+// so that the server notices a client that goes away during a delay: it
+// watches the connection only once the body has been read.
+func drainBody(r *http.Request) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return
+	}
+	body, _ := io.ReadAll(io.LimitReader(r.Body, maxDrainedBody))
+	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), r.Body))
 }
 
 // wait sleeps for d and reports false if the request was canceled or the

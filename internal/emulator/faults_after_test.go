@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -142,5 +143,31 @@ func TestControlAfterHandler(t *testing.T) {
 	}
 	if fj := faultToJSON(faults[0].Fault); !fj.AfterHandler {
 		t.Errorf("listed as %+v, want afterHandler", fj)
+	}
+}
+
+// TestFaultDelayWithBodyHonoursCancellation: a delayed request with a
+// body (a POST or PATCH) is given up as soon as its client goes away, like
+// a GET: the server watches the connection only once the body is read.
+func TestFaultDelayWithBodyHonoursCancellation(t *testing.T) {
+	e := startTest(t, Options{})
+	defer e.InjectFault(Fault{API: APIGraph, Delay: time.Minute})()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.GraphURL()+"/security/runHuntingQuery", strings.NewReader(`{"query":"AlertInfo"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if resp, err := e.HTTPClient().Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("got status %d, want the client's deadline", resp.StatusCode)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(e.Requests()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if reqs := e.Requests(); len(reqs) != 1 || reqs[0].Status != 0 {
+		t.Fatalf("requests = %+v after %v, want one unanswered request logged", reqs, time.Since(start))
 	}
 }
