@@ -135,10 +135,11 @@ func (u *upstream) send(ctx context.Context, c call, out any) error {
 		body = b
 	}
 	gate := gateFrom(ctx)
+	var last *Error // the failure of the previous attempt
 	for attempt := 1; ; attempt++ {
 		if gate != nil {
 			if err := gate.Admit(ctx, c.family()); err != nil {
-				return err
+				return gateRefusal(err, last)
 			}
 		}
 		err := u.attempt(ctx, c, body, out, attempt)
@@ -147,6 +148,7 @@ func (u *upstream) send(ctx context.Context, c call, out any) error {
 		}
 		f := classify(ctx, err)
 		e, _ := AsError(err)
+		last = e
 		if f == failThrottled && gate != nil {
 			gate.Throttled(c.family(), throttleWait(e), u.kind == BackendXDR)
 		}
@@ -194,6 +196,22 @@ func (u *upstream) send(ctx context.Context, c call, out any) error {
 			return err
 		}
 	}
+}
+
+// gateRefusal is what a call returns when its gate refuses an attempt.
+// The first attempt's refusal is returned as is (nothing went upstream).
+// A retry's, after the upstream throttled the call, is the upstream's own
+// 429 (UPSTREAM_THROTTLED: the caller was throttled upstream, not by the
+// gateway's budget alone), with the wait the gate named when it is longer:
+// the hold the 429 left, e.g. until the next 15-minute hunting cycle.
+func gateRefusal(err error, last *Error) error {
+	refusal, ok := AsError(err)
+	if !ok || last == nil || last.Kind != KindThrottled || refusal.Kind != KindThrottled {
+		return err
+	}
+	throttled := *last
+	throttled.RetryAfter = max(last.RetryAfter, refusal.RetryAfter)
+	return &throttled
 }
 
 // attempt sends c once.
