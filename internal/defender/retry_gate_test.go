@@ -2,6 +2,8 @@ package defender
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -74,5 +76,77 @@ func TestGateRefusalOfARetry(t *testing.T) {
 	}
 	if hold.RetryAfter != 14*time.Minute || hold.Reason != ReasonQuotaExhausted {
 		t.Errorf("the gate's error was changed: %+v", hold)
+	}
+}
+
+// flakyTokens fails its first calls with errs, then returns testToken.
+type flakyTokens struct {
+	mu    sync.Mutex
+	errs  []error
+	calls int
+}
+
+func (f *flakyTokens) Token(context.Context) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if len(f.errs) > 0 {
+		err := f.errs[0]
+		f.errs = f.errs[1:]
+		return "", err
+	}
+	return testToken, nil
+}
+
+// TestTokenFailureIsNotSent: an attempt that gets no token sent nothing.
+// A transient token failure is retried as such: a comment is re-sent
+// without first reading the incident, and Entra ID's throttling is not
+// reported to the gate as the API's. A rejected credential is final.
+func TestTokenFailureIsNotSent(t *testing.T) {
+	entra503 := &Error{Kind: KindUnavailable, Reason: ReasonUnavailable, Message: "Entra ID could not issue a token (HTTP 503)", UpstreamStatus: 503}
+	entraReset := &Error{Kind: KindUnavailable, Reason: ReasonUnavailable, Message: "Entra ID could not be reached", Cause: errors.New("read: connection reset by peer")}
+	entra429 := &Error{Kind: KindThrottled, Reason: ReasonThrottled, Message: "Entra ID is throttling the gateway's token requests", UpstreamStatus: 429, RetryAfter: time.Second}
+	rejected := &Error{Kind: KindUpstreamAuth, Reason: ReasonTokenAcquisition, Message: "Entra ID rejected the gateway's credentials", UpstreamStatus: 401}
+	tests := []struct {
+		name     string
+		err      *Error
+		requests []string // method and path of what reached the API
+		wantErr  bool
+		waits    []time.Duration
+	}{
+		{name: "Entra 503", err: entra503, requests: []string{"POST /security/incidents/7/comments", "GET /security/incidents/7"},
+			waits: []time.Duration{testPolicy.BaseDelay}},
+		{name: "Entra reset", err: entraReset, requests: []string{"POST /security/incidents/7/comments", "GET /security/incidents/7"},
+			waits: []time.Duration{testPolicy.BaseDelay}},
+		{name: "Entra 429", err: entra429, requests: []string{"POST /security/incidents/7/comments", "GET /security/incidents/7"},
+			waits: []time.Duration{time.Second}},
+		{name: "credentials rejected", err: rejected, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			url, rec := scripted(t, step{status: 200, body: okIncident})
+			tokens := &flakyTokens{errs: []error{tt.err}}
+			b, s := retryingBackend(t, BackendGraph, url, func(o *ClientOptions) { o.Tokens = tokens })
+			g := &fakeGate{}
+			_, err := b.UpdateIncident(WithGate(context.Background(), g), "7", IncidentUpdate{Comment: "note"})
+			if tt.wantErr {
+				mustError(t, err, tt.err.Kind, tt.err.Reason)
+			} else if err != nil {
+				t.Fatalf("UpdateIncident: %v", err)
+			}
+			var got []string
+			for _, r := range rec.all() {
+				got = append(got, r.Method+" "+r.Path)
+			}
+			if strings.Join(got, ",") != strings.Join(tt.requests, ",") {
+				t.Errorf("requests = %v, want %v", got, tt.requests)
+			}
+			if len(g.throttled) != 0 {
+				t.Errorf("the gate was told of a throttle: %v", g.throttled)
+			}
+			if w := s.all(); len(w) != len(tt.waits) || (len(w) > 0 && w[0] != tt.waits[0]) {
+				t.Errorf("waits = %v, want %v", w, tt.waits)
+			}
+		})
 	}
 }

@@ -142,11 +142,16 @@ func (u *upstream) send(ctx context.Context, c call, out any) error {
 				return gateRefusal(err, last)
 			}
 		}
-		err := u.attempt(ctx, c, body, out, attempt)
+		sent, err := u.attempt(ctx, c, body, out, attempt)
 		if err == nil {
 			return nil
 		}
 		f := classify(ctx, err)
+		if !sent && f != failFinal {
+			// No token (Entra ID down or throttling the gateway): nothing
+			// reached the API, whose quota did not throttle either.
+			f = failNotSent
+		}
 		e, _ := AsError(err)
 		last = e
 		if f == failThrottled && gate != nil {
@@ -214,20 +219,21 @@ func gateRefusal(err error, last *Error) error {
 	return &throttled
 }
 
-// attempt sends c once.
-func (u *upstream) attempt(ctx context.Context, c call, body []byte, out any, attempt int) error {
+// attempt sends c once; sent is false when it failed before the request
+// could be sent, for want of a token.
+func (u *upstream) attempt(ctx context.Context, c call, body []byte, out any, attempt int) (sent bool, err error) {
 	token, err := u.tokens.Token(ctx)
 	if err != nil {
-		return tokenError(ctx, c, err)
+		return false, tokenError(ctx, c, err)
 	}
 	// Each attempt has its own bound (DEFENDER_UPSTREAM_TIMEOUT, or the
 	// hunting one); the caller's deadline, when sooner, still wins.
 	if timeout := u.requestTimeout(c); timeout > 0 {
 		actx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
-		return u.do(ctx, actx, c, body, out, token, attempt)
+		return true, u.do(ctx, actx, c, body, out, token, attempt)
 	}
-	return u.do(ctx, ctx, c, body, out, token, attempt)
+	return true, u.do(ctx, ctx, c, body, out, token, attempt)
 }
 
 // requestTimeout is the bound of one attempt of c.
