@@ -135,18 +135,25 @@ func (u *upstream) send(ctx context.Context, c call, out any) error {
 		body = b
 	}
 	gate := gateFrom(ctx)
+	var last *Error // the failure of the previous attempt
 	for attempt := 1; ; attempt++ {
 		if gate != nil {
 			if err := gate.Admit(ctx, c.family()); err != nil {
-				return err
+				return gateRefusal(err, last)
 			}
 		}
-		err := u.attempt(ctx, c, body, out, attempt)
+		sent, err := u.attempt(ctx, c, body, out, attempt)
 		if err == nil {
 			return nil
 		}
 		f := classify(ctx, err)
+		if !sent && f != failFinal {
+			// No token (Entra ID down or throttling the gateway): nothing
+			// reached the API, whose quota did not throttle either.
+			f = failNotSent
+		}
 		e, _ := AsError(err)
+		last = e
 		if f == failThrottled && gate != nil {
 			gate.Throttled(c.family(), throttleWait(e), u.kind == BackendXDR)
 		}
@@ -196,20 +203,37 @@ func (u *upstream) send(ctx context.Context, c call, out any) error {
 	}
 }
 
-// attempt sends c once.
-func (u *upstream) attempt(ctx context.Context, c call, body []byte, out any, attempt int) error {
+// gateRefusal is what a call returns when its gate refuses an attempt.
+// The first attempt's refusal is returned as is (nothing went upstream).
+// A retry's, after the upstream throttled the call, is the upstream's own
+// 429 (UPSTREAM_THROTTLED: the caller was throttled upstream, not by the
+// gateway's budget alone), with the wait the gate named when it is longer:
+// the hold the 429 left, e.g. until the next 15-minute hunting cycle.
+func gateRefusal(err error, last *Error) error {
+	refusal, ok := AsError(err)
+	if !ok || last == nil || last.Kind != KindThrottled || refusal.Kind != KindThrottled {
+		return err
+	}
+	throttled := *last
+	throttled.RetryAfter = max(last.RetryAfter, refusal.RetryAfter)
+	return &throttled
+}
+
+// attempt sends c once; sent is false when it failed before the request
+// could be sent, for want of a token.
+func (u *upstream) attempt(ctx context.Context, c call, body []byte, out any, attempt int) (sent bool, err error) {
 	token, err := u.tokens.Token(ctx)
 	if err != nil {
-		return tokenError(ctx, c, err)
+		return false, tokenError(ctx, c, err)
 	}
 	// Each attempt has its own bound (DEFENDER_UPSTREAM_TIMEOUT, or the
 	// hunting one); the caller's deadline, when sooner, still wins.
 	if timeout := u.requestTimeout(c); timeout > 0 {
 		actx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
-		return u.do(ctx, actx, c, body, out, token, attempt)
+		return true, u.do(ctx, actx, c, body, out, token, attempt)
 	}
-	return u.do(ctx, ctx, c, body, out, token, attempt)
+	return true, u.do(ctx, ctx, c, body, out, token, attempt)
 }
 
 // requestTimeout is the bound of one attempt of c.

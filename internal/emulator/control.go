@@ -107,6 +107,8 @@ type FaultJSON struct {
 	Reset      bool   `json:"reset,omitempty"`
 	Truncate   bool   `json:"truncate,omitempty"`
 	Malformed  bool   `json:"malformed,omitempty"`
+	// AfterHandler is Fault.AfterHandler.
+	AfterHandler bool `json:"afterHandler,omitempty"`
 }
 
 // ActiveFaultJSON is an ActiveFault in the control API.
@@ -142,7 +144,7 @@ func (fj FaultJSON) fault() (Fault, error) {
 	}
 	f := Fault{API: fj.API, Tenant: fj.Tenant, Method: fj.Method, PathPrefix: fj.PathPrefix, PathSuffix: fj.PathSuffix,
 		Status: fj.Status, Code: fj.Code, Message: fj.Message, Times: fj.Times,
-		Reset: fj.Reset, Truncate: fj.Truncate, Malformed: fj.Malformed}
+		Reset: fj.Reset, Truncate: fj.Truncate, Malformed: fj.Malformed, AfterHandler: fj.AfterHandler}
 	if fj.Times < 0 {
 		return Fault{}, errors.New("times must not be negative")
 	}
@@ -165,7 +167,7 @@ func (fj FaultJSON) fault() (Fault, error) {
 func faultToJSON(f Fault) FaultJSON {
 	fj := FaultJSON{API: f.API, Tenant: f.Tenant, Method: f.Method, PathPrefix: f.PathPrefix, PathSuffix: f.PathSuffix,
 		Status: f.Status, Code: f.Code, Message: f.Message, Times: f.Times,
-		Reset: f.Reset, Truncate: f.Truncate, Malformed: f.Malformed}
+		Reset: f.Reset, Truncate: f.Truncate, Malformed: f.Malformed, AfterHandler: f.AfterHandler}
 	if f.RetryAfter > 0 {
 		fj.RetryAfter = f.RetryAfter.String()
 	}

@@ -71,6 +71,18 @@ func ConnectionReset(api, tenant, pathPrefix string) Fault {
 	return Fault{API: api, Tenant: tenant, PathPrefix: pathPrefix, Reset: true}
 }
 
+// ApplyThenFail serves api's requests of method under pathPrefix with the
+// real handler, so that a write takes effect, and then fails the answer:
+// status (e.g. 504), or a reset connection when status is 0. The client
+// sees an ambiguous failure of a request that was applied.
+func ApplyThenFail(api, tenant, method, pathPrefix string, status int) Fault {
+	f := Fault{API: api, Tenant: tenant, Method: method, PathPrefix: pathPrefix, Status: status, AfterHandler: true}
+	if status == 0 {
+		f.Reset = true
+	}
+	return f
+}
+
 // TokenOutage makes the token endpoint of tenant ("" every tenant) answer
 // status (e.g. 503; 0 resets the connection instead). Discovery, JWKS and
 // the other Entra routes keep working.
@@ -101,6 +113,19 @@ func (b *bufferWriter) Write(p []byte) (int, error) {
 		b.status = http.StatusOK
 	}
 	return b.body.Write(p)
+}
+
+// replay sends the buffered response to w.
+func (b *bufferWriter) replay(w http.ResponseWriter) {
+	for k, v := range b.header {
+		w.Header()[k] = v
+	}
+	status := b.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(b.body.Bytes())
 }
 
 // writeTruncated serves r with next and sends the first half of its body,

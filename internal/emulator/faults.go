@@ -1,7 +1,9 @@
 package emulator
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -52,6 +54,13 @@ type Fault struct {
 	// Malformed answers Status (200 when 0) with a Content-Type of
 	// application/json and a body that is not JSON at all (an HTML page).
 	Malformed bool
+	// AfterHandler serves the request with the real handler first, so that
+	// a write is applied, and then fails its answer: the handler's answer
+	// is discarded and Delay, Reset, Malformed or Status apply as usual
+	// (with none of them, the handler's answer is sent after Delay). It
+	// makes an ambiguous failure: the client cannot tell that the request
+	// took effect. Truncate always serves the handler and ignores it.
+	AfterHandler bool
 }
 
 // faultSet holds the injected faults in the order they were added; the first
@@ -153,8 +162,16 @@ func (e *Emulator) injectFaults(api string, next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if f.Delay > 0 && !e.wait(r, f.Delay) {
-			return
+		var served *bufferWriter
+		if f.AfterHandler && !f.Truncate {
+			served = &bufferWriter{header: make(http.Header)}
+			next.ServeHTTP(served, r)
+		}
+		if f.Delay > 0 {
+			drainBody(r)
+			if !e.wait(r, f.Delay) {
+				return
+			}
 		}
 		switch {
 		case f.Reset:
@@ -163,6 +180,8 @@ func (e *Emulator) injectFaults(api string, next http.Handler) http.Handler {
 			writeTruncated(w, r, next)
 		case f.Malformed:
 			writeMalformed(w, f.Status)
+		case f.Status == 0 && served != nil:
+			served.replay(w)
 		case f.Status == 0:
 			next.ServeHTTP(w, r)
 		default:
@@ -195,6 +214,20 @@ func (e *Emulator) requestTenant(api string, r *http.Request) string {
 		return ""
 	}
 	return c.TenantID
+}
+
+// maxDrainedBody bounds the request body drainBody keeps.
+const maxDrainedBody = 16 << 20
+
+// drainBody reads r's body into memory (and puts it back for the handler),
+// so that the server notices a client that goes away during a delay: it
+// watches the connection only once the body has been read.
+func drainBody(r *http.Request) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return
+	}
+	body, _ := io.ReadAll(io.LimitReader(r.Body, maxDrainedBody))
+	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), r.Body))
 }
 
 // wait sleeps for d and reports false if the request was canceled or the
