@@ -118,3 +118,49 @@ func TestShareSignInsKey(t *testing.T) {
 		})
 	}
 }
+
+// TestDeviceLoginOptionsKeyWithoutFile: with Redis, DEFENDER_USER_CACHE_KEY
+// alone (no cache file) seals the shared sign-ins, and the device logins
+// build; with a file it seals the file too.
+func TestDeviceLoginOptionsKeyWithoutFile(t *testing.T) {
+	srv := testredis.Start(t)
+	userKey := bytes.Repeat([]byte{1}, 32)
+	tests := []struct {
+		name     string
+		file     string
+		wantFile bool
+	}{
+		{"redis alone", "", false},
+		{"redis and a file", "users.cache", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := redisConfig(srv)
+			cfg.ClientID, cfg.UserCacheKey = "client", userKey
+			if tt.file != "" {
+				cfg.UserCacheFile = t.TempDir() + "/" + tt.file
+			}
+			logger := slog.New(slog.DiscardHandler)
+			s, err := openSharedState(cfg, logger)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.close()
+			opts, err := deviceLoginOptions(cfg, s, nil, logger)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if opts.SharedCache == nil || !bytes.Equal(opts.SharedCacheKey, userKey) {
+				t.Errorf("the sign-ins are not shared with the user cache key: %v", opts.SharedCache)
+			}
+			if got := len(opts.CacheKey) > 0; got != tt.wantFile {
+				t.Errorf("file key set = %v; want %v", got, tt.wantFile)
+			}
+			logins, err := credentials.NewDeviceLogins(opts)
+			if err != nil {
+				t.Fatalf("NewDeviceLogins: %v", err)
+			}
+			logins.Close()
+		})
+	}
+}
