@@ -35,9 +35,15 @@ const (
 // load far above the limit the three spend one budget between them, with
 // no upstream 429; when Redis is stopped each keeps serving its local
 // share, says so, and returns to the shared budget when Redis is back.
-// The steps run in order on the same replicas.
+// The steps run in order on the same replicas, for each backend.
 func TestReplicas(t *testing.T) {
-	rs := startReplicas(t, "xdr", replicaCount)
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) { testReplicas(t, backend) })
+	}
+}
+
+func testReplicas(t *testing.T, backend string) {
+	rs := startReplicas(t, backend, replicaCount)
 	a, b, c := rs.replicas[0], rs.replicas[1], rs.replicas[2]
 	for _, r := range rs.replicas {
 		if r.logs.count("quota state is shared through redis") != 1 {
