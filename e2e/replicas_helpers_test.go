@@ -40,6 +40,7 @@ type replicaSet struct {
 	redis    *testredis.Server
 	emu      *emulator.Emulator
 	backend  string
+	flags    []string
 	replicas []*replica
 }
 
@@ -58,31 +59,41 @@ func startReplicas(t *testing.T, backend string, n int) *replicaSet {
 	}
 	t.Cleanup(func() { emu.Close() })
 	userCacheKey := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32))
-	rs := &replicaSet{redis: srv, emu: emu, backend: backend}
-	for i := range n {
+	rs := &replicaSet{redis: srv, emu: emu, backend: backend, flags: []string{
 		// A --quota- flag keeps the harness's roomy budgets away: the
 		// documented defaults apply.
-		cfg := appConfig(t, emu, backend, identity.ClientID, identity.ClientSecret,
-			"--quota-enabled=true",
-			"--call-timeout", replicaCallTimeout.String(),
-			"--redis-url", srv.URL(),
-			"--redis-share-page-token-key=true",
-			"--user-cache-key", userCacheKey)
-		logs := &redisLog{}
-		g := startGatewayLogging(t, emu, cfg, slog.New(logs))
-		conn, err := grpc.NewClient(g.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-		if err != nil {
-			t.Fatalf("dial replica %d: %v", i, err)
-		}
-		t.Cleanup(func() { conn.Close() })
-		rs.replicas = append(rs.replicas, &replica{
-			gateway: g, name: string(rune('A' + i)), c: newGRPCClient(conn),
-			incidents: defenderv1.NewIncidentServiceClient(conn),
-			quota:     defenderv1.NewQuotaServiceClient(conn),
-			logs:      logs,
-		})
+		"--quota-enabled=true",
+		"--call-timeout", replicaCallTimeout.String(),
+		"--redis-url", srv.URL(),
+		"--redis-share-page-token-key=true",
+		"--user-cache-key", userCacheKey,
+	}}
+	for range n {
+		rs.start(t)
 	}
 	return rs
+}
+
+// start adds a replica, named by its place (A, B, ...).
+func (rs *replicaSet) start(t *testing.T) *replica {
+	t.Helper()
+	name := string(rune('A' + len(rs.replicas)))
+	cfg := appConfig(t, rs.emu, rs.backend, identity.ClientID, identity.ClientSecret, rs.flags...)
+	logs := &redisLog{}
+	g := startGatewayLogging(t, rs.emu, cfg, slog.New(logs))
+	conn, err := grpc.NewClient(g.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatalf("dial replica %s: %v", name, err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	r := &replica{
+		gateway: g, name: name, c: newGRPCClient(conn),
+		incidents: defenderv1.NewIncidentServiceClient(conn),
+		quota:     defenderv1.NewQuotaServiceClient(conn),
+		logs:      logs,
+	}
+	rs.replicas = append(rs.replicas, r)
+	return r
 }
 
 // api is the emulator's name of the set's backend.

@@ -70,12 +70,13 @@ func testReplicas(t *testing.T, backend string) {
 		return resp
 	}
 
+	var next *defenderv1.ListIncidentsRequest // A's second page
 	t.Run("a page token of A continues the listing on B and C", func(t *testing.T) {
 		first := list(t, a, &defenderv1.ListIncidentsRequest{Parent: home, PageSize: 3})
 		if first.GetNextPageToken() == "" || len(first.GetIncidents()) != 3 {
 			t.Fatalf("A's first page: %d incidents, next token %q", len(first.GetIncidents()), first.GetNextPageToken())
 		}
-		next := &defenderv1.ListIncidentsRequest{Parent: home, PageSize: 3, PageToken: first.GetNextPageToken()}
+		next = &defenderv1.ListIncidentsRequest{Parent: home, PageSize: 3, PageToken: first.GetNextPageToken()}
 		onB := list(t, b, next)
 		onC := list(t, c, next)
 		if got, want := ids(onC.GetIncidents()), ids(onB.GetIncidents()); got != want || len(onB.GetIncidents()) != 3 {
@@ -174,7 +175,7 @@ func testReplicas(t *testing.T, backend string) {
 		rs.wantUpstreamWithinLimits(t)
 	})
 
-	t.Run("Redis back: the replicas share the budget again", func(t *testing.T) {
+	t.Run("Redis back: the replicas share the budget again, and their page-token key", func(t *testing.T) {
 		rs.redis.Restart()
 		for _, r := range rs.replicas {
 			waitFor(t, "replica "+r.name+" to report shared quota", 10*time.Second, func() bool { return r.shared(t) })
@@ -191,6 +192,18 @@ func testReplicas(t *testing.T, backend string) {
 		keys, err := rdb.Keys(ctx, config.DefaultRedisKeyPrefix+"rate:*"+string(quota.FamilyIncidentRead)+"*").Result()
 		if err != nil || len(keys) == 0 {
 			t.Errorf("the restarted Redis holds no incident-read limiter after a call (%v, %v)", keys, err)
+		}
+		// The running replicas store their page-token key back into the
+		// empty Redis, so a replica started now accepts A's token.
+		waitFor(t, "the page-token key back in Redis", 10*time.Second, func() bool {
+			return rdb.Exists(ctx, config.DefaultRedisKeyPrefix+"page-token-key").Val() == 1
+		})
+		d := rs.start(t)
+		if next == nil {
+			t.Fatal("no page token of A (its step failed)")
+		}
+		if page := list(t, d, next); len(page.GetIncidents()) != 3 {
+			t.Errorf("A's token on replica D, started after the restart: %d incidents; want 3", len(page.GetIncidents()))
 		}
 		rs.wantUpstreamWithinLimits(t)
 	})
