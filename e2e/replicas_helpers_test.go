@@ -328,15 +328,3 @@ func (h *redisLog) String() string {
 	defer h.mu.Unlock()
 	return strings.Join(h.msgs, "\n")
 }
-
-// waitFor polls cond every 50ms until it holds, failing t after limit.
-func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", limit, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}

@@ -178,7 +178,7 @@ func testReplicas(t *testing.T, backend string) {
 	t.Run("Redis back: the replicas share the budget again, and their page-token key", func(t *testing.T) {
 		rs.redis.Restart()
 		for _, r := range rs.replicas {
-			waitFor(t, "replica "+r.name+" to report shared quota", 10*time.Second, func() bool { return r.shared(t) })
+			waitFor(t, "replica "+r.name+" to report shared quota", func() bool { return r.shared(t) })
 			if n := r.logs.count("redis recovered: quota is shared through redis again"); n != 1 {
 				t.Errorf("replica %s logged the recovery %d times; want once:\n%s", r.name, n, r.logs)
 			}
@@ -195,7 +195,7 @@ func testReplicas(t *testing.T, backend string) {
 		}
 		// The running replicas store their page-token key back into the
 		// empty Redis, so a replica started now accepts A's token.
-		waitFor(t, "the page-token key back in Redis", 10*time.Second, func() bool {
+		waitFor(t, "the page-token key back in Redis", func() bool {
 			return rdb.Exists(ctx, config.DefaultRedisKeyPrefix+"page-token-key").Val() == 1
 		})
 		d := rs.start(t)
