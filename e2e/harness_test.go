@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"crypto/tls"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -128,7 +129,14 @@ func roomyQuotaFile(t testing.TB) string {
 // startGateway builds and serves a gateway for cfg; it stops with the test.
 func startGateway(t testing.TB, emu *emulator.Emulator, cfg *config.Config) *gateway {
 	t.Helper()
-	gw, err := app.Build(cfg, app.Dependencies{HTTPClient: emu.HTTPClient()})
+	return startGatewayLogging(t, emu, cfg, nil)
+}
+
+// startGatewayLogging is startGateway with the gateway's log going to
+// logger (nil discards it).
+func startGatewayLogging(t testing.TB, emu *emulator.Emulator, cfg *config.Config, logger *slog.Logger) *gateway {
+	t.Helper()
+	gw, err := app.Build(cfg, app.Dependencies{HTTPClient: emu.HTTPClient(), Logger: logger})
 	if err != nil {
 		t.Fatalf("build gateway: %v", err)
 	}

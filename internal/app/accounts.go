@@ -2,11 +2,32 @@ package app
 
 import (
 	"context"
+	"log/slog"
+	"net/http"
 
 	"github.com/defender-gateway/gateway/internal/authctx"
+	"github.com/defender-gateway/gateway/internal/config"
 	"github.com/defender-gateway/gateway/internal/defender"
 	"github.com/defender-gateway/gateway/internal/defender/credentials"
 )
+
+// deviceLoginOptions are the device-code sign-ins' options: the cache file
+// with DEFENDER_USER_CACHE_KEY, and in Redis mode the shared cache. Without
+// a file the key only seals the copy in Redis (the credentials package
+// refuses a file key without a file).
+func deviceLoginOptions(cfg *config.Config, shared *sharedState, httpClient *http.Client, logger *slog.Logger) (credentials.DeviceLoginsOptions, error) {
+	opts := credentials.DeviceLoginsOptions{
+		ClientID:   cfg.ClientID,
+		HTTPClient: httpClient,
+		CacheFile:  cfg.UserCacheFile,
+		Logger:     logger.With("component", "device-login"),
+	}
+	if cfg.UserCacheFile != "" {
+		opts.CacheKey = cfg.UserCacheKey
+	}
+	err := shared.shareSignIns(cfg, &opts, logger)
+	return opts, err
+}
 
 // deviceAccounts serves the device-code signed-in accounts to the auth
 // contexts.

@@ -92,14 +92,8 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 		return nil, err
 	}
 	shared.logMode(logger)
-	loginOpts := credentials.DeviceLoginsOptions{
-		ClientID:   cfg.ClientID,
-		HTTPClient: httpClient,
-		CacheFile:  cfg.UserCacheFile,
-		CacheKey:   cfg.UserCacheKey,
-		Logger:     logger.With("component", "device-login"),
-	}
-	if err := shared.shareSignIns(cfg, &loginOpts, logger); err != nil {
+	loginOpts, err := deviceLoginOptions(cfg, shared, httpClient, logger)
+	if err != nil {
 		shared.close()
 		return nil, err
 	}

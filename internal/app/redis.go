@@ -20,7 +20,16 @@ import (
 type sharedState struct {
 	cfg    config.Redis
 	client *redis.Client
+	log    *slog.Logger
+	// keyEvery is how often a page-token key shared through Redis is
+	// stored back (keepPageTokenKey); stop and done end that loop.
+	keyEvery   time.Duration
+	stop, done chan struct{}
 }
+
+// pageTokenKeyEvery is how often a replica stores its shared page-token
+// key back into Redis when Redis has lost it.
+const pageTokenKeyEvery = 2 * time.Second
 
 // openSharedState opens cfg.Redis when configured; it does not connect.
 func openSharedState(cfg *config.Config, logger *slog.Logger) (*sharedState, error) {
@@ -31,7 +40,7 @@ func openSharedState(cfg *config.Config, logger *slog.Logger) (*sharedState, err
 	if err != nil {
 		return nil, err
 	}
-	return &sharedState{cfg: cfg.Redis, client: client}, nil
+	return &sharedState{cfg: cfg.Redis, client: client, log: logger, keyEvery: pageTokenKeyEvery}, nil
 }
 
 // Client is the Redis client, nil without Redis (for the quota store:
@@ -39,7 +48,15 @@ func openSharedState(cfg *config.Config, logger *slog.Logger) (*sharedState, err
 func (s *sharedState) Client() *redis.Client { return s.client }
 
 func (s *sharedState) close() {
-	if s != nil && s.client != nil {
+	if s == nil {
+		return
+	}
+	if s.stop != nil {
+		close(s.stop)
+		<-s.done
+		s.stop = nil
+	}
+	if s.client != nil {
 		_ = s.client.Close()
 	}
 }
@@ -68,7 +85,47 @@ func (s *sharedState) pageTokenKey(cfg *config.Config) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("DEFENDER_REDIS_SHARE_PAGE_TOKEN_KEY: the shared page-token key cannot be had from redis %s, and a key of this replica's own would break the others' page tokens: %w", cfg.Redis.RedactedURL(), err)
 	}
+	s.keepPageTokenKey(key)
 	return key, nil
+}
+
+// keepPageTokenKey stores key back into Redis every keyEvery when Redis
+// holds none, so that a Redis restarted empty gets the running replicas'
+// key again before a replica started later draws another one; a different
+// key found there is logged once (until the key is this one again).
+// close ends it.
+func (s *sharedState) keepPageTokenKey(key []byte) {
+	log := s.log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s.stop, s.done = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(s.done)
+		tick := time.NewTicker(s.keyEvery)
+		defer tick.Stop()
+		differs := false
+		for {
+			select {
+			case <-s.stop:
+				return
+			case <-tick.C:
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), max(time.Second, s.cfg.CommandTimeout))
+			same, stored, err := sharedstate.EnsurePageTokenKey(ctx, s.client, s.cfg.KeyPrefix, key)
+			cancel()
+			switch {
+			case err != nil:
+				// Redis lost: the quota's records say so; try again later.
+				continue
+			case stored:
+				log.Warn("the shared page-token key was missing from redis (restarted empty?): this replica stored its key again")
+			case !same && !differs:
+				log.Error("the shared page-token key in redis is not this replica's: page tokens of replicas that read it are refused here and the other way round; restart the replicas, or set DEFENDER_PAGE_TOKEN_KEY on all of them")
+			}
+			differs = !same
+		}
+	}()
 }
 
 // sharedStartTimeout bounds what Build reads from Redis at start: a few

@@ -2,10 +2,14 @@ package app
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/defender-gateway/gateway/internal/config"
 	"github.com/defender-gateway/gateway/internal/defender/credentials"
@@ -116,5 +120,138 @@ func TestShareSignInsKey(t *testing.T) {
 				t.Errorf("a log line holds the URL's password:\n%s", logs.String())
 			}
 		})
+	}
+}
+
+// TestDeviceLoginOptionsKeyWithoutFile: with Redis, DEFENDER_USER_CACHE_KEY
+// alone (no cache file) seals the shared sign-ins, and the device logins
+// build; with a file it seals the file too.
+func TestDeviceLoginOptionsKeyWithoutFile(t *testing.T) {
+	srv := testredis.Start(t)
+	userKey := bytes.Repeat([]byte{1}, 32)
+	tests := []struct {
+		name     string
+		file     string
+		wantFile bool
+	}{
+		{"redis alone", "", false},
+		{"redis and a file", "users.cache", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := redisConfig(srv)
+			cfg.ClientID, cfg.UserCacheKey = "client", userKey
+			if tt.file != "" {
+				cfg.UserCacheFile = t.TempDir() + "/" + tt.file
+			}
+			logger := slog.New(slog.DiscardHandler)
+			s, err := openSharedState(cfg, logger)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.close()
+			opts, err := deviceLoginOptions(cfg, s, nil, logger)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if opts.SharedCache == nil || !bytes.Equal(opts.SharedCacheKey, userKey) {
+				t.Errorf("the sign-ins are not shared with the user cache key: %v", opts.SharedCache)
+			}
+			if got := len(opts.CacheKey) > 0; got != tt.wantFile {
+				t.Errorf("file key set = %v; want %v", got, tt.wantFile)
+			}
+			logins, err := credentials.NewDeviceLogins(opts)
+			if err != nil {
+				t.Fatalf("NewDeviceLogins: %v", err)
+			}
+			logins.Close()
+		})
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for a logger's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestSharedPageTokenKeyOutlivesARedisRestart: a Redis restarted empty
+// gets the running replicas' page-token key back, so a replica started
+// afterwards accepts their tokens; a different key found there is logged
+// once.
+func TestSharedPageTokenKeyOutlivesARedisRestart(t *testing.T) {
+	srv := testredis.Start(t)
+	cfg := redisConfig(srv)
+	cfg.Redis.URL = config.Secret(srv.URL())
+	logs := &lockedBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, nil))
+	a, err := openSharedState(cfg, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	a.keyEvery = 10 * time.Millisecond
+	ca, err := pageTokenCodec(cfg, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := ca.Encode(map[string]int{"skip": 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer rdb.Close()
+	ctx := context.Background()
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+
+	srv.Restart()
+	waitFor("the key to be stored again", func() bool { return rdb.Exists(ctx, "app:page-token-key").Val() == 1 })
+	later, err := openSharedState(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer later.close()
+	cl, err := pageTokenCodec(cfg, later)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]int
+	if err := cl.Decode(token, &got); err != nil || got["skip"] != 3 {
+		t.Errorf("a replica started after the restart decodes the older one's token: %v, %v", got, err)
+	}
+	if !strings.Contains(logs.String(), "this replica stored its key again") {
+		t.Errorf("no record of the key stored again:\n%s", logs.String())
+	}
+
+	later.close()
+	if err := rdb.Set(ctx, "app:page-token-key", bytes.Repeat([]byte{5}, 32), 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	const differs = "the shared page-token key in redis is not this replica's"
+	waitFor("the different key to be logged", func() bool { return strings.Contains(logs.String(), differs) })
+	time.Sleep(100 * time.Millisecond) // ten more rounds
+	if n := strings.Count(logs.String(), differs); n != 1 {
+		t.Errorf("the different key was logged %d times; want once:\n%s", n, logs.String())
 	}
 }

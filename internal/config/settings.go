@@ -85,7 +85,7 @@ var coreSettings = []setting{
 		set: func(c *Config, v string) error { return setBool(&c.AuditQueryText, v) }},
 	{env: "DEFENDER_USER_CACHE_FILE", flag: "user-cache-file", usage: "File persisting the device-code accounts' token cache, encrypted (AES-256-GCM) with DEFENDER_USER_CACHE_KEY. Empty: in memory only.",
 		set: func(c *Config, v string) error { c.UserCacheFile = strings.TrimSpace(v); return nil }},
-	{env: "DEFENDER_USER_CACHE_KEY", flag: "user-cache-key", usage: "Base64 of the 32-byte key encrypting DEFENDER_USER_CACHE_FILE (openssl rand -base64 32).",
+	{env: "DEFENDER_USER_CACHE_KEY", flag: "user-cache-key", usage: "Base64 of the 32-byte key encrypting DEFENDER_USER_CACHE_FILE and, with DEFENDER_REDIS_URL, the sign-ins shared in Redis (openssl rand -base64 32).",
 		set: func(c *Config, v string) (err error) { c.UserCacheKey, err = decodeKey(v); return err }},
 	{env: "DEFENDER_PAGE_TOKEN_KEY", flag: "page-token-key", usage: "Base64 of at least 32 random bytes signing page tokens. Empty: a random key per process (tokens do not survive a restart or work across replicas).",
 		set: setPageTokenKey},

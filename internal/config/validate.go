@@ -171,8 +171,10 @@ func (c *Config) validateCallerAuth() []error {
 	switch {
 	case c.UserCacheFile != "" && len(c.UserCacheKey) == 0:
 		add("DEFENDER_USER_CACHE_KEY is required with DEFENDER_USER_CACHE_FILE: the cache holds refresh tokens and is stored encrypted")
-	case c.UserCacheFile == "" && len(c.UserCacheKey) > 0:
-		add("DEFENDER_USER_CACHE_KEY is set without DEFENDER_USER_CACHE_FILE")
+	case c.UserCacheFile == "" && len(c.UserCacheKey) > 0 && !c.Redis.Enabled():
+		// With Redis the key also seals the sign-ins shared there
+		// (internal/app/redis.go shareSignIns), file or not.
+		add("DEFENDER_USER_CACHE_KEY is set without DEFENDER_USER_CACHE_FILE or DEFENDER_REDIS_URL")
 	case len(c.UserCacheKey) > 0 && len(c.UserCacheKey) != userCacheKeyBytes:
 		add("DEFENDER_USER_CACHE_KEY: decodes to %d bytes; use exactly %d (openssl rand -base64 32)", len(c.UserCacheKey), userCacheKeyBytes)
 	}

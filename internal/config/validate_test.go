@@ -82,6 +82,15 @@ func TestValidate(t *testing.T) {
 		{name: "user cache without key", mutate: func(c *Config) { c.UserCacheFile = "cache.bin" }, wantParts: []string{"DEFENDER_USER_CACHE_KEY is required"}},
 		{name: "short user cache key", mutate: func(c *Config) { c.UserCacheFile, c.UserCacheKey = "cache.bin", bytes.Repeat([]byte{1}, 16) }, wantParts: []string{"decodes to 16 bytes; use exactly 32"}},
 		{name: "user cache with key", mutate: func(c *Config) { c.UserCacheFile, c.UserCacheKey = "cache.bin", bytes.Repeat([]byte{1}, 32) }},
+		{name: "user cache key alone", mutate: func(c *Config) { c.UserCacheKey = bytes.Repeat([]byte{1}, 32) },
+			wantParts: []string{"DEFENDER_USER_CACHE_KEY is set without DEFENDER_USER_CACHE_FILE or DEFENDER_REDIS_URL"}},
+		// With Redis the key seals the shared sign-ins; no file is needed.
+		{name: "user cache key with redis and no file", mutate: func(c *Config) {
+			c.UserCacheKey, c.Redis.URL, c.Redis.SharePageTokenKey = bytes.Repeat([]byte{1}, 32), "redis://127.0.0.1:6379/0", true
+		}},
+		{name: "short user cache key with redis", mutate: func(c *Config) {
+			c.UserCacheKey, c.Redis.URL, c.Redis.SharePageTokenKey = bytes.Repeat([]byte{1}, 16), "redis://127.0.0.1:6379/0", true
+		}, wantParts: []string{"decodes to 16 bytes; use exactly 32"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

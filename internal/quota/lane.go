@@ -54,7 +54,8 @@ type callerQueue struct {
 type waiter struct {
 	call Call
 	key  callerKey
-	// expires is when the call has queued DEFENDER_QUOTA_MAX_WAIT.
+	// expires is when the call has queued DEFENDER_QUOTA_MAX_WAIT, or
+	// its deadline less deadlineMargin when that comes first.
 	expires time.Time
 	done    chan error
 }
@@ -164,23 +165,26 @@ func (l *lane) readyIn(ctx context.Context, c Call, now time.Time, aheadFam, ahe
 			wait = max(wait, until.Sub(now))
 		}
 	}
+	// The store may answer under another limit than asked (a local share
+	// while Redis is lost): the estimates use the one it applied.
 	for _, w := range p.windows {
 		r, err := st.Peek(ctx, w.key, w.lim)
 		if err != nil {
 			return 0, err
 		}
-		wait = max(wait, cellsIn(r, w.lim, aheadFam+1))
+		wait = max(wait, cellsIn(r, r.Under(w.lim), aheadFam+1))
 	}
 	for _, w := range l.whole {
 		r, err := st.Peek(ctx, w.key, w.lim)
 		if err != nil {
 			return 0, err
 		}
+		lim := r.Under(w.lim)
 		need := aheadAll + 1
 		if !Interactive(c.Family) {
-			need += l.s.reserve(w.lim)
+			need += l.s.reserve(lim)
 		}
-		wait = max(wait, cellsIn(r, w.lim, need))
+		wait = max(wait, cellsIn(r, lim, need))
 	}
 	return max(wait, 0), nil
 }
@@ -304,9 +308,10 @@ func (l *lane) turn(ctx context.Context) (time.Duration, bool) {
 	return sleep, false
 }
 
-// expire fails the calls that have queued MaxWait (calls that arrived
-// later went first: interactive ones, or other callers' turns) and
-// returns the time until the next one expires.
+// expire fails the calls that have queued MaxWait or reached their
+// deadline less deadlineMargin (calls that arrived later went first:
+// interactive ones, other callers' turns, or another replica took the
+// shared capacity) and returns the time until the next one expires.
 func (l *lane) expire(ctx context.Context, now time.Time) time.Duration {
 	var expired []*waiter
 	next := time.Duration(math.MaxInt64)

@@ -53,9 +53,11 @@ type Scheduler interface {
 	// Admit returns when c may go upstream. It waits for capacity only as
 	// long as ctx's deadline allows: when the wait cannot fit, it fails at
 	// once with a *defender.Error of KindThrottled, reason QUOTA_EXHAUSTED
-	// and RetryAfter set to when capacity frees up; when ctx ends while
-	// queued, it fails with ctx's error mapped to KindDeadlineExceeded or
-	// KindCanceled. Nothing goes upstream for a failed Admit.
+	// and RetryAfter set to when capacity frees up, and so does a queued
+	// call still waiting when only a margin for the upstream request
+	// (100ms) is left of its deadline; when ctx ends while queued, it fails
+	// with ctx's error mapped to KindDeadlineExceeded or KindCanceled.
+	// Nothing goes upstream for a failed Admit.
 	Admit(ctx context.Context, c Call) error
 	// Throttled reports an upstream 429 (or a hunting CPU-quota error) for
 	// c: no call of c's tenant, backend and family goes before retryAfter
@@ -131,6 +133,20 @@ type Result struct {
 	// ResetAfter when the window is full again.
 	RetryAfter time.Duration
 	ResetAfter time.Duration
+	// Applied is the limit the answer was computed under when the store
+	// applied another than the one asked (a Redis store's local share
+	// while Redis is lost); zero when it is the one asked.
+	Applied Limit
+}
+
+// Under is the limit r was computed under: r.Applied when set, else
+// asked. The scheduler's estimates use it, so that they match the store's
+// answers.
+func (r Result) Under(asked Limit) Limit {
+	if r.Applied.Rate > 0 && r.Applied.Per > 0 {
+		return r.Applied
+	}
+	return asked
 }
 
 // Store holds the limiter state: Memory for one replica, Redis for

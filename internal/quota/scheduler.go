@@ -159,7 +159,16 @@ func (s *FairScheduler) Admit(ctx context.Context, c Call) error {
 		return &defender.Error{Kind: defender.KindThrottled, Reason: defender.ReasonQuotaExhausted,
 			Message: "too many calls are queued for this tenant's upstream quota; retry later", RetryAfter: max(est, time.Second)}
 	}
-	w := l.enqueue(c, now.Add(s.o.MaxWait))
+	// A queued call leaves the queue with QUOTA_EXHAUSTED once it has
+	// queued MaxWait, or when deadlineMargin is all that is left of its
+	// deadline: the estimate it queued on may not hold (interactive calls
+	// and other callers go first, and other replicas spend the same
+	// shared budget), and a call admitted later would time out upstream.
+	expires := now.Add(s.o.MaxWait)
+	if d, ok := ctx.Deadline(); ok && d.Add(-deadlineMargin).Before(expires) {
+		expires = d.Add(-deadlineMargin)
+	}
+	w := l.enqueue(c, expires)
 	l.startDispatcher()
 	l.mu.Unlock()
 

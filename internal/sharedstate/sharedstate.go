@@ -1,6 +1,7 @@
 package sharedstate
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -97,4 +98,25 @@ func redisError(err error) error {
 	default:
 		return errors.New("redis unavailable")
 	}
+}
+
+// EnsurePageTokenKey stores key as the shared page-token key when Redis
+// holds none (SET NX: a Redis restarted empty gets the running replicas'
+// key back rather than one a replica started later would draw), and
+// reports whether the key Redis holds is key. stored is true when this
+// call stored it.
+func EnsurePageTokenKey(ctx context.Context, client *redis.Client, prefix string, key []byte) (same, stored bool, err error) {
+	name := prefix + "page-token-key"
+	stored, err = client.SetNX(ctx, name, key, 0).Result()
+	if err != nil {
+		return false, false, fmt.Errorf("sharedstate: store the shared page-token key: %w", redisError(err))
+	}
+	if stored {
+		return true, true, nil
+	}
+	got, err := client.Get(ctx, name).Bytes()
+	if err != nil {
+		return false, false, fmt.Errorf("sharedstate: read the shared page-token key: %w", redisError(err))
+	}
+	return bytes.Equal(got, key), false, nil
 }

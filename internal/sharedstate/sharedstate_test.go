@@ -137,3 +137,45 @@ func TestBlobsCompareAndSwap(t *testing.T) {
 		t.Errorf("binary data = %x; want %x", d, bin)
 	}
 }
+
+// TestEnsurePageTokenKey: a running replica's key is stored back into a
+// Redis restarted empty, and a different key already there is reported.
+func TestEnsurePageTokenKey(t *testing.T) {
+	srv := testredis.Start(t)
+	c := open(t, srv)
+	ctx := context.Background()
+	key, err := PageTokenKey(ctx, c, "p:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := bytes.Repeat([]byte{5}, PageTokenKeySize)
+	tests := []struct {
+		name         string
+		before       func()
+		same, stored bool
+	}{
+		{"the key is there", func() {}, true, false},
+		{"redis restarted empty", srv.Restart, true, true},
+		{"another key is there", func() { c.Set(ctx, "p:page-token-key", other, 0) }, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.before()
+			same, stored, err := EnsurePageTokenKey(ctx, c, "p:", key)
+			if err != nil || same != tt.same || stored != tt.stored {
+				t.Fatalf("EnsurePageTokenKey = same %v, stored %v, %v; want %v, %v", same, stored, err, tt.same, tt.stored)
+			}
+			want := key
+			if !tt.same {
+				want = other
+			}
+			if got, _ := c.Get(ctx, "p:page-token-key").Bytes(); !bytes.Equal(got, want) {
+				t.Error("Redis holds the wrong key")
+			}
+		})
+	}
+	srv.Stop()
+	if _, _, err := EnsurePageTokenKey(ctx, c, "p:", key); err == nil {
+		t.Error("EnsurePageTokenKey with Redis down succeeded")
+	}
+}

@@ -181,10 +181,17 @@ func (s *Store) allowN(ctx context.Context, key string, l quota.Limit, n int) (q
 		s.markLost(err)
 	}
 	fk, fl := s.localKey(key), s.localLimit(l)
+	var r quota.Result
+	var err error
 	if n == 0 {
-		return s.fallback.Peek(ctx, fk, fl)
+		r, err = s.fallback.Peek(ctx, fk, fl)
+	} else {
+		r, err = s.fallback.Allow(ctx, fk, fl)
 	}
-	return s.fallback.Allow(ctx, fk, fl)
+	// The answer is under the local share, not l: the scheduler's
+	// estimates must use the share's burst and rate.
+	r.Applied = fl
+	return r, err
 }
 
 // localKey keeps each loss's limiters apart, so a loss starts fresh.

@@ -206,6 +206,14 @@ func TestLossAndRecovery(t *testing.T) {
 	if err != nil || r.Allowed != 1 {
 		t.Fatalf("Allow with Redis down = %+v, %v; want served locally", r, err)
 	}
+	// The answer says it is under the local share, for the scheduler's
+	// estimates.
+	if share := (quota.Limit{Rate: 5, Burst: 1, Per: time.Minute}); r.Applied != share || r.Under(l) != share {
+		t.Errorf("Applied = %+v with Redis down; want the local share %+v", r.Applied, share)
+	}
+	if p, _ := a.store.Peek(ctx, "k", l); p.Applied.Rate != 5 {
+		t.Errorf("Peek's Applied = %+v with Redis down; want the local share", p.Applied)
+	}
 	if a.store.Shared() {
 		t.Error("Shared() = true with Redis down")
 	}
@@ -240,8 +248,8 @@ func TestLossAndRecovery(t *testing.T) {
 	if got, _ := a.store.Held(ctx, "h"); !got.Equal(until) {
 		t.Errorf("Held after recovery = %v; want the hold set while lost, %v", got, until)
 	}
-	if r, err := a.store.Allow(ctx, "k", l); err != nil || r.Allowed != 1 || r.Remaining != 2 {
-		t.Errorf("Allow after recovery = %+v, %v; want the shared limiter (a fresh Redis) with 2 left", r, err)
+	if r, err := a.store.Allow(ctx, "k", l); err != nil || r.Allowed != 1 || r.Remaining != 2 || r.Applied != (quota.Limit{}) {
+		t.Errorf("Allow after recovery = %+v, %v; want the shared limiter (a fresh Redis) with 2 left, under the limit asked", r, err)
 	}
 
 	// A second loss starts fresh local limiters (a new key).
