@@ -144,9 +144,10 @@ func (s *FairScheduler) Admit(ctx context.Context, c Call) error {
 		}
 		est = max(est, time.Millisecond)
 	}
-	limit := s.o.MaxWait
+	limit, expires := s.o.MaxWait, now.Add(s.o.MaxWait)
 	if d, ok := ctx.Deadline(); ok {
 		limit = min(limit, d.Sub(now)-deadlineMargin)
+		expires = minTime(expires, d.Add(-deadlineMargin))
 	}
 	if est > limit {
 		l.mu.Unlock()
@@ -159,7 +160,7 @@ func (s *FairScheduler) Admit(ctx context.Context, c Call) error {
 		return &defender.Error{Kind: defender.KindThrottled, Reason: defender.ReasonQuotaExhausted,
 			Message: "too many calls are queued for this tenant's upstream quota; retry later", RetryAfter: max(est, time.Second)}
 	}
-	w := l.enqueue(c, now.Add(s.o.MaxWait))
+	w := l.enqueue(c, expires)
 	l.startDispatcher()
 	l.mu.Unlock()
 
@@ -176,6 +177,13 @@ func (s *FairScheduler) Admit(ctx context.Context, c Call) error {
 		}
 		return <-w.done
 	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // release drops a use of lane l.
