@@ -12,7 +12,7 @@
 # the cache) is e2e/economy_test.go.
 #
 #   scripts/load.sh            # the full run (about 6 minutes)
-#   scripts/load.sh --quick    # the CI run (about 1.5 minutes)
+#   scripts/load.sh --quick    # the CI run (under 2 minutes)
 #
 # Needs ghz (go install github.com/bojand/ghz/cmd/ghz@v0.93.0) on PATH or
 # in $(go env GOPATH)/bin. KEEP=1 keeps the work directory (logs, reports).
@@ -164,7 +164,8 @@ stop_server
 
 step "summary ($mode)"
 "$check" summary -dir "$work" -callers "$callers" -load-for "$load_for" -load-rps "$load_rps" \
-  -steady-rate "$steady_rate" -fair-for "${fair_for}s" -settle "${settle}s"
+  -steady-rate "$steady_rate" -fair-for "${fair_for}s" -settle "${settle}s" ||
+  fail "a run left no report (see above)"
 echo "   quota holds logged with the scheduler on: $holds_on"
 
 if [ "${#failures[@]}" -gt 0 ]; then
