@@ -55,7 +55,9 @@ type waiter struct {
 	call Call
 	key  callerKey
 	// expires is when the call has queued DEFENDER_QUOTA_MAX_WAIT, or
-	// its deadline less deadlineMargin when that comes first.
+	// when its deadline leaves less than deadlineMargin, whichever is
+	// first: from then on, admitting it would spend a unit on a request
+	// that cannot finish in time.
 	expires time.Time
 	done    chan error
 }
@@ -308,10 +310,10 @@ func (l *lane) turn(ctx context.Context) (time.Duration, bool) {
 	return sleep, false
 }
 
-// expire fails the calls that have queued MaxWait or reached their
-// deadline less deadlineMargin (calls that arrived later went first:
-// interactive ones, other callers' turns, or another replica took the
-// shared capacity) and returns the time until the next one expires.
+// expire fails the calls that have queued MaxWait, or whose deadline no
+// longer leaves deadlineMargin (calls that arrived later went first:
+// interactive ones, or other callers' turns; or the dispatcher ran late),
+// and returns the time until the next one expires.
 func (l *lane) expire(ctx context.Context, now time.Time) time.Duration {
 	var expired []*waiter
 	next := time.Duration(math.MaxInt64)

@@ -144,9 +144,10 @@ func (s *FairScheduler) Admit(ctx context.Context, c Call) error {
 		}
 		est = max(est, time.Millisecond)
 	}
-	limit := s.o.MaxWait
+	limit, expires := s.o.MaxWait, now.Add(s.o.MaxWait)
 	if d, ok := ctx.Deadline(); ok {
 		limit = min(limit, d.Sub(now)-deadlineMargin)
+		expires = minTime(expires, d.Add(-deadlineMargin))
 	}
 	if est > limit {
 		l.mu.Unlock()
@@ -158,15 +159,6 @@ func (s *FairScheduler) Admit(ctx context.Context, c Call) error {
 		l.mu.Unlock()
 		return &defender.Error{Kind: defender.KindThrottled, Reason: defender.ReasonQuotaExhausted,
 			Message: "too many calls are queued for this tenant's upstream quota; retry later", RetryAfter: max(est, time.Second)}
-	}
-	// A queued call leaves the queue with QUOTA_EXHAUSTED once it has
-	// queued MaxWait, or when deadlineMargin is all that is left of its
-	// deadline: the estimate it queued on may not hold (interactive calls
-	// and other callers go first, and other replicas spend the same
-	// shared budget), and a call admitted later would time out upstream.
-	expires := now.Add(s.o.MaxWait)
-	if d, ok := ctx.Deadline(); ok && d.Add(-deadlineMargin).Before(expires) {
-		expires = d.Add(-deadlineMargin)
 	}
 	w := l.enqueue(c, expires)
 	l.startDispatcher()
@@ -185,6 +177,13 @@ func (s *FairScheduler) Admit(ctx context.Context, c Call) error {
 		}
 		return <-w.done
 	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // release drops a use of lane l.
