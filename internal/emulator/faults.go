@@ -170,6 +170,9 @@ func (e *Emulator) injectFaults(api string, next http.Handler) http.Handler {
 		if f.Delay > 0 {
 			drainBody(r)
 			if !e.wait(r, f.Delay) {
+				// Given up (client gone, emulator closing): never let
+				// net/http answer an empty 200 in the handler's place.
+				resetConnection(w)
 				return
 			}
 		}
