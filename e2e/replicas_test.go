@@ -136,9 +136,12 @@ func testReplicas(t *testing.T, backend string) {
 		if total.ok == 0 || total.exhausted < 10*total.ok {
 			t.Errorf("%d OK and %d RESOURCE_EXHAUSTED; want some of each, far more refused than served", total.ok, total.exhausted)
 		}
-		// Every OK and late call was admitted: together with the upstream
-		// calls the emulator counted, they are within the one budget.
-		if upstream < total.ok || upstream > shared || total.ok+total.late > shared {
+		// The emulator's count is what went upstream: every OK is one of
+		// them, and all of them are within the one budget. (A late call may
+		// have been upstream, or, on a CPU-starved box, have timed out in
+		// the queue before the scheduler could refuse it: it is not
+		// counted as admitted.)
+		if upstream < total.ok || upstream > shared {
 			t.Errorf("%d upstream list calls, %d admitted calls (%d OK); want at least one upstream call per OK and at most %d of either, what one budget shared by the replicas admits in %s",
 				upstream, total.ok+total.late, total.ok, shared, elapsed.Round(time.Millisecond))
 		}
@@ -168,7 +171,7 @@ func testReplicas(t *testing.T, backend string) {
 				t.Errorf("GetQuota on replica %s: shared true with Redis down", r.name)
 			}
 		}
-		if upstream < total.ok || upstream > bound || total.ok+total.late > bound {
+		if upstream < total.ok || upstream > bound {
 			t.Errorf("%d upstream list calls, %d admitted calls (%d OK) with Redis down; want at least one upstream call per OK and at most %d of either",
 				upstream, total.ok+total.late, total.ok, bound)
 		}
