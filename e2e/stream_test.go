@@ -14,7 +14,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -263,4 +265,128 @@ func TestStreamQueryTakesQuota(t *testing.T) {
 	if stat := emu.RouteStat(emulator.APIGraph, identity.HomeTenantID, emulator.RouteHunting); stat.Accepted != served || stat.Throttled() != 0 {
 		t.Errorf("the upstream ran %d queries and sent %d 429s, want the %d served and none", stat.Accepted, stat.Throttled(), served)
 	}
+}
+
+// TestStreamQueryAtTheRowLimit: the upstream's 100,000 rows (about 42 MB
+// of JSON) stream through in batches, and the end says the limit was
+// reached.
+func TestStreamQueryAtTheRowLimit(t *testing.T) {
+	emu := startEmulator(t)
+	g := startGateway(t, emu, sandboxConfig(t, emu, "graph"))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	stream, err := defenderv1.NewHuntingServiceClient(quotaConn(t, g)).StreamQuery(ctx,
+		&defenderv1.StreamQueryRequest{Tenant: home, Query: "DeviceEvents | take 150000", MaxBatchRows: 5000})
+	mustOK(t, err)
+	rows, batches := 0, 0
+	var end *defenderv1.QueryEnd
+	for {
+		m, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		mustOK(t, err)
+		if b := m.GetBatch(); b != nil {
+			rows += len(b.GetRows())
+			batches++
+		}
+		if m.GetEnd() != nil {
+			end = m.GetEnd()
+		}
+	}
+	// 5,000 rows are over the 1 MiB a batch holds: the bytes bound it.
+	if rows != 100_000 || batches < 40 || end.GetRowCount() != 100_000 || !end.GetRowLimitReached() {
+		t.Errorf("%d rows in %d batches, end %v; want 100,000 in batches of about 1 MiB (2,000-odd rows), and the row limit reached", rows, batches, end)
+	}
+	// RunQuery refuses the same result: it is larger than one response.
+	_, err = defenderv1.NewHuntingServiceClient(quotaConn(t, g)).RunQuery(ctx, &defenderv1.RunQueryRequest{Tenant: home, Query: "DeviceEvents | take 150000"})
+	st := wantStatus(t, err, codes.FailedPrecondition, "RESULT_TOO_LARGE", "StreamQuery")
+	if info := errorInfo(st); info.GetMetadata()["limit_bytes"] != "4194304" {
+		t.Errorf("ErrorInfo metadata %v, want limit_bytes 4194304", info.GetMetadata())
+	}
+}
+
+// TestStreamQueryCancelAndStall: a caller that cancels mid-stream ends it
+// at once; a caller that stops reading has its stream ended after
+// DEFENDER_STREAM_WRITE_TIMEOUT, with DEADLINE_EXCEEDED STREAM_WRITE_TIMEOUT
+// on gRPC and the connection cut on REST (no end line).
+func TestStreamQueryCancelAndStall(t *testing.T) {
+	emu := startEmulator(t)
+	g := startGateway(t, emu, appConfig(t, emu, "graph", identity.ClientID, identity.ClientSecret, "--stream-write-timeout", "1s"))
+	// Fixed 64 KiB flow-control windows (no BDP growth): a client that
+	// stops reading stalls the gateway's sends after a few messages.
+	conn, err := grpc.NewClient(g.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithInitialWindowSize(64<<10), grpc.WithInitialConnWindowSize(64<<10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	client := defenderv1.NewHuntingServiceClient(conn)
+	req := &defenderv1.StreamQueryRequest{Tenant: home, Query: "DeviceEvents | take 100000", MaxBatchRows: 2000}
+
+	t.Run("cancel", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		stream, err := client.StreamQuery(ctx, req)
+		mustOK(t, err)
+		for range 2 { // the schema and a batch
+			_, err := stream.Recv()
+			mustOK(t, err)
+		}
+		cancel()
+		for {
+			if _, err := stream.Recv(); err != nil {
+				if status.Code(err) != codes.Canceled {
+					t.Errorf("after cancel: %v, want CANCELED", err)
+				}
+				break
+			}
+		}
+	})
+
+	t.Run("grpc client stops reading", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		stream, err := client.StreamQuery(ctx, req)
+		mustOK(t, err)
+		for range 2 { // the schema and a batch: the result is flowing
+			_, err := stream.Recv()
+			mustOK(t, err)
+		}
+		// The windows fill at once, the gateway's send waits 1 s, then
+		// gives up.
+		time.Sleep(4 * time.Second)
+		for {
+			_, err := stream.Recv()
+			if errors.Is(err, io.EOF) {
+				t.Fatal("the stream ended normally: the client's stall did not end it")
+			}
+			if err != nil {
+				wantStatus(t, err, codes.DeadlineExceeded, "STREAM_WRITE_TIMEOUT")
+				break
+			}
+		}
+	})
+
+	t.Run("rest client stops reading", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		hr, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+g.httpAddr+"/v1/"+home+":streamHuntingQuery",
+			bytes.NewReader([]byte(`{"query":"DeviceEvents | take 100000","maxBatchRows":2000}`)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(hr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if _, err := io.ReadFull(resp.Body, make([]byte, 1<<10)); err != nil { // the result is flowing
+			t.Fatal(err)
+		}
+		time.Sleep(8 * time.Second)
+		body, err := io.ReadAll(resp.Body)
+		if err == nil && bytes.Contains(body, []byte(`"end"`)) {
+			t.Fatal("the whole stream arrived: the stalled client was not cut off")
+		}
+	})
 }
