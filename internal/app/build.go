@@ -171,7 +171,7 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 		HTTPAddr: cfg.HTTPAddr,
 		Services: server.Services{
 			Incidents: service.NewIncidentService(gov, pageTokens, logger),
-			Hunting:   service.NewHuntingService(gov, logger),
+			Hunting:   service.NewHuntingService(gov, logger, service.WithMaxResultBytes(cfg.Transport.HuntingMaxResultBytes)),
 			Auth:      service.NewAuthService(contexts, logins, logger),
 			Quota:     service.NewQuotaService(contexts, quotaReader, logger),
 		},
@@ -186,8 +186,9 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 		Limits:              serverLimits(cfg.Transport),
 		AdminAddr:           cfg.Transport.AdminAddr,
 		Sandbox:             deps.Sandbox,
-		CallTimeouts:        server.CallTimeouts{Default: cfg.Retry.CallTimeout, Hunting: cfg.Retry.HuntingCallTimeout},
-		OnShutdown:          gw.quota.drain,
+		CallTimeouts: server.CallTimeouts{Default: cfg.Retry.CallTimeout, Hunting: cfg.Retry.HuntingCallTimeout,
+			StreamWrite: cfg.Transport.StreamWriteTimeout},
+		OnShutdown: gw.quota.drain,
 	})
 	if err != nil {
 		gw.Close()

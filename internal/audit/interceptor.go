@@ -34,8 +34,8 @@ func (l *Logger) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	}
 }
 
-// StreamServerInterceptor records every streaming API call, without its
-// resource (the requests arrive after the call starts).
+// StreamServerInterceptor records every streaming API call, with the
+// resource of its first request (a server stream's only one).
 func (l *Logger) StreamServerInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, next grpc.StreamHandler) error {
 		if policy.Public(info.FullMethod) {
@@ -43,9 +43,10 @@ func (l *Logger) StreamServerInterceptor() grpc.StreamServerInterceptor {
 		}
 		start := time.Now()
 		ctx, s := withSlot(ss.Context())
-		defer recordPanic(func(err error) { l.write(ctx, s, info.FullMethod, nil, err, time.Since(start)) })
-		err := next(srv, &contextStream{ServerStream: ss, ctx: ctx})
-		l.write(ctx, s, info.FullMethod, nil, err, time.Since(start))
+		cs := &contextStream{ServerStream: ss, ctx: ctx}
+		defer recordPanic(func(err error) { l.write(ctx, s, info.FullMethod, cs.first, err, time.Since(start)) })
+		err := next(srv, cs)
+		l.write(ctx, s, info.FullMethod, cs.first, err, time.Since(start))
 		return err
 	}
 }
@@ -61,10 +62,19 @@ func recordPanic(record func(error)) {
 
 type contextStream struct {
 	grpc.ServerStream
-	ctx context.Context
+	ctx   context.Context
+	first any // the first request received, for the record
 }
 
 func (s *contextStream) Context() context.Context { return s.ctx }
+
+func (s *contextStream) RecvMsg(m any) error {
+	err := s.ServerStream.RecvMsg(m)
+	if err == nil && s.first == nil {
+		s.first = m
+	}
+	return err
+}
 
 // write logs the record of one call.
 func (l *Logger) write(ctx context.Context, s *slot, method string, req any, err error, latency time.Duration) {

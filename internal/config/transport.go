@@ -26,6 +26,13 @@ type Transport struct {
 	HTTPWriteTimeout time.Duration
 	// HTTPIdleTimeout closes a keep-alive connection idle that long.
 	HTTPIdleTimeout time.Duration
+	// StreamWriteTimeout is the longest one message of a streaming RPC
+	// (gRPC, or NDJSON over REST) may take to reach a client that stops
+	// reading; then the stream is ended.
+	StreamWriteTimeout time.Duration
+	// HuntingMaxResultBytes bounds one RunQuery response; a larger result
+	// fails with RESULT_TOO_LARGE, naming StreamQuery.
+	HuntingMaxResultBytes int64
 
 	// GRPCMaxRecvMsgBytes caps one received message; GRPCMaxHeaderListBytes
 	// caps the metadata of a call.
@@ -62,6 +69,8 @@ const (
 	DefaultHTTPReadTimeout                  = 30 * time.Second
 	DefaultHTTPWriteTimeout                 = 90 * time.Second
 	DefaultHTTPIdleTimeout                  = 120 * time.Second
+	DefaultStreamWriteTimeout               = 30 * time.Second
+	DefaultHuntingMaxResultBytes            = 4 << 20
 	DefaultGRPCMaxRecvMsgBytes              = 4 << 20
 	DefaultGRPCMaxHeaderListBytes           = 64 << 10
 	DefaultGRPCMaxConcurrentStreams         = 100
@@ -82,6 +91,8 @@ func defaultTransport() Transport {
 		HTTPReadTimeout:                  DefaultHTTPReadTimeout,
 		HTTPWriteTimeout:                 DefaultHTTPWriteTimeout,
 		HTTPIdleTimeout:                  DefaultHTTPIdleTimeout,
+		StreamWriteTimeout:               DefaultStreamWriteTimeout,
+		HuntingMaxResultBytes:            DefaultHuntingMaxResultBytes,
 		GRPCMaxRecvMsgBytes:              DefaultGRPCMaxRecvMsgBytes,
 		GRPCMaxHeaderListBytes:           DefaultGRPCMaxHeaderListBytes,
 		GRPCMaxConcurrentStreams:         DefaultGRPCMaxConcurrentStreams,
@@ -111,6 +122,10 @@ var transportSettings = []setting{
 		set: func(c *Config, v string) error { return setDuration(&c.Transport.HTTPWriteTimeout, v) }},
 	{env: "DEFENDER_HTTP_IDLE_TIMEOUT", flag: "http-idle-timeout", def: "2m", usage: "Idle keep-alive HTTP connections are closed after this long.",
 		set: func(c *Config, v string) error { return setDuration(&c.Transport.HTTPIdleTimeout, v) }},
+	{env: "DEFENDER_STREAM_WRITE_TIMEOUT", flag: "stream-write-timeout", def: "30s", usage: "Longest one message of a streaming RPC (gRPC, or NDJSON over REST) may wait on a client that is not reading; then the stream ends (DEADLINE_EXCEEDED, the connection cut on REST).",
+		set: func(c *Config, v string) error { return setDuration(&c.Transport.StreamWriteTimeout, v) }},
+	{env: "DEFENDER_HUNTING_MAX_RESULT_BYTES", flag: "hunting-max-result-bytes", def: "4194304", usage: "Largest RunQuery response in bytes (a gRPC client accepts 4 MiB by default); a larger result fails with FAILED_PRECONDITION RESULT_TOO_LARGE, naming StreamQuery.",
+		set: func(c *Config, v string) error { return setInt64(&c.Transport.HuntingMaxResultBytes, v) }},
 	{env: "DEFENDER_GRPC_MAX_RECV_MSG_BYTES", flag: "grpc-max-recv-msg-bytes", def: "4194304", usage: "Largest gRPC request message in bytes; larger is RESOURCE_EXHAUSTED.",
 		set: func(c *Config, v string) error { return setInt(&c.Transport.GRPCMaxRecvMsgBytes, v) }},
 	{env: "DEFENDER_GRPC_MAX_HEADER_LIST_BYTES", flag: "grpc-max-header-list-bytes", def: "65536", usage: "Largest gRPC metadata (header list) of a call in bytes.",
@@ -175,6 +190,7 @@ func (c *Config) validateTransport() []error {
 	between("DEFENDER_HTTP_MAX_HEADER_BYTES", int64(t.HTTPMaxHeaderBytes), 4<<10, maxHeaderBytesLimit)
 	between("DEFENDER_GRPC_MAX_RECV_MSG_BYTES", int64(t.GRPCMaxRecvMsgBytes), 4<<10, maxMsgBytesLimit)
 	between("DEFENDER_GRPC_MAX_HEADER_LIST_BYTES", int64(t.GRPCMaxHeaderListBytes), 4<<10, maxHeaderBytesLimit)
+	between("DEFENDER_HUNTING_MAX_RESULT_BYTES", t.HuntingMaxResultBytes, 64<<10, maxMsgBytesLimit)
 	between("DEFENDER_GRPC_MAX_CONCURRENT_STREAMS", int64(t.GRPCMaxConcurrentStreams), 1, maxStreamsLimit)
 	for _, d := range []struct {
 		env string
@@ -184,6 +200,7 @@ func (c *Config) validateTransport() []error {
 		{"DEFENDER_HTTP_READ_TIMEOUT", t.HTTPReadTimeout},
 		{"DEFENDER_HTTP_WRITE_TIMEOUT", t.HTTPWriteTimeout},
 		{"DEFENDER_HTTP_IDLE_TIMEOUT", t.HTTPIdleTimeout},
+		{"DEFENDER_STREAM_WRITE_TIMEOUT", t.StreamWriteTimeout},
 		{"DEFENDER_GRPC_KEEPALIVE_MIN_TIME", t.GRPCKeepaliveMinTime},
 		{"DEFENDER_GRPC_MAX_CONNECTION_IDLE", t.GRPCMaxConnectionIdle},
 		{"DEFENDER_GRPC_MAX_CONNECTION_AGE", t.GRPCMaxConnectionAge},
@@ -239,6 +256,8 @@ func (t Transport) logAttrs() []slog.Attr {
 		slog.String("http_read_timeout", t.HTTPReadTimeout.String()),
 		slog.String("http_write_timeout", t.HTTPWriteTimeout.String()),
 		slog.String("http_idle_timeout", t.HTTPIdleTimeout.String()),
+		slog.String("stream_write_timeout", t.StreamWriteTimeout.String()),
+		slog.Int64("hunting_max_result_bytes", t.HuntingMaxResultBytes),
 		slog.Int("grpc_max_recv_msg_bytes", t.GRPCMaxRecvMsgBytes),
 		slog.Int("grpc_max_header_list_bytes", t.GRPCMaxHeaderListBytes),
 		slog.Int("grpc_max_concurrent_streams", t.GRPCMaxConcurrentStreams),

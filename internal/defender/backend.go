@@ -31,8 +31,15 @@ type Backend interface {
 	// UpdateIncident applies u to an incident and returns it as it is
 	// afterwards, with its alerts.
 	UpdateIncident(ctx context.Context, id string, u IncidentUpdate) (*Incident, error)
-	// RunHuntingQuery runs one KQL query.
+	// RunHuntingQuery runs one KQL query and returns its whole result, of
+	// at most q.MaxResultBytes of upstream body (else RESULT_TOO_LARGE).
 	RunHuntingQuery(ctx context.Context, q HuntingQuery) (*HuntingResult, error)
+	// StreamHuntingQuery runs one KQL query and hands its result to sink
+	// while the upstream body is decoded, never holding it whole; the
+	// upstream read goes at the sink's pace. A failure before the sink
+	// took anything is retried like RunHuntingQuery's; after, it is
+	// returned. q.MaxResultBytes does not apply.
+	StreamHuntingQuery(ctx context.Context, q HuntingQuery, sink HuntingSink) error
 }
 
 // IncidentFilter narrows a listing. Zero fields do not filter.
@@ -89,6 +96,9 @@ type HuntingQuery struct {
 	// Timespan is an ISO-8601 interval or duration (Graph only); "" is the
 	// upstream default.
 	Timespan string
+	// MaxResultBytes bounds the upstream body RunHuntingQuery reads; 0 is
+	// DefaultMaxHuntingResultBytes.
+	MaxResultBytes int64
 }
 
 // ClientOptions configure one backend client.

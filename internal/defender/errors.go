@@ -72,7 +72,11 @@ const (
 	ReasonShuttingDown = "SHUTTING_DOWN"
 	// ReasonUpstreamMalformed: the upstream answered success with a body
 	// that does not decode (truncated or not JSON); KindUnavailable.
-	ReasonUpstreamMalformed    = "UPSTREAM_MALFORMED_RESPONSE"
+	ReasonUpstreamMalformed = "UPSTREAM_MALFORMED_RESPONSE"
+	// ReasonResultTooLarge: a hunting result is larger than one RunQuery
+	// response may carry (FAILED_PRECONDITION; metadata limit_bytes): the
+	// caller should use StreamQuery.
+	ReasonResultTooLarge       = "RESULT_TOO_LARGE"
 	ReasonUnavailable          = "UPSTREAM_UNAVAILABLE"
 	ReasonDeadlineExceeded     = "DEADLINE_EXCEEDED"
 	ReasonCanceled             = "CANCELED"

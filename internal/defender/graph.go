@@ -93,20 +93,31 @@ func (g *Graph) UpdateIncident(ctx context.Context, id string, u IncidentUpdate)
 
 // RunHuntingQuery runs KQL through runHuntingQuery. Graph sends no stats.
 func (g *Graph) RunHuntingQuery(ctx context.Context, q HuntingQuery) (*HuntingResult, error) {
-	if q.Query == "" {
-		return nil, Errorf(KindInvalidArgument, ReasonInvalidArgument, "the query must not be empty")
-	}
-	var w huntingWire
-	err := g.up.send(ctx, call{op: "run hunting query", kind: opHunt, method: http.MethodPost,
-		url:  g.up.base.endpoint("security", "runHuntingQuery"),
-		body: graphHuntingBody{Query: q.Query, Timespan: q.Timespan}, contentType: contentJSONUTF8,
-		permission: graphPermissions.hunt}, &w)
+	c, err := g.huntingCall(q)
 	if err != nil {
 		return nil, err
 	}
-	res := w.toDomain()
-	res.Stats = nil
-	return res, nil
+	return g.up.runHunting(ctx, c, q, false)
+}
+
+// StreamHuntingQuery is RunHuntingQuery with the result handed to sink as
+// it arrives.
+func (g *Graph) StreamHuntingQuery(ctx context.Context, q HuntingQuery, sink HuntingSink) error {
+	c, err := g.huntingCall(q)
+	if err != nil {
+		return err
+	}
+	return g.up.streamHunting(ctx, c, sink, false)
+}
+
+func (g *Graph) huntingCall(q HuntingQuery) (call, error) {
+	if q.Query == "" {
+		return call{}, Errorf(KindInvalidArgument, ReasonInvalidArgument, "the query must not be empty")
+	}
+	return call{op: "run hunting query", kind: opHunt, method: http.MethodPost,
+		url:  g.up.base.endpoint("security", "runHuntingQuery"),
+		body: graphHuntingBody{Query: q.Query, Timespan: q.Timespan}, contentType: contentJSONUTF8,
+		permission: graphPermissions.hunt}, nil
 }
 
 type graphHuntingBody struct {

@@ -7,45 +7,6 @@ import (
 	"time"
 )
 
-// huntingWire is both hunting responses: XDR {"Stats","Schema","Results"}
-// and Graph {"schema","results"}. encoding/json matches keys
-// case-insensitively, so schema|Schema, name|Name, type|Type and
-// results|Results all decode.
-type huntingWire struct {
-	Stats  map[string]any `json:"stats"`
-	Schema []struct {
-		Name string `json:"name"`
-		Type string `json:"type"`
-	} `json:"schema"`
-	Results []map[string]any `json:"results"`
-}
-
-// toDomain types every row value by its column's type. Numbers become
-// float64: integers beyond 2^53 lose precision (JSON numbers are decoded as
-// float64, as protobuf Struct values are). Values of unknown types, columns
-// missing from the schema and values that do not fit their type are kept as
-// decoded.
-func (w *huntingWire) toDomain() *HuntingResult {
-	res := &HuntingResult{
-		Columns: make([]HuntingColumn, 0, len(w.Schema)),
-		Rows:    make([]map[string]any, 0, len(w.Results)),
-		Stats:   w.Stats,
-	}
-	types := make(map[string]string, len(w.Schema))
-	for _, c := range w.Schema {
-		res.Columns = append(res.Columns, HuntingColumn{Name: c.Name, Type: c.Type})
-		types[c.Name] = c.Type
-	}
-	for _, row := range w.Results {
-		out := make(map[string]any, len(row))
-		for name, v := range row {
-			out[name] = huntingValue(types[name], v)
-		}
-		res.Rows = append(res.Rows, out)
-	}
-	return res
-}
-
 // huntingValue converts one decoded value by its column type.
 func huntingValue(colType string, v any) any {
 	if v == nil {

@@ -1,8 +1,8 @@
 package defender
 
 import (
-	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -56,11 +56,11 @@ func TestHuntingDecodeKeyCase(t *testing.T) {
 		  "Results":[{"When":"2024-05-01T00:00:00.0000000Z","Count":7,"Extra":{"k":"v"},"NotInSchema":"kept"}]}`,
 	}
 	for _, body := range bodies {
-		var w huntingWire
-		if err := json.Unmarshal([]byte(body), &w); err != nil {
+		var s collectSink
+		if err := decodeHunting(strings.NewReader(body), &s, false); err != nil {
 			t.Fatal(err)
 		}
-		if got := w.toDomain(); !reflect.DeepEqual(got, want) {
+		if got := &s.res; !reflect.DeepEqual(got, want) {
 			t.Errorf("decoded =\n %+v\nwant\n %+v", got, want)
 		}
 	}

@@ -88,7 +88,18 @@ type call struct {
 	// verify, for an idemOnce request, reads whether an attempt whose
 	// outcome is unknown was applied.
 	verify func(context.Context) (bool, error)
+	// stream, when set, reads a success body itself (out is unused), as it
+	// arrives; it returns decodeHunting's errors or its own. It runs once
+	// per attempt.
+	stream func(io.Reader) error
 }
+
+// noRetry marks a failure that must not be sent again, whatever its kind:
+// a stream whose caller has already received part of the result.
+type noRetry struct{ err error }
+
+func (e *noRetry) Error() string { return e.err.Error() }
+func (e *noRetry) Unwrap() error { return e.err }
 
 // family is c's API family.
 func (c call) family() Family {
@@ -145,6 +156,9 @@ func (u *upstream) send(ctx context.Context, c call, out any) error {
 		sent, err := u.attempt(ctx, c, body, out, attempt)
 		if err == nil {
 			return nil
+		}
+		if final, ok := err.(*noRetry); ok {
+			return final.err
 		}
 		f := classify(ctx, err)
 		if !sent && f != failFinal {
@@ -284,6 +298,9 @@ func (u *upstream) do(ctx, actx context.Context, c call, body []byte, out any, t
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		return statusError(c, resp, data, token, requestID, time.Now())
 	}
+	if c.stream != nil {
+		return streamError(ctx, c, resp.StatusCode, c.stream(resp.Body))
+	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxSuccessBody+1))
 	if err != nil {
 		return transportError(ctx, c, err)
@@ -324,6 +341,29 @@ func (u *upstream) logCall(ctx context.Context, c call, requestID string, status
 		attrs = append(attrs, slog.String("error", transportCause(err).Error()))
 	}
 	u.log.LogAttrs(ctx, slog.LevelDebug, "upstream call", attrs...)
+}
+
+// streamError maps what a call's stream returned: the body's read and
+// decode failures become the call's transport and malformed-response
+// errors; the stream's own errors pass unchanged.
+func streamError(ctx context.Context, c call, status int, err error) error {
+	var (
+		read      *bodyReadError
+		malformed *malformedBodyError
+		final     *noRetry
+	)
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &final):
+		return &noRetry{streamError(ctx, c, status, final.err)}
+	case errors.As(err, &read):
+		return transportError(ctx, c, read.err)
+	case errors.As(err, &malformed):
+		return &Error{Kind: KindUnavailable, Reason: ReasonUpstreamMalformed,
+			Message: c.op + ": the upstream sent a malformed response", UpstreamStatus: status, Cause: malformed.err}
+	}
+	return err
 }
 
 // tokenError passes a token source's *Error through unchanged.

@@ -85,20 +85,33 @@ func (x *XDR) UpdateIncident(ctx context.Context, id string, u IncidentUpdate) (
 // RunHuntingQuery runs KQL through /api/advancedhunting/run. XDR takes no
 // timespan: the query itself must bound time.
 func (x *XDR) RunHuntingQuery(ctx context.Context, q HuntingQuery) (*HuntingResult, error) {
-	if q.Timespan != "" {
-		return nil, Errorf(KindInvalidArgument, ReasonUnsupportedByBackend, "timespan is not supported by the XDR backend")
-	}
-	if q.Query == "" {
-		return nil, Errorf(KindInvalidArgument, ReasonInvalidArgument, "the query must not be empty")
-	}
-	var w huntingWire
-	err := x.up.send(ctx, call{op: "run hunting query", kind: opHunt, method: http.MethodPost,
-		url:  x.up.base.endpoint("api", "advancedhunting", "run"),
-		body: xdrHuntingBody{Query: q.Query}, permission: xdrPermissions.hunt}, &w)
+	c, err := x.huntingCall(q)
 	if err != nil {
 		return nil, err
 	}
-	return w.toDomain(), nil
+	return x.up.runHunting(ctx, c, q, true)
+}
+
+// StreamHuntingQuery is RunHuntingQuery with the result handed to sink as
+// it arrives.
+func (x *XDR) StreamHuntingQuery(ctx context.Context, q HuntingQuery, sink HuntingSink) error {
+	c, err := x.huntingCall(q)
+	if err != nil {
+		return err
+	}
+	return x.up.streamHunting(ctx, c, sink, true)
+}
+
+func (x *XDR) huntingCall(q HuntingQuery) (call, error) {
+	if q.Timespan != "" {
+		return call{}, Errorf(KindInvalidArgument, ReasonUnsupportedByBackend, "timespan is not supported by the XDR backend")
+	}
+	if q.Query == "" {
+		return call{}, Errorf(KindInvalidArgument, ReasonInvalidArgument, "the query must not be empty")
+	}
+	return call{op: "run hunting query", kind: opHunt, method: http.MethodPost,
+		url:  x.up.base.endpoint("api", "advancedhunting", "run"),
+		body: xdrHuntingBody{Query: q.Query}, permission: xdrPermissions.hunt}, nil
 }
 
 type xdrHuntingBody struct {

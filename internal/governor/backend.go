@@ -35,6 +35,12 @@ func (b *backend) RunHuntingQuery(ctx context.Context, q defender.HuntingQuery) 
 		func(ctx context.Context) (*defender.HuntingResult, error) { return b.inner.RunHuntingQuery(ctx, q) }, copyHunting)
 }
 
+// StreamHuntingQuery is never shared or cached: each stream is its
+// caller's, read at its pace. It takes quota as RunHuntingQuery does.
+func (b *backend) StreamHuntingQuery(ctx context.Context, q defender.HuntingQuery, sink defender.HuntingSink) error {
+	return b.inner.StreamHuntingQuery(b.gated(ctx), q, sink)
+}
+
 // UpdateIncident is never shared. Whatever its outcome (a failed update may
 // have applied part of its changes), it then drops the tenant's cached
 // listings and the incident's cached gets, and makes the tenant's next reads

@@ -124,6 +124,16 @@ func (f *fakeBackend) RunHuntingQuery(ctx context.Context, q defender.HuntingQue
 		Rows: []map[string]any{{"A": "x", "D": map[string]any{"z": []any{1.0}}}}, Stats: map[string]any{"cpu": 1.0}}, nil
 }
 
+func (f *fakeBackend) StreamHuntingQuery(ctx context.Context, q defender.HuntingQuery, sink defender.HuntingSink) error {
+	if err := f.enter(ctx, defender.FamilyHunting); err != nil {
+		return err
+	}
+	if err := sink.Columns([]defender.HuntingColumn{{Name: "A", Type: "string"}}); err != nil {
+		return err
+	}
+	return sink.Row(map[string]any{"A": "x"})
+}
+
 // fakeResolver serves every tenant with one backend, in the context that
 // ctx's caller selects: the app context, or the user context.
 type fakeResolver struct {

@@ -47,6 +47,7 @@ var methodRules = map[string]Rule{
 	defenderv1.IncidentService_GetIncident_FullMethodName:    {OpIncidentsRead, true},
 	defenderv1.IncidentService_UpdateIncident_FullMethodName: {OpIncidentsWrite, true},
 	defenderv1.HuntingService_RunQuery_FullMethodName:        {OpHuntingRun, true},
+	defenderv1.HuntingService_StreamQuery_FullMethodName:     {OpHuntingRun, true},
 	defenderv1.AuthService_GetConsentUrl_FullMethodName:      {OpAuthAdmin, true},
 	defenderv1.AuthService_StartDeviceLogin_FullMethodName:   {OpAuthAdmin, true},
 	defenderv1.AuthService_GetDeviceLogin_FullMethodName:     {OpAuthAdmin, true},

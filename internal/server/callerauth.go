@@ -111,14 +111,40 @@ func (g *callerGuard) unaryAuthorize(ctx context.Context, req any, info *grpc.Un
 	return next(ctx, req)
 }
 
-// streamAuthorize decides a stream when it opens, before any request
-// arrives: a tenant-scoped streaming method is allowed only to callers
-// allowed every tenant. (The API has no streaming methods today.)
+// streamAuthorize decides a server-streaming call (one request, then a
+// stream of answers: StreamQuery) on its request, as a unary call is
+// decided, when the handler receives it and before it does anything else.
+// Any other stream is decided when it opens, before any request arrives: a
+// tenant-scoped one is allowed only to callers allowed every tenant.
 func (g *callerGuard) streamAuthorize(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, next grpc.StreamHandler) error {
+	if info.IsServerStream && !info.IsClientStream {
+		return next(srv, &authorizingStream{ServerStream: ss, g: g, method: info.FullMethod})
+	}
 	if err := g.authorize(ss.Context(), info.FullMethod, nil); err != nil {
 		return err
 	}
 	return next(srv, ss)
+}
+
+// authorizingStream authorizes the one request of a server stream.
+type authorizingStream struct {
+	grpc.ServerStream
+	g       *callerGuard
+	method  string
+	decided bool
+}
+
+func (s *authorizingStream) RecvMsg(m any) error {
+	if err := s.ServerStream.RecvMsg(m); err != nil {
+		return err
+	}
+	if !s.decided {
+		s.decided = true
+		if err := s.g.authorize(s.Context(), s.method, m); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // newCallerGuard checks the caller authentication options together: a

@@ -12,9 +12,12 @@ import (
 
 // CallTimeouts are the deadlines the server gives an API call: Default for
 // every method, Hunting for HuntingService's (whose queries run up to 3
-// minutes upstream). Zero fields take config's defaults.
+// minutes upstream). StreamWrite is the longest one message of a stream
+// may wait on its client (streaming.go). Zero fields take config's
+// defaults.
 type CallTimeouts struct {
 	Default, Hunting time.Duration
+	StreamWrite      time.Duration
 }
 
 // huntingPrefix is the full-method prefix of HuntingService's methods.

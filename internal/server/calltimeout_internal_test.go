@@ -66,24 +66,26 @@ func TestHuntingPrefixNamesTheService(t *testing.T) {
 }
 
 func TestHuntingRouteWriteDeadline(t *testing.T) {
-	rules := apiWriteRules(90*time.Second, 230*time.Second)
+	rules := apiWriteRules(90*time.Second, 230*time.Second, 30*time.Second)
 	tests := []struct {
-		method, path string
-		want         time.Duration
+		method, path    string
+		total, perWrite time.Duration
 	}{
-		{http.MethodPost, "/v1/tenants/default:runHuntingQuery", 230 * time.Second},
-		{http.MethodGet, "/v1/tenants/default:runHuntingQuery", 90 * time.Second},
-		{http.MethodGet, "/v1/tenants/default/incidents/7", 90 * time.Second},
-		{http.MethodPatch, "/v1/tenants/default/incidents/7", 90 * time.Second},
+		{http.MethodPost, "/v1/tenants/default:runHuntingQuery", 230 * time.Second, 0},
+		{http.MethodPost, "/v1/tenants/default:streamHuntingQuery", 0, 30 * time.Second},
+		{http.MethodGet, "/v1/tenants/default:streamHuntingQuery", 90 * time.Second, 0},
+		{http.MethodGet, "/v1/tenants/default:runHuntingQuery", 90 * time.Second, 0},
+		{http.MethodGet, "/v1/tenants/default/incidents/7", 90 * time.Second, 0},
+		{http.MethodPatch, "/v1/tenants/default/incidents/7", 90 * time.Second, 0},
 	}
 	for _, tt := range tests {
 		r := httptest.NewRequest(tt.method, tt.path, nil)
-		if got := rules(r); got.total != tt.want || got.perWrite != 0 {
-			t.Errorf("%s %s: rule %+v, want total %v", tt.method, tt.path, got, tt.want)
+		if got := rules(r); got.total != tt.total || got.perWrite != tt.perWrite {
+			t.Errorf("%s %s: rule %+v, want total %v per write %v", tt.method, tt.path, got, tt.total, tt.perWrite)
 		}
 	}
 	// A hunting timeout no longer than the unary one changes nothing.
-	if got := apiWriteRules(90*time.Second, time.Second)(httptest.NewRequest(http.MethodPost, "/v1/tenants/x:runHuntingQuery", nil)); got.total != 90*time.Second {
+	if got := apiWriteRules(90*time.Second, time.Second, 30*time.Second)(httptest.NewRequest(http.MethodPost, "/v1/tenants/x:runHuntingQuery", nil)); got.total != 90*time.Second {
 		t.Errorf("short hunting timeout: rule %+v, want the unary 90s", got)
 	}
 }

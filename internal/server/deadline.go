@@ -10,11 +10,11 @@ import (
 // streaming response after the unary bound. Instead each request gets a
 // write deadline by the rule of its route:
 //
-//   - a unary route (every route today) must have written its whole answer
+//   - a unary route must have written its whole answer
 //     within the unary timeout, counted from the start of the request, so
 //     the deadline bounds the call and the answer together;
-//   - a streaming route (a later server-streaming method, NDJSON over REST)
-//     declares a per-message bound in streamingRoutes: its deadline moves
+//   - a streaming route (a server-streaming method, NDJSON over REST:
+//     StreamQuery) has a per-message bound, DEFENDER_STREAM_WRITE_TIMEOUT: its deadline moves
 //     that far ahead of every write and flush, so a stream may run as long
 //     as it keeps sending, and a client that stops reading for longer than
 //     that (a write blocked on it) is cut off.
@@ -34,23 +34,24 @@ type writeRule struct {
 
 // streamingRoutes are the REST routes that stream their response, as
 // http.ServeMux patterns, with the longest time one message may take to
-// write.
-// There are none yet.
+// write. The streaming hunting route is matched by isStreamingHuntingRoute
+// (its path ends in a custom verb, which ServeMux patterns cannot name).
 var streamingRoutes = map[string]time.Duration{}
 
 // writeRules picks the rule of a request.
 type writeRules func(*http.Request) writeRule
 
 // apiWriteRules are the API listener's rules: the unary timeout unless the
-// route is one of streamingRoutes, and for the hunting route (whose call
-// may run DEFENDER_HUNTING_CALL_TIMEOUT) the longer of unary and hunting.
-func apiWriteRules(unary, hunting time.Duration) writeRules {
+// route streams (streamWrite per write), and for the unary hunting route
+// (whose call may run DEFENDER_HUNTING_CALL_TIMEOUT) the longer of unary
+// and hunting.
+func apiWriteRules(unary, hunting, streamWrite time.Duration) writeRules {
 	rules := routeWriteRules(unary, streamingRoutes)
-	if hunting <= unary {
-		return rules
-	}
 	return func(r *http.Request) writeRule {
-		if isHuntingRoute(r) {
+		switch {
+		case isStreamingHuntingRoute(r):
+			return writeRule{perWrite: streamWrite}
+		case hunting > unary && isHuntingRoute(r):
 			return writeRule{total: hunting}
 		}
 		return rules(r)
@@ -66,6 +67,12 @@ const huntingWriteMargin = 30 * time.Second
 // POST /v1/{tenant=tenants/*}:runHuntingQuery.
 func isHuntingRoute(r *http.Request) bool {
 	return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, ":runHuntingQuery")
+}
+
+// isStreamingHuntingRoute reports the REST route of
+// HuntingService.StreamQuery, POST /v1/{tenant=tenants/*}:streamHuntingQuery.
+func isStreamingHuntingRoute(r *http.Request) bool {
+	return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, ":streamHuntingQuery")
 }
 
 // streamRoute marks a streaming route in routeWriteRules' mux.

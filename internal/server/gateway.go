@@ -45,6 +45,7 @@ func newHTTPHandler(inproc inprocListener, hs *health.Server, reg *prometheus.Re
 		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, restMarshaler),
 		runtime.WithErrorHandler(edge.handleError),
+		runtime.WithStreamErrorHandler(edge.handleStreamError),
 		runtime.WithRoutingErrorHandler(edge.handleRoutingError),
 		runtime.WithMiddlewares(edge.authenticate),
 		// Both would make grpc-gateway parse a form body before routing,

@@ -69,7 +69,9 @@ func newInterceptorChain(log *slog.Logger, reg *prometheus.Registry, guard *call
 //  4. call timeout (calltimeout.go): the call's deadline becomes the
 //     sooner of the caller's and DEFENDER_CALL_TIMEOUT (for HuntingService
 //     DEFENDER_HUNTING_CALL_TIMEOUT), so a caller without a deadline cannot
-//     hold upstream requests and retries forever. It sits inside logging
+//     hold upstream requests and retries forever. A stream also gets the
+//     streaming write rule (streaming.go): each message must reach the
+//     client within DEFENDER_STREAM_WRITE_TIMEOUT, or the stream ends. It sits inside logging
 //     and metrics, which then record a call cut by it as DEADLINE_EXCEEDED
 //     with its full duration, and outside everything that may wait
 //     (authentication's key fetches, the quota gate, the handler's
@@ -131,6 +133,7 @@ func (c *interceptorChain) serverOptions() []grpc.ServerOption {
 			streamRequestID,
 			logging.StreamServerInterceptor(logger, logOpts...),
 			c.metrics.StreamServerInterceptor(),
+			streamCallTimeout(c.timeouts),
 			recovery.StreamServerInterceptor(recoverOpt),
 			c.streamAudit(),
 			c.guard.streamAuthenticate,

@@ -31,6 +31,9 @@ type Limits struct {
 	// route when longer than HTTPWriteTimeout; server.New makes it
 	// the hunting call timeout plus huntingWriteMargin when zero.
 	HTTPHuntingWriteTimeout time.Duration
+	// HTTPStreamWriteTimeout is the per-write deadline of the REST
+	// streaming routes; server.New sets it to CallTimeouts.StreamWrite.
+	HTTPStreamWriteTimeout time.Duration
 
 	// GRPCMaxRecvMsgBytes caps one request message; GRPCMaxHeaderListBytes
 	// the metadata of a call; GRPCMaxConcurrentStreams the calls in flight
@@ -114,7 +117,7 @@ func (l Limits) grpcMessageOptions() []grpc.ServerOption {
 // not cut off by the unary bound.
 func (l Limits) httpServer(h http.Handler, log *slog.Logger) *http.Server {
 	return &http.Server{
-		Handler:           withWriteDeadlines(h, apiWriteRules(l.HTTPWriteTimeout, l.HTTPHuntingWriteTimeout)),
+		Handler:           withWriteDeadlines(h, apiWriteRules(l.HTTPWriteTimeout, l.HTTPHuntingWriteTimeout, l.HTTPStreamWriteTimeout)),
 		ReadHeaderTimeout: l.HTTPReadHeaderTimeout,
 		ReadTimeout:       l.HTTPReadTimeout,
 		IdleTimeout:       l.HTTPIdleTimeout,

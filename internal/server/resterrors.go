@@ -182,10 +182,20 @@ func (e *restEdge) classify(ctx context.Context, r *http.Request, es *edgeState,
 		return st, httpStatusOf(st), true
 	}
 	// Raised by grpc-gateway (parsing the request) or by gRPC itself.
+	if es != nil && !es.invoked && st.Code() == codes.InvalidArgument {
+		out := requestStatus(r, es)
+		e.log.InfoContext(ctx, "REST request refused by the gateway", "code", st.Code().String(), "error", st.Message())
+		return out, httpStatusOf(out), false
+	}
+	out := e.libraryStatus(ctx, st)
+	return out, httpStatusOf(out), false
+}
+
+// libraryStatus replaces a status gRPC or grpc-gateway raised (not the
+// gRPC server's) with ours, its text only logged.
+func (e *restEdge) libraryStatus(ctx context.Context, st *status.Status) *status.Status {
 	var out *status.Status
 	switch {
-	case es != nil && !es.invoked && st.Code() == codes.InvalidArgument:
-		out = requestStatus(r, es)
 	case st.Code() == codes.DeadlineExceeded:
 		out = service.ToStatus(context.DeadlineExceeded)
 	case st.Code() == codes.Canceled:
@@ -197,10 +207,22 @@ func (e *restEdge) classify(ctx context.Context, r *http.Request, es *edgeState,
 		out = edgeStatus(codes.Unavailable, ReasonNotServing, "the gateway is not serving this request; retry later", nil)
 	default:
 		e.log.ErrorContext(ctx, "REST call failed inside the gateway", "code", st.Code().String(), "error", st.Message())
-		return service.ToStatus(errors.New("internal")), http.StatusInternalServerError, false
+		return service.ToStatus(errors.New("internal"))
 	}
 	e.log.InfoContext(ctx, "REST request refused by the gateway", "code", st.Code().String(), "error", st.Message())
-	return out, httpStatusOf(out), false
+	return out
+}
+
+// handleStreamError is grpc-gateway's error handler of a streaming REST
+// call: the last NDJSON line {"error": status}, or the whole answer when
+// nothing was streamed yet. The gRPC server's statuses pass unchanged;
+// what gRPC raised (a connection lost mid-stream) is replaced by ours.
+func (e *restEdge) handleStreamError(ctx context.Context, err error) *status.Status {
+	st := status.Convert(err)
+	if ours(st) {
+		return st
+	}
+	return statusWithRequestID(e.libraryStatus(ctx, st), stateOf(ctx).id())
 }
 
 // handleRoutingError is grpc-gateway's routing error handler: no route

@@ -128,6 +128,7 @@ func New(opts Options) (*Server, error) {
 	timeouts := opts.CallTimeouts
 	timeouts.Default = orDefault(timeouts.Default, config.DefaultCallTimeout)
 	timeouts.Hunting = orDefault(timeouts.Hunting, config.DefaultHuntingCallTimeout)
+	timeouts.StreamWrite = orDefault(timeouts.StreamWrite, config.DefaultStreamWriteTimeout)
 	chain, err := newInterceptorChain(opts.Logger, opts.Metrics, guard, auditLog, timeouts)
 	if err != nil {
 		return nil, err
@@ -136,6 +137,7 @@ func New(opts Options) (*Server, error) {
 	if limits.HTTPHuntingWriteTimeout == 0 {
 		limits.HTTPHuntingWriteTimeout = timeouts.Hunting + huntingWriteMargin
 	}
+	limits.HTTPStreamWriteTimeout = timeouts.StreamWrite
 	// Two gRPC servers with the same interceptors and services: one for
 	// network connections, with the connection limits, and one for the
 	// REST gateway's in-memory connection, which carries every REST call

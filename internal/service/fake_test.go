@@ -177,6 +177,36 @@ func (b *fakeBackend) RunHuntingQuery(_ context.Context, q defender.HuntingQuery
 	return b.hunting, nil
 }
 
+// StreamHuntingQuery hands b.hunting to sink, as a backend decoding it
+// would.
+func (b *fakeBackend) StreamHuntingQuery(_ context.Context, q defender.HuntingQuery, sink defender.HuntingSink) error {
+	b.mu.Lock()
+	b.hunts = append(b.hunts, q)
+	err := b.record("StreamHuntingQuery")
+	res := b.hunting
+	b.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if res == nil {
+		return nil
+	}
+	if res.Stats != nil {
+		if err := sink.Stats(res.Stats); err != nil {
+			return err
+		}
+	}
+	if err := sink.Columns(res.Columns); err != nil {
+		return err
+	}
+	for _, r := range res.Rows {
+		if err := sink.Row(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // callCount is how many backend calls were made.
 func (b *fakeBackend) callCount() int {
 	b.mu.Lock()

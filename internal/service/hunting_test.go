@@ -56,7 +56,7 @@ func TestRunQueryConvertsTheResult(t *testing.T) {
 	if diff := cmp.Diff(want, got, protocmp.Transform()); diff != "" {
 		t.Errorf("response (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]defender.HuntingQuery{{Query: "AlertInfo | take 3", Timespan: "P7D"}}, backend.hunts); diff != "" {
+	if diff := cmp.Diff([]defender.HuntingQuery{{Query: "AlertInfo | take 3", Timespan: "P7D", MaxResultBytes: DefaultMaxResultBytes * 3 / 2}}, backend.hunts); diff != "" {
 		t.Errorf("backend query (-want +got):\n%s", diff)
 	}
 }

@@ -92,6 +92,84 @@ func (x *RunQueryRequest) GetTimespan() string {
 	return ""
 }
 
+// The request of StreamQuery: RunQuery's, and the batch size.
+type StreamQueryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant, `tenants/{tenant}`.
+	Tenant string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// The KQL query, at most 30,000 characters. It may span lines (tab, line
+	// feed and carriage return are allowed) but holds no other control
+	// characters.
+	Query string `protobuf:"bytes,2,opt,name=query,proto3" json:"query,omitempty"`
+	// The time range to query, as ISO-8601: `start/end`, `P30D/end`,
+	// `start/P30D`, a duration such as `P7D`, or a start time. Graph only; the
+	// upstream default is the last 30 days. The XDR backend rejects it.
+	Timespan string `protobuf:"bytes,3,opt,name=timespan,proto3" json:"timespan,omitempty"`
+	// The most rows in one batch message, 1 to 10,000; 0 (unset) is 1,000.
+	// A batch also ends once it holds about 1 MiB.
+	MaxBatchRows  int32 `protobuf:"varint,4,opt,name=max_batch_rows,json=maxBatchRows,proto3" json:"max_batch_rows,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamQueryRequest) Reset() {
+	*x = StreamQueryRequest{}
+	mi := &file_defender_v1_hunting_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamQueryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamQueryRequest) ProtoMessage() {}
+
+func (x *StreamQueryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_defender_v1_hunting_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamQueryRequest.ProtoReflect.Descriptor instead.
+func (*StreamQueryRequest) Descriptor() ([]byte, []int) {
+	return file_defender_v1_hunting_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *StreamQueryRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *StreamQueryRequest) GetQuery() string {
+	if x != nil {
+		return x.Query
+	}
+	return ""
+}
+
+func (x *StreamQueryRequest) GetTimespan() string {
+	if x != nil {
+		return x.Timespan
+	}
+	return ""
+}
+
+func (x *StreamQueryRequest) GetMaxBatchRows() int32 {
+	if x != nil {
+		return x.MaxBatchRows
+	}
+	return 0
+}
+
 // A result column.
 type Column struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -106,7 +184,7 @@ type Column struct {
 
 func (x *Column) Reset() {
 	*x = Column{}
-	mi := &file_defender_v1_hunting_service_proto_msgTypes[1]
+	mi := &file_defender_v1_hunting_service_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -118,7 +196,7 @@ func (x *Column) String() string {
 func (*Column) ProtoMessage() {}
 
 func (x *Column) ProtoReflect() protoreflect.Message {
-	mi := &file_defender_v1_hunting_service_proto_msgTypes[1]
+	mi := &file_defender_v1_hunting_service_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -131,7 +209,7 @@ func (x *Column) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Column.ProtoReflect.Descriptor instead.
 func (*Column) Descriptor() ([]byte, []int) {
-	return file_defender_v1_hunting_service_proto_rawDescGZIP(), []int{1}
+	return file_defender_v1_hunting_service_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Column) GetName() string {
@@ -165,7 +243,7 @@ type RunQueryResponse struct {
 
 func (x *RunQueryResponse) Reset() {
 	*x = RunQueryResponse{}
-	mi := &file_defender_v1_hunting_service_proto_msgTypes[2]
+	mi := &file_defender_v1_hunting_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -177,7 +255,7 @@ func (x *RunQueryResponse) String() string {
 func (*RunQueryResponse) ProtoMessage() {}
 
 func (x *RunQueryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_defender_v1_hunting_service_proto_msgTypes[2]
+	mi := &file_defender_v1_hunting_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -190,7 +268,7 @@ func (x *RunQueryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunQueryResponse.ProtoReflect.Descriptor instead.
 func (*RunQueryResponse) Descriptor() ([]byte, []int) {
-	return file_defender_v1_hunting_service_proto_rawDescGZIP(), []int{2}
+	return file_defender_v1_hunting_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *RunQueryResponse) GetColumns() []*Column {
@@ -214,6 +292,277 @@ func (x *RunQueryResponse) GetStats() *structpb.Struct {
 	return nil
 }
 
+// One message of StreamQuery: the schema first, then row batches, then the
+// end.
+type StreamQueryResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Part:
+	//
+	//	*StreamQueryResponse_Schema
+	//	*StreamQueryResponse_Batch
+	//	*StreamQueryResponse_End
+	Part          isStreamQueryResponse_Part `protobuf_oneof:"part"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamQueryResponse) Reset() {
+	*x = StreamQueryResponse{}
+	mi := &file_defender_v1_hunting_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamQueryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamQueryResponse) ProtoMessage() {}
+
+func (x *StreamQueryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_defender_v1_hunting_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamQueryResponse.ProtoReflect.Descriptor instead.
+func (*StreamQueryResponse) Descriptor() ([]byte, []int) {
+	return file_defender_v1_hunting_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *StreamQueryResponse) GetPart() isStreamQueryResponse_Part {
+	if x != nil {
+		return x.Part
+	}
+	return nil
+}
+
+func (x *StreamQueryResponse) GetSchema() *QuerySchema {
+	if x != nil {
+		if x, ok := x.Part.(*StreamQueryResponse_Schema); ok {
+			return x.Schema
+		}
+	}
+	return nil
+}
+
+func (x *StreamQueryResponse) GetBatch() *QueryRowBatch {
+	if x != nil {
+		if x, ok := x.Part.(*StreamQueryResponse_Batch); ok {
+			return x.Batch
+		}
+	}
+	return nil
+}
+
+func (x *StreamQueryResponse) GetEnd() *QueryEnd {
+	if x != nil {
+		if x, ok := x.Part.(*StreamQueryResponse_End); ok {
+			return x.End
+		}
+	}
+	return nil
+}
+
+type isStreamQueryResponse_Part interface {
+	isStreamQueryResponse_Part()
+}
+
+type StreamQueryResponse_Schema struct {
+	// The columns, in order. Always the first message.
+	Schema *QuerySchema `protobuf:"bytes,1,opt,name=schema,proto3,oneof"`
+}
+
+type StreamQueryResponse_Batch struct {
+	// The next rows.
+	Batch *QueryRowBatch `protobuf:"bytes,2,opt,name=batch,proto3,oneof"`
+}
+
+type StreamQueryResponse_End struct {
+	// The end of the result. Always the last message of a stream that
+	// succeeds.
+	End *QueryEnd `protobuf:"bytes,3,opt,name=end,proto3,oneof"`
+}
+
+func (*StreamQueryResponse_Schema) isStreamQueryResponse_Part() {}
+
+func (*StreamQueryResponse_Batch) isStreamQueryResponse_Part() {}
+
+func (*StreamQueryResponse_End) isStreamQueryResponse_Part() {}
+
+// The schema of a streamed result.
+type QuerySchema struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The columns, in order.
+	Columns       []*Column `protobuf:"bytes,1,rep,name=columns,proto3" json:"columns,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QuerySchema) Reset() {
+	*x = QuerySchema{}
+	mi := &file_defender_v1_hunting_service_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QuerySchema) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QuerySchema) ProtoMessage() {}
+
+func (x *QuerySchema) ProtoReflect() protoreflect.Message {
+	mi := &file_defender_v1_hunting_service_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QuerySchema.ProtoReflect.Descriptor instead.
+func (*QuerySchema) Descriptor() ([]byte, []int) {
+	return file_defender_v1_hunting_service_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *QuerySchema) GetColumns() []*Column {
+	if x != nil {
+		return x.Columns
+	}
+	return nil
+}
+
+// Rows of a streamed result, typed as RunQueryResponse.rows.
+type QueryRowBatch struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The rows, each keyed by column name.
+	Rows []*structpb.Struct `protobuf:"bytes,1,rep,name=rows,proto3" json:"rows,omitempty"`
+	// The index in the result of the first row of this batch (0-based).
+	FirstRow      int64 `protobuf:"varint,2,opt,name=first_row,json=firstRow,proto3" json:"first_row,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QueryRowBatch) Reset() {
+	*x = QueryRowBatch{}
+	mi := &file_defender_v1_hunting_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueryRowBatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueryRowBatch) ProtoMessage() {}
+
+func (x *QueryRowBatch) ProtoReflect() protoreflect.Message {
+	mi := &file_defender_v1_hunting_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueryRowBatch.ProtoReflect.Descriptor instead.
+func (*QueryRowBatch) Descriptor() ([]byte, []int) {
+	return file_defender_v1_hunting_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *QueryRowBatch) GetRows() []*structpb.Struct {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+func (x *QueryRowBatch) GetFirstRow() int64 {
+	if x != nil {
+		return x.FirstRow
+	}
+	return 0
+}
+
+// The end of a streamed result.
+type QueryEnd struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How many rows the stream carried.
+	RowCount int64 `protobuf:"varint,1,opt,name=row_count,json=rowCount,proto3" json:"row_count,omitempty"`
+	// The execution statistics, when the backend returns them (XDR only).
+	Stats *structpb.Struct `protobuf:"bytes,2,opt,name=stats,proto3" json:"stats,omitempty"`
+	// True when row_count is the upstream's limit of 100,000 rows: the
+	// result may have been cut there. Split the query by time window
+	// (docs/hunting.md).
+	RowLimitReached bool `protobuf:"varint,3,opt,name=row_limit_reached,json=rowLimitReached,proto3" json:"row_limit_reached,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *QueryEnd) Reset() {
+	*x = QueryEnd{}
+	mi := &file_defender_v1_hunting_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueryEnd) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueryEnd) ProtoMessage() {}
+
+func (x *QueryEnd) ProtoReflect() protoreflect.Message {
+	mi := &file_defender_v1_hunting_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueryEnd.ProtoReflect.Descriptor instead.
+func (*QueryEnd) Descriptor() ([]byte, []int) {
+	return file_defender_v1_hunting_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *QueryEnd) GetRowCount() int64 {
+	if x != nil {
+		return x.RowCount
+	}
+	return 0
+}
+
+func (x *QueryEnd) GetStats() *structpb.Struct {
+	if x != nil {
+		return x.Stats
+	}
+	return nil
+}
+
+func (x *QueryEnd) GetRowLimitReached() bool {
+	if x != nil {
+		return x.RowLimitReached
+	}
+	return false
+}
+
 var File_defender_v1_hunting_service_proto protoreflect.FileDescriptor
 
 const file_defender_v1_hunting_service_proto_rawDesc = "" +
@@ -224,16 +573,38 @@ const file_defender_v1_hunting_service_proto_rawDesc = "" +
 	"\x05query\x18\x02 \x01(\tB\x89\x02\xe0A\x02\xbaH\x82\x02\xba\x01\xf6\x01\n" +
 	"\vstring.text\x12\x88\x01must not contain control characters other than tab, line feed and carriage return (NUL included), or bidirectional formatting characters\x1a\\this.matches(r'^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\x{202a}-\\x{202e}\\x{2066}-\\x{2069}]*$')r\x06\x10\x01\x18\xb0\xea\x01R\x05query\x12\x97\x02\n" +
 	"\btimespan\x18\x03 \x01(\tB\xfa\x01\xe0A\x01\xbaH\xf3\x01\xba\x01\xeb\x01\n" +
-	"\x12string.single_line\x12xmust not contain control characters (NUL included), line or paragraph separators, or bidirectional formatting characters\x1a[this.matches(r'^[^\\x00-\\x1f\\x7f-\\x9f\\x{2028}\\x{2029}\\x{202a}-\\x{202e}\\x{2066}-\\x{2069}]*$')r\x02\x18dR\btimespan\"0\n" +
+	"\x12string.single_line\x12xmust not contain control characters (NUL included), line or paragraph separators, or bidirectional formatting characters\x1a[this.matches(r'^[^\\x00-\\x1f\\x7f-\\x9f\\x{2028}\\x{2029}\\x{202a}-\\x{202e}\\x{2066}-\\x{2069}]*$')r\x02\x18dR\btimespan\"\xd8\x05\n" +
+	"\x12StreamQueryRequest\x12P\n" +
+	"\x06tenant\x18\x01 \x01(\tB8\xe0A\x02\xbaH2r0\x10\x01\x18\xac\x022)^tenants/[A-Za-z0-9][A-Za-z0-9.-]{0,252}$R\x06tenant\x12\xa0\x02\n" +
+	"\x05query\x18\x02 \x01(\tB\x89\x02\xe0A\x02\xbaH\x82\x02\xba\x01\xf6\x01\n" +
+	"\vstring.text\x12\x88\x01must not contain control characters other than tab, line feed and carriage return (NUL included), or bidirectional formatting characters\x1a\\this.matches(r'^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\x{202a}-\\x{202e}\\x{2066}-\\x{2069}]*$')r\x06\x10\x01\x18\xb0\xea\x01R\x05query\x12\x97\x02\n" +
+	"\btimespan\x18\x03 \x01(\tB\xfa\x01\xe0A\x01\xbaH\xf3\x01\xba\x01\xeb\x01\n" +
+	"\x12string.single_line\x12xmust not contain control characters (NUL included), line or paragraph separators, or bidirectional formatting characters\x1a[this.matches(r'^[^\\x00-\\x1f\\x7f-\\x9f\\x{2028}\\x{2029}\\x{202a}-\\x{202e}\\x{2066}-\\x{2069}]*$')r\x02\x18dR\btimespan\x123\n" +
+	"\x0emax_batch_rows\x18\x04 \x01(\x05B\r\xe0A\x01\xbaH\a\x1a\x05\x18\x90N(\x00R\fmaxBatchRows\"0\n" +
 	"\x06Column\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\"\x9d\x01\n" +
 	"\x10RunQueryResponse\x12-\n" +
 	"\acolumns\x18\x01 \x03(\v2\x13.defender.v1.ColumnR\acolumns\x12+\n" +
 	"\x04rows\x18\x02 \x03(\v2\x17.google.protobuf.StructR\x04rows\x12-\n" +
-	"\x05stats\x18\x03 \x01(\v2\x17.google.protobuf.StructR\x05stats2\x8c\x01\n" +
+	"\x05stats\x18\x03 \x01(\v2\x17.google.protobuf.StructR\x05stats\"\xb0\x01\n" +
+	"\x13StreamQueryResponse\x122\n" +
+	"\x06schema\x18\x01 \x01(\v2\x18.defender.v1.QuerySchemaH\x00R\x06schema\x122\n" +
+	"\x05batch\x18\x02 \x01(\v2\x1a.defender.v1.QueryRowBatchH\x00R\x05batch\x12)\n" +
+	"\x03end\x18\x03 \x01(\v2\x15.defender.v1.QueryEndH\x00R\x03endB\x06\n" +
+	"\x04part\"<\n" +
+	"\vQuerySchema\x12-\n" +
+	"\acolumns\x18\x01 \x03(\v2\x13.defender.v1.ColumnR\acolumns\"Y\n" +
+	"\rQueryRowBatch\x12+\n" +
+	"\x04rows\x18\x01 \x03(\v2\x17.google.protobuf.StructR\x04rows\x12\x1b\n" +
+	"\tfirst_row\x18\x02 \x01(\x03R\bfirstRow\"\x82\x01\n" +
+	"\bQueryEnd\x12\x1b\n" +
+	"\trow_count\x18\x01 \x01(\x03R\browCount\x12-\n" +
+	"\x05stats\x18\x02 \x01(\v2\x17.google.protobuf.StructR\x05stats\x12*\n" +
+	"\x11row_limit_reached\x18\x03 \x01(\bR\x0frowLimitReached2\x97\x02\n" +
 	"\x0eHuntingService\x12z\n" +
-	"\bRunQuery\x12\x1c.defender.v1.RunQueryRequest\x1a\x1d.defender.v1.RunQueryResponse\"1\x82\xd3\xe4\x93\x02+:\x01*\"&/v1/{tenant=tenants/*}:runHuntingQueryB@Z>github.com/defender-gateway/gateway/gen/defender/v1;defenderv1b\x06proto3"
+	"\bRunQuery\x12\x1c.defender.v1.RunQueryRequest\x1a\x1d.defender.v1.RunQueryResponse\"1\x82\xd3\xe4\x93\x02+:\x01*\"&/v1/{tenant=tenants/*}:runHuntingQuery\x12\x88\x01\n" +
+	"\vStreamQuery\x12\x1f.defender.v1.StreamQueryRequest\x1a .defender.v1.StreamQueryResponse\"4\x82\xd3\xe4\x93\x02.:\x01*\")/v1/{tenant=tenants/*}:streamHuntingQuery0\x01B@Z>github.com/defender-gateway/gateway/gen/defender/v1;defenderv1b\x06proto3"
 
 var (
 	file_defender_v1_hunting_service_proto_rawDescOnce sync.Once
@@ -247,24 +618,37 @@ func file_defender_v1_hunting_service_proto_rawDescGZIP() []byte {
 	return file_defender_v1_hunting_service_proto_rawDescData
 }
 
-var file_defender_v1_hunting_service_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_defender_v1_hunting_service_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_defender_v1_hunting_service_proto_goTypes = []any{
-	(*RunQueryRequest)(nil),  // 0: defender.v1.RunQueryRequest
-	(*Column)(nil),           // 1: defender.v1.Column
-	(*RunQueryResponse)(nil), // 2: defender.v1.RunQueryResponse
-	(*structpb.Struct)(nil),  // 3: google.protobuf.Struct
+	(*RunQueryRequest)(nil),     // 0: defender.v1.RunQueryRequest
+	(*StreamQueryRequest)(nil),  // 1: defender.v1.StreamQueryRequest
+	(*Column)(nil),              // 2: defender.v1.Column
+	(*RunQueryResponse)(nil),    // 3: defender.v1.RunQueryResponse
+	(*StreamQueryResponse)(nil), // 4: defender.v1.StreamQueryResponse
+	(*QuerySchema)(nil),         // 5: defender.v1.QuerySchema
+	(*QueryRowBatch)(nil),       // 6: defender.v1.QueryRowBatch
+	(*QueryEnd)(nil),            // 7: defender.v1.QueryEnd
+	(*structpb.Struct)(nil),     // 8: google.protobuf.Struct
 }
 var file_defender_v1_hunting_service_proto_depIdxs = []int32{
-	1, // 0: defender.v1.RunQueryResponse.columns:type_name -> defender.v1.Column
-	3, // 1: defender.v1.RunQueryResponse.rows:type_name -> google.protobuf.Struct
-	3, // 2: defender.v1.RunQueryResponse.stats:type_name -> google.protobuf.Struct
-	0, // 3: defender.v1.HuntingService.RunQuery:input_type -> defender.v1.RunQueryRequest
-	2, // 4: defender.v1.HuntingService.RunQuery:output_type -> defender.v1.RunQueryResponse
-	4, // [4:5] is the sub-list for method output_type
-	3, // [3:4] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	2,  // 0: defender.v1.RunQueryResponse.columns:type_name -> defender.v1.Column
+	8,  // 1: defender.v1.RunQueryResponse.rows:type_name -> google.protobuf.Struct
+	8,  // 2: defender.v1.RunQueryResponse.stats:type_name -> google.protobuf.Struct
+	5,  // 3: defender.v1.StreamQueryResponse.schema:type_name -> defender.v1.QuerySchema
+	6,  // 4: defender.v1.StreamQueryResponse.batch:type_name -> defender.v1.QueryRowBatch
+	7,  // 5: defender.v1.StreamQueryResponse.end:type_name -> defender.v1.QueryEnd
+	2,  // 6: defender.v1.QuerySchema.columns:type_name -> defender.v1.Column
+	8,  // 7: defender.v1.QueryRowBatch.rows:type_name -> google.protobuf.Struct
+	8,  // 8: defender.v1.QueryEnd.stats:type_name -> google.protobuf.Struct
+	0,  // 9: defender.v1.HuntingService.RunQuery:input_type -> defender.v1.RunQueryRequest
+	1,  // 10: defender.v1.HuntingService.StreamQuery:input_type -> defender.v1.StreamQueryRequest
+	3,  // 11: defender.v1.HuntingService.RunQuery:output_type -> defender.v1.RunQueryResponse
+	4,  // 12: defender.v1.HuntingService.StreamQuery:output_type -> defender.v1.StreamQueryResponse
+	11, // [11:13] is the sub-list for method output_type
+	9,  // [9:11] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_defender_v1_hunting_service_proto_init() }
@@ -272,13 +656,18 @@ func file_defender_v1_hunting_service_proto_init() {
 	if File_defender_v1_hunting_service_proto != nil {
 		return
 	}
+	file_defender_v1_hunting_service_proto_msgTypes[4].OneofWrappers = []any{
+		(*StreamQueryResponse_Schema)(nil),
+		(*StreamQueryResponse_Batch)(nil),
+		(*StreamQueryResponse_End)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_defender_v1_hunting_service_proto_rawDesc), len(file_defender_v1_hunting_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -80,6 +80,38 @@ func local_request_HuntingService_RunQuery_0(ctx context.Context, marshaler runt
 	return msg, metadata, err
 }
 
+func request_HuntingService_StreamQuery_0(ctx context.Context, marshaler runtime.Marshaler, client HuntingServiceClient, req *http.Request, pathParams map[string]string) (HuntingService_StreamQueryClient, runtime.ServerMetadata, error) {
+	var (
+		protoReq StreamQueryRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	val, ok := pathParams["tenant"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "tenant")
+	}
+	protoReq.Tenant, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "tenant", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	stream, err := client.StreamQuery(ctx, &protoReq)
+	if err != nil {
+		return nil, metadata, err
+	}
+	header, err := stream.Header()
+	if err != nil {
+		return nil, metadata, err
+	}
+	metadata.HeaderMD = header
+	return stream, metadata, nil
+}
+
 // RegisterHuntingServiceHandlerServer registers the http handlers for service HuntingService to "mux".
 // UnaryRPC     :call HuntingServiceServer directly.
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
@@ -105,6 +137,13 @@ func RegisterHuntingServiceHandlerServer(ctx context.Context, mux *runtime.Serve
 			return
 		}
 		forward_HuntingService_RunQuery_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+
+	mux.Handle(http.MethodPost, pattern_HuntingService_StreamQuery_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		err := status.Error(codes.Unimplemented, "streaming calls are not yet supported in the in-process transport")
+		_, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+		return
 	})
 
 	return nil
@@ -163,13 +202,32 @@ func RegisterHuntingServiceHandlerClient(ctx context.Context, mux *runtime.Serve
 		}
 		forward_HuntingService_RunQuery_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodPost, pattern_HuntingService_StreamQuery_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/defender.v1.HuntingService/StreamQuery", runtime.WithHTTPPathPattern("/v1/{tenant=tenants/*}:streamHuntingQuery"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_HuntingService_StreamQuery_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_HuntingService_StreamQuery_0(annotatedContext, mux, outboundMarshaler, w, req, func() (proto.Message, error) { return resp.Recv() }, mux.GetForwardResponseOptions()...)
+	})
 	return nil
 }
 
 var (
-	pattern_HuntingService_RunQuery_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "tenants", "tenant"}, "runHuntingQuery"))
+	pattern_HuntingService_RunQuery_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "tenants", "tenant"}, "runHuntingQuery"))
+	pattern_HuntingService_StreamQuery_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "tenants", "tenant"}, "streamHuntingQuery"))
 )
 
 var (
-	forward_HuntingService_RunQuery_0 = runtime.ForwardResponseMessage
+	forward_HuntingService_RunQuery_0    = runtime.ForwardResponseMessage
+	forward_HuntingService_StreamQuery_0 = runtime.ForwardResponseStream
 )

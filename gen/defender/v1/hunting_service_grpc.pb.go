@@ -19,7 +19,8 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	HuntingService_RunQuery_FullMethodName = "/defender.v1.HuntingService/RunQuery"
+	HuntingService_RunQuery_FullMethodName    = "/defender.v1.HuntingService/RunQuery"
+	HuntingService_StreamQuery_FullMethodName = "/defender.v1.HuntingService/StreamQuery"
 )
 
 // HuntingServiceClient is the client API for HuntingService service.
@@ -35,6 +36,21 @@ type HuntingServiceClient interface {
 	// through); RESOURCE_EXHAUSTED with RetryInfo when the tenant's hunting
 	// quota is used up; DEADLINE_EXCEEDED when the call's deadline passes.
 	RunQuery(ctx context.Context, in *RunQueryRequest, opts ...grpc.CallOption) (*RunQueryResponse, error)
+	// Runs one KQL query and streams its result while the upstream sends it:
+	// first a message with the schema, then batches of rows (each bounded by
+	// `max_batch_rows` and by about 1 MiB), then a last message with the row
+	// count and the stats. The gateway never holds the whole result, and
+	// reads the upstream at the pace the caller reads the stream. Use it for
+	// results too large for RunQuery (up to the upstream's 100,000 rows and
+	// 50 MB).
+	//
+	// Over REST the stream is newline-delimited JSON, one
+	// `{"result": StreamQueryResponse}` per line, or `{"error": Status}` last.
+	//
+	// Errors: as RunQuery's, before the first message; a failure after it
+	// (the upstream connection lost mid-result) ends the stream with
+	// UNAVAILABLE, and the caller must run the query again.
+	StreamQuery(ctx context.Context, in *StreamQueryRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamQueryResponse], error)
 }
 
 type huntingServiceClient struct {
@@ -55,6 +71,25 @@ func (c *huntingServiceClient) RunQuery(ctx context.Context, in *RunQueryRequest
 	return out, nil
 }
 
+func (c *huntingServiceClient) StreamQuery(ctx context.Context, in *StreamQueryRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamQueryResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &HuntingService_ServiceDesc.Streams[0], HuntingService_StreamQuery_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[StreamQueryRequest, StreamQueryResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type HuntingService_StreamQueryClient = grpc.ServerStreamingClient[StreamQueryResponse]
+
 // HuntingServiceServer is the server API for HuntingService service.
 // All implementations must embed UnimplementedHuntingServiceServer
 // for forward compatibility.
@@ -68,6 +103,21 @@ type HuntingServiceServer interface {
 	// through); RESOURCE_EXHAUSTED with RetryInfo when the tenant's hunting
 	// quota is used up; DEADLINE_EXCEEDED when the call's deadline passes.
 	RunQuery(context.Context, *RunQueryRequest) (*RunQueryResponse, error)
+	// Runs one KQL query and streams its result while the upstream sends it:
+	// first a message with the schema, then batches of rows (each bounded by
+	// `max_batch_rows` and by about 1 MiB), then a last message with the row
+	// count and the stats. The gateway never holds the whole result, and
+	// reads the upstream at the pace the caller reads the stream. Use it for
+	// results too large for RunQuery (up to the upstream's 100,000 rows and
+	// 50 MB).
+	//
+	// Over REST the stream is newline-delimited JSON, one
+	// `{"result": StreamQueryResponse}` per line, or `{"error": Status}` last.
+	//
+	// Errors: as RunQuery's, before the first message; a failure after it
+	// (the upstream connection lost mid-result) ends the stream with
+	// UNAVAILABLE, and the caller must run the query again.
+	StreamQuery(*StreamQueryRequest, grpc.ServerStreamingServer[StreamQueryResponse]) error
 	mustEmbedUnimplementedHuntingServiceServer()
 }
 
@@ -80,6 +130,9 @@ type UnimplementedHuntingServiceServer struct{}
 
 func (UnimplementedHuntingServiceServer) RunQuery(context.Context, *RunQueryRequest) (*RunQueryResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RunQuery not implemented")
+}
+func (UnimplementedHuntingServiceServer) StreamQuery(*StreamQueryRequest, grpc.ServerStreamingServer[StreamQueryResponse]) error {
+	return status.Error(codes.Unimplemented, "method StreamQuery not implemented")
 }
 func (UnimplementedHuntingServiceServer) mustEmbedUnimplementedHuntingServiceServer() {}
 func (UnimplementedHuntingServiceServer) testEmbeddedByValue()                        {}
@@ -120,6 +173,17 @@ func _HuntingService_RunQuery_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _HuntingService_StreamQuery_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(StreamQueryRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(HuntingServiceServer).StreamQuery(m, &grpc.GenericServerStream[StreamQueryRequest, StreamQueryResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type HuntingService_StreamQueryServer = grpc.ServerStreamingServer[StreamQueryResponse]
+
 // HuntingService_ServiceDesc is the grpc.ServiceDesc for HuntingService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -132,6 +196,12 @@ var HuntingService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _HuntingService_RunQuery_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "StreamQuery",
+			Handler:       _HuntingService_StreamQuery_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "defender/v1/hunting_service.proto",
 }

@@ -10,6 +10,15 @@ import (
 type table struct {
 	columns []Column
 	rows    [][]any
+	lazy    *lazyTable // rows generated on first use, when set
+}
+
+// rowsOf is the table's rows, generating a lazy table's now.
+func (t *table) rowsOf() [][]any {
+	if t.lazy != nil {
+		return t.lazy.get()
+	}
+	return t.rows
 }
 
 // Database is a read-only set of tables. It is safe for concurrent use by
@@ -59,7 +68,7 @@ func (db *Database) Run(ctx context.Context, text string) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows := src.rows
+	rows := src.rowsOf()
 	for _, step := range plan {
 		if err := ctx.Err(); err != nil {
 			return nil, err

@@ -26,6 +26,7 @@ func NewSampleDatabase(tenantID string, now time.Time) *Database {
 		TableDeviceNetworkEvents: {columns: deviceNetworkEventsColumns, rows: g.networkEvents(devices)},
 		TableAlertInfo:           {columns: alertInfoColumns, rows: g.alerts()},
 		TableEmailEvents:         {columns: emailEventsColumns, rows: g.emails()},
+		TableDeviceEvents:        deviceEventsTable(tenantID, now, devices),
 	}}
 	return db
 }

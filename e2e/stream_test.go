@@ -1,0 +1,392 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/testing/protocmp"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	defenderv1 "github.com/defender-gateway/gateway/gen/defender/v1"
+	"github.com/defender-gateway/gateway/internal/emulator"
+	"github.com/defender-gateway/gateway/internal/emulator/identity"
+)
+
+// streamed is one StreamQuery as a caller collects it.
+type streamed struct {
+	msgs []*defenderv1.StreamQueryResponse
+	err  error // the status that ended the stream, nil for success
+}
+
+// streamGRPC runs StreamQuery over gRPC.
+func streamGRPC(ctx context.Context, g *gateway, t *testing.T, req *defenderv1.StreamQueryRequest) streamed {
+	t.Helper()
+	stream, err := defenderv1.NewHuntingServiceClient(quotaConn(t, g)).StreamQuery(ctx, req)
+	if err != nil {
+		return streamed{err: err}
+	}
+	var out streamed
+	for {
+		m, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			out.err = err
+			return out
+		}
+		out.msgs = append(out.msgs, m)
+	}
+}
+
+// streamREST runs StreamQuery over REST: newline-delimited JSON, one
+// {"result": …} per message, or {"error": …} last.
+func streamREST(ctx context.Context, g *gateway, t *testing.T, req *defenderv1.StreamQueryRequest) streamed {
+	t.Helper()
+	body := proto.Clone(req).(*defenderv1.StreamQueryRequest)
+	body.Tenant = ""
+	data, err := protojson.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+g.httpAddr+"/v1/"+req.GetTenant()+":streamHuntingQuery", bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hr.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(hr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out streamed
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 0, 1<<20), 8<<20)
+	for sc.Scan() {
+		var line struct {
+			Result json.RawMessage `json:"result"`
+			Error  json.RawMessage `json:"error"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
+			t.Fatalf("a line that is not JSON: %q", sc.Text())
+		}
+		switch {
+		case line.Error != nil:
+			st := &spb.Status{}
+			if err := protojson.Unmarshal(line.Error, st); err != nil {
+				t.Fatal(err)
+			}
+			if int(runtimeHTTPStatus(codes.Code(st.GetCode()))) != resp.StatusCode && len(out.msgs) == 0 {
+				t.Errorf("an error before any message came with HTTP %d, want %d", resp.StatusCode, runtimeHTTPStatus(codes.Code(st.GetCode())))
+			}
+			out.err = status.FromProto(st).Err()
+			return out
+		case line.Result != nil:
+			m := &defenderv1.StreamQueryResponse{}
+			if err := protojson.Unmarshal(line.Result, m); err != nil {
+				t.Fatal(err)
+			}
+			out.msgs = append(out.msgs, m)
+		default:
+			t.Fatalf("a line with neither result nor error: %q", sc.Text())
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("a stream that succeeded came with HTTP %d", resp.StatusCode)
+	}
+	return out
+}
+
+// runtimeHTTPStatus is the HTTP status grpc-gateway gives a code.
+func runtimeHTTPStatus(c codes.Code) int {
+	switch c {
+	case codes.InvalidArgument, codes.FailedPrecondition:
+		return http.StatusBadRequest
+	case codes.ResourceExhausted:
+		return http.StatusTooManyRequests
+	case codes.PermissionDenied:
+		return http.StatusForbidden
+	case codes.Unavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+var streamTransports = []struct {
+	name string
+	run  func(context.Context, *gateway, *testing.T, *defenderv1.StreamQueryRequest) streamed
+}{{"grpc", streamGRPC}, {"rest", streamREST}}
+
+// rowsOfStream checks the shape of a successful stream (the schema first,
+// batches in order, the end last with the row count) and returns its
+// columns, rows and end.
+func rowsOfStream(t *testing.T, s streamed, maxBatch int) ([]*defenderv1.Column, []*structpb.Struct, *defenderv1.QueryEnd) {
+	t.Helper()
+	if s.err != nil {
+		t.Fatalf("stream failed: %v", s.err)
+	}
+	if len(s.msgs) < 2 || s.msgs[0].GetSchema() == nil || s.msgs[len(s.msgs)-1].GetEnd() == nil {
+		t.Fatalf("stream of %d messages, want the schema first and the end last", len(s.msgs))
+	}
+	var rows []*structpb.Struct
+	for _, m := range s.msgs[1 : len(s.msgs)-1] {
+		b := m.GetBatch()
+		if b == nil {
+			t.Fatalf("a %T between the schema and the end", m.GetPart())
+		}
+		if b.GetFirstRow() != int64(len(rows)) || len(b.GetRows()) == 0 || len(b.GetRows()) > maxBatch {
+			t.Errorf("batch at %d of %d rows after %d rows; want it to continue them, with 1 to %d rows", b.GetFirstRow(), len(b.GetRows()), len(rows), maxBatch)
+		}
+		rows = append(rows, b.GetRows()...)
+	}
+	end := s.msgs[len(s.msgs)-1].GetEnd()
+	if end.GetRowCount() != int64(len(rows)) || end.GetRowLimitReached() {
+		t.Errorf("end: %d rows (limit reached %v), want the %d streamed", end.GetRowCount(), end.GetRowLimitReached(), len(rows))
+	}
+	return s.msgs[0].GetSchema().GetColumns(), rows, end
+}
+
+// TestStreamQueryMatchesRunQuery: a streamed result is RunQuery's, in
+// batches of at most max_batch_rows, over gRPC and REST, on both backends.
+func TestStreamQueryMatchesRunQuery(t *testing.T) {
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			emu := startEmulator(t)
+			g := startGateway(t, emu, sandboxConfig(t, emu, backend))
+			const query = "DeviceProcessEvents | take 1000"
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			whole, err := defenderv1.NewHuntingServiceClient(quotaConn(t, g)).RunQuery(ctx, &defenderv1.RunQueryRequest{Tenant: home, Query: query})
+			mustOK(t, err)
+			if len(whole.GetRows()) != 1000 {
+				t.Fatalf("RunQuery gave %d rows, want 1000", len(whole.GetRows()))
+			}
+			for _, tr := range streamTransports {
+				t.Run(tr.name, func(t *testing.T) {
+					s := tr.run(ctx, g, t, &defenderv1.StreamQueryRequest{Tenant: home, Query: query, MaxBatchRows: 300})
+					cols, rows, end := rowsOfStream(t, s, 300)
+					if len(s.msgs) != 1+4+1 {
+						t.Errorf("%d messages, want the schema, 4 batches of up to 300 and the end", len(s.msgs))
+					}
+					if diff := cmp.Diff(whole.GetColumns(), cols, protocmp.Transform()); diff != "" {
+						t.Errorf("columns (-RunQuery +StreamQuery):\n%s", diff)
+					}
+					if diff := cmp.Diff(whole.GetRows(), rows, protocmp.Transform()); diff != "" {
+						t.Errorf("rows (-RunQuery +StreamQuery):\n%s", diff)
+					}
+					if (backend == "xdr") != (end.GetStats() != nil) {
+						t.Errorf("end stats %v on %s: want them on XDR only", end.GetStats(), backend)
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestStreamQueryErrors: a request the upstream or the gateway refuses
+// ends the stream before any message, with the same status as RunQuery's
+// (on REST, the HTTP status of that code and one {"error": …} line).
+func TestStreamQueryErrors(t *testing.T) {
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			emu := startEmulator(t)
+			g := startGateway(t, emu, sandboxConfig(t, emu, backend))
+			tests := []struct {
+				name   string
+				req    *defenderv1.StreamQueryRequest
+				code   codes.Code
+				reason string
+			}{
+				{"a KQL error", &defenderv1.StreamQueryRequest{Tenant: home, Query: "DeviceProcessEvents | whre x"}, codes.InvalidArgument, "UPSTREAM_BAD_REQUEST"},
+				{"a bad batch size", &defenderv1.StreamQueryRequest{Tenant: home, Query: "AlertInfo", MaxBatchRows: 10001}, codes.InvalidArgument, "INVALID_ARGUMENT"},
+				{"a tenant not served", &defenderv1.StreamQueryRequest{Tenant: "tenants/" + identity.ThirdTenantID, Query: "AlertInfo"}, codes.PermissionDenied, "TENANT_NOT_ALLOWED"},
+			}
+			for _, tt := range tests {
+				for _, tr := range streamTransports {
+					t.Run(tt.name+"/"+tr.name, func(t *testing.T) {
+						ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+						defer cancel()
+						s := tr.run(ctx, g, t, tt.req)
+						if len(s.msgs) != 0 {
+							t.Errorf("%d messages before the error, want none", len(s.msgs))
+						}
+						wantStatus(t, s.err, tt.code, tt.reason)
+					})
+				}
+			}
+		})
+	}
+}
+
+// TestStreamQueryTakesQuota: streams are admitted by the quota scheduler
+// like RunQuery: past the hunting budget's burst, a stream is refused at
+// once with RetryInfo, before any message, and nothing goes upstream.
+func TestStreamQueryTakesQuota(t *testing.T) {
+	emu := startLimitedEmulator(t)
+	g := startGateway(t, emu, appConfig(t, emu, "graph", identity.ClientID, identity.ClientSecret, "--quota-enabled=true"))
+	refused, served := 0, 0
+	for i := range 8 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		s := streamGRPC(ctx, g, t, &defenderv1.StreamQueryRequest{Tenant: home, Query: fmt.Sprintf("AlertInfo | take %d", i+1)})
+		cancel()
+		if s.err == nil {
+			served++
+			continue
+		}
+		wantQuotaExhausted(t, s.err, time.Minute)
+		if len(s.msgs) != 0 {
+			t.Errorf("a refused stream sent %d messages", len(s.msgs))
+		}
+		refused++
+	}
+	// The hunting budget is 45 a minute: a burst of 4 (quota.SafeLimit).
+	if served < 3 || served > 5 || refused == 0 {
+		t.Errorf("%d streams served and %d refused, want about the burst of 4 served", served, refused)
+	}
+	if stat := emu.RouteStat(emulator.APIGraph, identity.HomeTenantID, emulator.RouteHunting); stat.Accepted != served || stat.Throttled() != 0 {
+		t.Errorf("the upstream ran %d queries and sent %d 429s, want the %d served and none", stat.Accepted, stat.Throttled(), served)
+	}
+}
+
+// TestStreamQueryAtTheRowLimit: the upstream's 100,000 rows (about 42 MB
+// of JSON) stream through in batches, and the end says the limit was
+// reached.
+func TestStreamQueryAtTheRowLimit(t *testing.T) {
+	emu := startEmulator(t)
+	g := startGateway(t, emu, sandboxConfig(t, emu, "graph"))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	stream, err := defenderv1.NewHuntingServiceClient(quotaConn(t, g)).StreamQuery(ctx,
+		&defenderv1.StreamQueryRequest{Tenant: home, Query: "DeviceEvents | take 150000", MaxBatchRows: 5000})
+	mustOK(t, err)
+	rows, batches := 0, 0
+	var end *defenderv1.QueryEnd
+	for {
+		m, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		mustOK(t, err)
+		if b := m.GetBatch(); b != nil {
+			rows += len(b.GetRows())
+			batches++
+		}
+		if m.GetEnd() != nil {
+			end = m.GetEnd()
+		}
+	}
+	// 5,000 rows are over the 1 MiB a batch holds: the bytes bound it.
+	if rows != 100_000 || batches < 40 || end.GetRowCount() != 100_000 || !end.GetRowLimitReached() {
+		t.Errorf("%d rows in %d batches, end %v; want 100,000 in batches of about 1 MiB (2,000-odd rows), and the row limit reached", rows, batches, end)
+	}
+	// RunQuery refuses the same result: it is larger than one response.
+	_, err = defenderv1.NewHuntingServiceClient(quotaConn(t, g)).RunQuery(ctx, &defenderv1.RunQueryRequest{Tenant: home, Query: "DeviceEvents | take 150000"})
+	st := wantStatus(t, err, codes.FailedPrecondition, "RESULT_TOO_LARGE", "StreamQuery")
+	if info := errorInfo(st); info.GetMetadata()["limit_bytes"] != "4194304" {
+		t.Errorf("ErrorInfo metadata %v, want limit_bytes 4194304", info.GetMetadata())
+	}
+}
+
+// TestStreamQueryCancelAndStall: a caller that cancels mid-stream ends it
+// at once; a caller that stops reading has its stream ended after
+// DEFENDER_STREAM_WRITE_TIMEOUT, with DEADLINE_EXCEEDED STREAM_WRITE_TIMEOUT
+// on gRPC and the connection cut on REST (no end line).
+func TestStreamQueryCancelAndStall(t *testing.T) {
+	emu := startEmulator(t)
+	g := startGateway(t, emu, appConfig(t, emu, "graph", identity.ClientID, identity.ClientSecret, "--stream-write-timeout", "1s"))
+	// Fixed 64 KiB flow-control windows (no BDP growth): a client that
+	// stops reading stalls the gateway's sends after a few messages.
+	conn, err := grpc.NewClient(g.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithInitialWindowSize(64<<10), grpc.WithInitialConnWindowSize(64<<10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	client := defenderv1.NewHuntingServiceClient(conn)
+	req := &defenderv1.StreamQueryRequest{Tenant: home, Query: "DeviceEvents | take 100000", MaxBatchRows: 2000}
+
+	t.Run("cancel", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		stream, err := client.StreamQuery(ctx, req)
+		mustOK(t, err)
+		for range 2 { // the schema and a batch
+			_, err := stream.Recv()
+			mustOK(t, err)
+		}
+		cancel()
+		for {
+			if _, err := stream.Recv(); err != nil {
+				if status.Code(err) != codes.Canceled {
+					t.Errorf("after cancel: %v, want CANCELED", err)
+				}
+				break
+			}
+		}
+	})
+
+	t.Run("grpc client stops reading", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		stream, err := client.StreamQuery(ctx, req)
+		mustOK(t, err)
+		for range 2 { // the schema and a batch: the result is flowing
+			_, err := stream.Recv()
+			mustOK(t, err)
+		}
+		// The windows fill at once, the gateway's send waits 1 s, then
+		// gives up.
+		time.Sleep(4 * time.Second)
+		for {
+			_, err := stream.Recv()
+			if errors.Is(err, io.EOF) {
+				t.Fatal("the stream ended normally: the client's stall did not end it")
+			}
+			if err != nil {
+				wantStatus(t, err, codes.DeadlineExceeded, "STREAM_WRITE_TIMEOUT")
+				break
+			}
+		}
+	})
+
+	t.Run("rest client stops reading", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		hr, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+g.httpAddr+"/v1/"+home+":streamHuntingQuery",
+			bytes.NewReader([]byte(`{"query":"DeviceEvents | take 100000","maxBatchRows":2000}`)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(hr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if _, err := io.ReadFull(resp.Body, make([]byte, 1<<10)); err != nil { // the result is flowing
+			t.Fatal(err)
+		}
+		time.Sleep(8 * time.Second)
+		body, err := io.ReadAll(resp.Body)
+		if err == nil && bytes.Contains(body, []byte(`"end"`)) {
+			t.Fatal("the whole stream arrived: the stalled client was not cut off")
+		}
+	})
+}
