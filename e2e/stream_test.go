@@ -267,7 +267,7 @@ func TestStreamQueryTakesQuota(t *testing.T) {
 	}
 }
 
-// TestStreamQueryAtTheRowLimit: the upstream's 100,000 rows (about 42 MB
+// TestStreamQueryAtTheRowLimit: the upstream's 100,000 rows (about 50 MB
 // of JSON) stream through in batches, and the end says the limit was
 // reached.
 func TestStreamQueryAtTheRowLimit(t *testing.T) {

@@ -23,6 +23,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/defender-gateway/gateway/internal/emulator/entra"
@@ -69,9 +70,10 @@ type Emulator struct {
 	graphBase     string
 	xdrBase       string
 
-	requests requestLog
-	faults   faultSet
-	limiter  limiter
+	requests    requestLog
+	faults      faultSet
+	limiter     limiter
+	huntingRows *atomic.Int64
 }
 
 // shutdownTimeout bounds how long Close waits for in-flight requests.
@@ -86,8 +88,12 @@ func Start(opts Options) (*Emulator, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	huntingRows := new(atomic.Int64)
 	if opts.apis == nil {
-		opts.apis = mountAPIs
+		opts.apis = func(now time.Time) (graph, xdr http.Handler) {
+			graph, xdr, huntingRows = mountAPIs(now)
+			return graph, xdr
+		}
 	}
 	keys, err := newPKI()
 	if err != nil {
@@ -140,6 +146,7 @@ func Start(opts Options) (*Emulator, error) {
 	e.entra = authority
 
 	graph, xdr := opts.apis(opts.Now())
+	e.huntingRows = huntingRows
 	handlers := []http.Handler{
 		e.recordRequests(APIEntra, e.entraTenant(e.injectFaults(APIEntra, authority))),
 		e.recordRequests(APIGraph, e.injectFaults(APIGraph, e.requireToken(graphAuth, e.enforceLimits(APIGraph, graph)))),
@@ -189,6 +196,13 @@ type UserTokenSpec = entra.UserTokenSpec
 // device code controls (ApproveDeviceCode, DeclineDeviceCode,
 // ExpireDeviceCode) and RevokeRefreshTokens are on Entra().
 func (e *Emulator) UserToken(spec UserTokenSpec) (string, error) { return e.entra.UserToken(spec) }
+
+// HuntingRowsWritten returns how many result rows the Graph and XDR hunting
+// endpoints have written to response bodies since Start. Rows are counted as
+// they are encoded into the body, which is flushed every 64 KiB, so a client
+// that stops reading holds the count back, and one that disconnects stops
+// it.
+func (e *Emulator) HuntingRowsWritten() int64 { return e.huntingRows.Load() }
 
 // Requests returns a copy of the request log, oldest first.
 func (e *Emulator) Requests() []Request { return e.requests.snapshot() }

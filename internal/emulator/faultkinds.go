@@ -15,6 +15,12 @@ import (
 const HuntingCPUQuotaMessage = "You have exceeded the CPU quota for advanced hunting queries of this tenant. " +
 	"Queries are blocked until the next 15-minute cycle."
 
+// HuntingTimeoutMessage is the message of the emulator's hunting timeout
+// error, for a query that runs longer than the documented 3 minutes. The
+// emulator's choice: Microsoft documents the timeout, not its text.
+const HuntingTimeoutMessage = "Query execution has exceeded the allowed limits. " +
+	"The query ran longer than the 3-minute timeout of advanced hunting; narrow it with a shorter time range or more selective filters."
+
 // malformedBody is what a Malformed fault answers: a proxy's HTML page.
 const malformedBody = "<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>\n"
 
@@ -44,6 +50,16 @@ func HuntingCPUQuota(api, tenant string) Fault {
 	} else {
 		f.PathPrefix = "/api/advancedhunting/run"
 	}
+	return f
+}
+
+// HuntingTimeout is the hunting timeout error of api (APIGraph or APIXDR)
+// for tenant ("" any): a 400 on the hunting route with code BadRequest and
+// HuntingTimeoutMessage, answered at once (the emulator does not make the
+// caller wait 3 minutes).
+func HuntingTimeout(api, tenant string) Fault {
+	f := HuntingCPUQuota(api, tenant)
+	f.Status, f.Code, f.Message = http.StatusBadRequest, "BadRequest", HuntingTimeoutMessage
 	return f
 }
 

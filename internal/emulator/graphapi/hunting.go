@@ -15,12 +15,8 @@ import (
 	"github.com/defender-gateway/gateway/internal/emulator/wire"
 )
 
-// huntingResults is microsoft.graph.security.huntingQueryResults.
-type huntingResults struct {
-	Context string           `json:"@odata.context"`
-	Schema  []huntingColumn  `json:"schema"`
-	Results []map[string]any `json:"results"`
-}
+// The body is microsoft.graph.security.huntingQueryResults:
+// {"@odata.context","schema":[{name,type}],"results":[...]}, streamed.
 
 type huntingColumn struct {
 	Name string `json:"name"`
@@ -38,7 +34,19 @@ func (h *handler) runHuntingQuery(w http.ResponseWriter, r *http.Request, c clai
 		badRequest(w, r, err.Error())
 		return
 	}
-	res, err := h.store.Hunting(c.TenantID).Run(r.Context(), query)
+	db := h.store.Hunting(c.TenantID)
+	formatTime := func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+	// Measure first (nothing is kept), so the size limit is checked
+	// before any row is sent; then stream the rows.
+	_, size, err := wire.MeasureHunting(r.Context(), db, query, formatTime)
+	if err == nil && size > wire.GraphMaxResultBytes {
+		badRequest(w, r, fmt.Sprintf(wire.ResultTooLargeMessage, wire.GraphMaxResultBytes>>20))
+		return
+	}
+	var s *kql.Stream
+	if err == nil {
+		s, err = db.Stream(r.Context(), query)
+	}
 	var kqlErr *kql.Error
 	switch {
 	case errors.As(err, &kqlErr):
@@ -48,15 +56,20 @@ func (h *handler) runHuntingQuery(w http.ResponseWriter, r *http.Request, c clai
 		wire.WriteGraphError(w, r, http.StatusInternalServerError, "InternalServerError", "The query failed: "+err.Error())
 		return
 	}
-	out := huntingResults{
-		Context: baseURL(r) + "/v1.0/$metadata#microsoft.graph.security.huntingQueryResults",
-		Schema:  make([]huntingColumn, len(res.Columns)),
-		Results: res.RowObjects(func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }),
+	head, _ := json.Marshal(struct {
+		Context string          `json:"@odata.context"`
+		Schema  []huntingColumn `json:"schema"`
+	}{Context: baseURL(r) + "/v1.0/$metadata#microsoft.graph.security.huntingQueryResults", Schema: graphSchema(s.Columns())})
+	open := append(head[:len(head)-1], `,"results":[`...)
+	wire.StreamHunting(w, s, formatTime, open, []byte("]}"), h.store.HuntingRowsCounter())
+}
+
+func graphSchema(cols []kql.Column) []huntingColumn {
+	out := make([]huntingColumn, len(cols))
+	for i, col := range cols {
+		out[i] = huntingColumn{Name: col.Name, Type: col.Type}
 	}
-	for i, col := range res.Columns {
-		out.Schema[i] = huntingColumn{Name: col.Name, Type: col.Type}
-	}
-	wire.WriteJSON(w, http.StatusOK, out)
+	return out
 }
 
 // decodeHuntingRequest reads {"Query","Timespan"}; Graph matches property

@@ -107,7 +107,7 @@ func TestStepsStopOnCanceledContext(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			plan, _, err := compilePipeline(q.stages, schema, sampleNow)
+			plan, _, err := compileStages(q.stages, schema, sampleNow)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -115,7 +115,7 @@ func TestStepsStopOnCanceledContext(t *testing.T) {
 			// intercept: the step itself must notice.
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel()
-			if _, err := plan[0](ctx, rows); !errors.Is(err, context.Canceled) {
+			if _, err := plan[0].run(ctx, rows); !errors.Is(err, context.Canceled) {
 				t.Errorf("step returned %v, want context.Canceled", err)
 			}
 		})

@@ -6,19 +6,19 @@ import (
 	"time"
 )
 
-// table is an in-memory table: a schema and rows of values matching it.
+// table is a schema and either rows of values matching it (in memory) or
+// gen, which produces the rows by index when a query reads them.
 type table struct {
 	columns []Column
 	rows    [][]any
-	lazy    *lazyTable // rows generated on first use, when set
+	gen     rowSource
 }
 
-// rowsOf is the table's rows, generating a lazy table's now.
-func (t *table) rowsOf() [][]any {
-	if t.lazy != nil {
-		return t.lazy.get()
-	}
-	return t.rows
+// rowSource generates a table's rows by index. row(i) is a pure function of
+// i and returns a new slice on each call.
+type rowSource interface {
+	len() int
+	row(i int) []any
 }
 
 // Database is a read-only set of tables. It is safe for concurrent use by
@@ -64,16 +64,23 @@ func (db *Database) Run(ctx context.Context, text string) (*Result, error) {
 	if !ok {
 		return nil, unresolvedError(q.pos, q.table)
 	}
-	plan, schema, err := compilePipeline(q.stages, src.columns, db.now)
+	if src.gen != nil {
+		s, err := db.Stream(ctx, text)
+		if err != nil {
+			return nil, err
+		}
+		return collect(s)
+	}
+	plan, schema, err := compileStages(q.stages, src.columns, db.now)
 	if err != nil {
 		return nil, err
 	}
-	rows := src.rowsOf()
-	for _, step := range plan {
+	rows := src.rows
+	for _, st := range plan {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if rows, err = step(ctx, rows); err != nil {
+		if rows, err = st.run(ctx, rows); err != nil {
 			return nil, err
 		}
 	}

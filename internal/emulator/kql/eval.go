@@ -14,48 +14,69 @@ const ctxCheckInterval = 1024
 // input rows; they return new slices or subslices.
 type step func(ctx context.Context, rows [][]any) ([][]any, error)
 
-// compilePipeline type-checks every stage against the schema flowing
-// through the pipeline before any row is touched, returning the steps and
+// compiledStage is one type-checked pipeline stage: run is its batch form;
+// filter (where), mapRow (project) and take >= 0 (take) are its row-by-row
+// form, when it has one.
+type compiledStage struct {
+	run    step
+	pos    pos
+	name   string
+	filter func(row []any) bool
+	mapRow func(row []any) []any
+	take   int64
+	count  bool
+}
+
+// streams reports whether the stage can run one row at a time.
+func (s compiledStage) streams() bool { return s.filter != nil || s.mapRow != nil || s.take >= 0 }
+
+// compileStages type-checks every stage against the schema flowing
+// through the pipeline before any row is touched, returning the stages and
 // the final schema.
-func compilePipeline(stages []stage, schema []Column, now time.Time) ([]step, []Column, error) {
-	plan := make([]step, 0, len(stages))
+func compileStages(stages []stage, schema []Column, now time.Time) ([]compiledStage, []Column, error) {
+	plan := make([]compiledStage, 0, len(stages))
 	for _, st := range stages {
-		var (
-			s   step
-			err error
-		)
+		var err error
+		cs := compiledStage{pos: st.stagePos(), take: -1}
 		switch st := st.(type) {
 		case *whereStage:
-			s, err = compileWhere(st, schema, now)
+			cs.name = "where"
+			cs.run, cs.filter, err = compileWhere(st, schema, now)
 		case *projectStage:
-			s, schema, err = compileProject(st, schema)
+			cs.name = "project"
+			cs.run, cs.mapRow, schema, err = compileProject(st, schema)
 		case *takeStage:
-			s = takeStep(st.count)
+			cs.name, cs.run, cs.take = "take", takeStep(st.count), st.count
 		case *sortStage:
-			s, err = compileSort(st.keys, schema)
+			cs.name = "order by"
+			cs.run, err = compileSort(st.keys, schema)
 		case *topStage:
-			s, err = compileTop(st, schema)
+			cs.name = "top"
+			cs.run, err = compileTop(st, schema)
 		case *summarizeStage:
-			s, schema, err = compileSummarize(st, schema)
+			cs.name = "summarize"
+			cs.run, schema, err = compileSummarize(st, schema)
 		case *countStage:
-			s, schema = countStep, []Column{{Name: "Count", Type: TypeInt64}}
+			cs.name, cs.count = "count", true
+			cs.run, schema = countStep, []Column{{Name: "Count", Type: TypeInt64}}
 		default:
 			err = errorAt(st.stagePos(), "unsupported pipeline stage %T", st)
 		}
 		if err != nil {
 			return nil, nil, err
 		}
-		plan = append(plan, s)
+		plan = append(plan, cs)
 	}
 	return plan, schema, nil
 }
 
-func compileWhere(st *whereStage, schema []Column, now time.Time) (step, error) {
+func compileWhere(st *whereStage, schema []Column, now time.Time) (step, func([]any) bool, error) {
 	c := &exprCompiler{schema: schema, now: now}
 	pred, err := c.compileBoolean(st.pred, "'where'")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	filter := func(row []any) bool { return pred.eval(row) == true }
 	return func(ctx context.Context, rows [][]any) ([][]any, error) {
 		var out [][]any
 		for i, row := range rows {
@@ -64,27 +85,34 @@ func compileWhere(st *whereStage, schema []Column, now time.Time) (step, error) 
 					return nil, err
 				}
 			}
-			if pred.eval(row) == true {
+			if filter(row) {
 				out = append(out, row)
 			}
 		}
 		return out, nil
-	}, nil
+	}, filter, nil
 }
 
-func compileProject(st *projectStage, schema []Column) (step, []Column, error) {
+func compileProject(st *projectStage, schema []Column) (step, func([]any) []any, []Column, error) {
 	indexes := make([]int, len(st.items))
 	out := make([]Column, len(st.items))
 	for i, item := range st.items {
 		idx, err := columnIndex(schema, item.column)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		if slices.ContainsFunc(out[:i], func(c Column) bool { return c.Name == item.name }) {
-			return nil, nil, errorAt(item.column.pos, "A column named '%s' already exists in the projection (line [%d,%d])", item.name, item.column.pos.line, item.column.pos.col)
+			return nil, nil, nil, errorAt(item.column.pos, "A column named '%s' already exists in the projection (line [%d,%d])", item.name, item.column.pos.line, item.column.pos.col)
 		}
 		indexes[i] = idx
 		out[i] = Column{Name: item.name, Type: schema[idx].Type}
+	}
+	mapRow := func(row []any) []any {
+		newRow := make([]any, len(indexes))
+		for j, idx := range indexes {
+			newRow[j] = row[idx]
+		}
+		return newRow
 	}
 	return func(ctx context.Context, rows [][]any) ([][]any, error) {
 		projected := make([][]any, len(rows))
@@ -94,14 +122,10 @@ func compileProject(st *projectStage, schema []Column) (step, []Column, error) {
 					return nil, err
 				}
 			}
-			newRow := make([]any, len(indexes))
-			for j, idx := range indexes {
-				newRow[j] = row[idx]
-			}
-			projected[i] = newRow
+			projected[i] = mapRow(row)
 		}
 		return projected, nil
-	}, out, nil
+	}, mapRow, out, nil
 }
 
 func takeStep(n int64) step {

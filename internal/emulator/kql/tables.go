@@ -6,6 +6,9 @@ const (
 	TableDeviceNetworkEvents = "DeviceNetworkEvents"
 	TableAlertInfo           = "AlertInfo"
 	TableEmailEvents         = "EmailEvents"
+	// TableDeviceEvents is the large table (DeviceEventsRows rows),
+	// generated lazily.
+	TableDeviceEvents = "DeviceEvents"
 )
 
 // Schemas follow Microsoft's advanced hunting schema reference (a subset of
@@ -52,6 +55,20 @@ var (
 		{"ServiceSource", TypeString},
 		{"DetectionSource", TypeString},
 		{"AttackTechniques", TypeString},
+	}
+	// deviceEventsColumns are 10 columns of Microsoft's DeviceEvents
+	// schema, of every type but Double.
+	deviceEventsColumns = []Column{
+		{"Timestamp", TypeDateTime},
+		{"DeviceId", TypeString},
+		{"DeviceName", TypeString},
+		{"ActionType", TypeString},
+		{"FolderPath", TypeString},
+		{"InitiatingProcessCommandLine", TypeString},
+		{"RemotePort", TypeInt32},
+		{"ReportId", TypeInt64},
+		{"IsInitiatingProcessRemoteSession", TypeBoolean},
+		{"AdditionalFields", TypeDynamic},
 	}
 	emailEventsColumns = []Column{
 		{"Timestamp", TypeDateTime},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/defender-gateway/gateway/internal/emulator/kql"
@@ -31,6 +32,8 @@ type Store struct {
 	lastStamp  time.Time
 	huntingMu  sync.Mutex
 	huntingDBs map[string]*kql.Database
+	// huntingRows counts rows written to hunting response bodies.
+	huntingRows atomic.Int64
 }
 
 type tenantData struct {
@@ -175,6 +178,10 @@ func (s *Store) Hunting(tenantID string) *kql.Database {
 	}
 	return db
 }
+
+// HuntingRowsCounter returns the counter of rows written to hunting
+// response bodies, shared by the Graph and XDR handlers over this store.
+func (s *Store) HuntingRowsCounter() *atomic.Int64 { return &s.huntingRows }
 
 // ReferenceTime returns the time the sample data was generated for.
 func (s *Store) ReferenceTime() time.Time { return s.now }

@@ -13,12 +13,11 @@ import (
 	"github.com/defender-gateway/gateway/internal/emulator/wire"
 )
 
-// huntingResponse is the answer of POST /api/advancedhunting/run
-// (reference §5).
-type huntingResponse struct {
-	Stats   huntingStats     `json:"Stats"`
-	Schema  []huntingColumn  `json:"Schema"`
-	Results []map[string]any `json:"Results"`
+// huntingHead is the answer of POST /api/advancedhunting/run (reference
+// §5) before its "Results":[...], which are streamed after it.
+type huntingHead struct {
+	Stats  huntingStats    `json:"Stats"`
+	Schema []huntingColumn `json:"Schema"`
 }
 
 type huntingColumn struct {
@@ -45,7 +44,18 @@ func (h *handler) runHuntingQuery(w http.ResponseWriter, r *http.Request, c clai
 		return
 	}
 	started := time.Now()
-	res, err := h.store.Hunting(c.TenantID).Run(r.Context(), query)
+	db := h.store.Hunting(c.TenantID)
+	// Measure first (nothing is kept): Stats, which come before the rows,
+	// need the row count, and the size limit is checked before any row.
+	rows, size, err := wire.MeasureHunting(r.Context(), db, query, formatTime)
+	if err == nil && size > wire.XDRMaxResultBytes {
+		wire.WriteXDRError(w, http.StatusBadRequest, codeBadRequest, fmt.Sprintf(wire.ResultTooLargeMessage, wire.XDRMaxResultBytes>>20))
+		return
+	}
+	var s *kql.Stream
+	if err == nil {
+		s, err = db.Stream(r.Context(), query)
+	}
 	var kqlErr *kql.Error
 	switch {
 	case errors.As(err, &kqlErr):
@@ -56,7 +66,8 @@ func (h *handler) runHuntingQuery(w http.ResponseWriter, r *http.Request, c clai
 		return
 	}
 	elapsed := time.Since(started)
-	out := huntingResponse{
+	cols := s.Columns()
+	head := huntingHead{
 		Stats: huntingStats{
 			ExecutionTime: elapsed.Seconds(),
 			ResourceUsage: map[string]any{
@@ -66,15 +77,16 @@ func (h *handler) runHuntingQuery(w http.ResponseWriter, r *http.Request, c clai
 				"network":         map[string]any{"inter_cluster_total_bytes": 0, "cross_cluster_total_bytes": 0},
 				"extents_scanned": 0,
 			},
-			DatasetStatistics: []map[string]any{{"table_row_count": len(res.Rows), "table_size": 0}},
+			DatasetStatistics: []map[string]any{{"table_row_count": rows, "table_size": 0}},
 		},
-		Schema:  make([]huntingColumn, len(res.Columns)),
-		Results: res.RowObjects(formatTime),
+		Schema: make([]huntingColumn, len(cols)),
 	}
-	for i, col := range res.Columns {
-		out.Schema[i] = huntingColumn{Name: col.Name, Type: col.Type}
+	for i, col := range cols {
+		head.Schema[i] = huntingColumn{Name: col.Name, Type: col.Type}
 	}
-	wire.WriteJSON(w, http.StatusOK, out)
+	b, _ := json.Marshal(head)
+	open := append(b[:len(b)-1], `,"Results":[`...)
+	wire.StreamHunting(w, s, formatTime, open, []byte("]}"), h.store.HuntingRowsCounter())
 }
 
 // decodeQuery reads the case-sensitive "Query" key; other keys are ignored.
