@@ -326,7 +326,8 @@ func TestStreamQueryCancelAndStall(t *testing.T) {
 
 	t.Run("cancel", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
-		stream, err := client.StreamQuery(ctx, req)
+		// Default windows: nothing but the cancel holds the result back.
+		stream, err := defenderv1.NewHuntingServiceClient(quotaConn(t, g)).StreamQuery(ctx, req)
 		mustOK(t, err)
 		for range 2 { // the schema and a batch
 			_, err := stream.Recv()
@@ -340,6 +341,20 @@ func TestStreamQueryCancelAndStall(t *testing.T) {
 				}
 				break
 			}
+		}
+		// The upstream request ends with the stream: the emulator stops
+		// writing rows (it writes ahead at most one flush of 64 KiB and
+		// what the connection buffers).
+		var written int64
+		waitFor(t, "the emulator to stop writing rows", func() bool {
+			n := emu.HuntingRowsWritten()
+			stopped := n == written
+			written = n
+			time.Sleep(200 * time.Millisecond)
+			return stopped
+		})
+		if written >= 100_000 {
+			t.Errorf("the emulator wrote all %d rows: the cancel did not reach the upstream", written)
 		}
 	})
 
@@ -389,4 +404,30 @@ func TestStreamQueryCancelAndStall(t *testing.T) {
 			t.Fatal("the whole stream arrived: the stalled client was not cut off")
 		}
 	})
+}
+
+// TestHuntingTimeoutIsClear: the upstream's 3-minute timeout is a clear
+// INVALID_ARGUMENT carrying its message, for RunQuery and StreamQuery, and
+// is not retried (it would time out again).
+func TestHuntingTimeoutIsClear(t *testing.T) {
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			emu := startEmulator(t)
+			g := startGateway(t, emu, sandboxConfig(t, emu, backend))
+			api := emulator.APIGraph
+			if backend == "xdr" {
+				api = emulator.APIXDR
+			}
+			emu.InjectFault(emulator.HuntingTimeout(api, identity.HomeTenantID))
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			_, err := defenderv1.NewHuntingServiceClient(quotaConn(t, g)).RunQuery(ctx, &defenderv1.RunQueryRequest{Tenant: home, Query: "DeviceEvents | take 10"})
+			wantStatus(t, err, codes.InvalidArgument, "UPSTREAM_BAD_REQUEST", "3-minute timeout")
+			s := streamGRPC(ctx, g, t, &defenderv1.StreamQueryRequest{Tenant: home, Query: "DeviceEvents | take 10"})
+			wantStatus(t, s.err, codes.InvalidArgument, "UPSTREAM_BAD_REQUEST", "3-minute timeout")
+			if n := emu.RouteStat(api, identity.HomeTenantID, emulator.RouteHunting).Accepted; n > 2 {
+				t.Errorf("%d hunting requests upstream, want one per call (no retry)", n)
+			}
+		})
+	}
 }
