@@ -31,6 +31,36 @@ const maxRowsBeforeSchema = 10_000
 // with room to spare.
 const DefaultMaxHuntingResultBytes = 64 << 20
 
+// noRetry marks a failure that must not be sent again, whatever its kind:
+// a stream whose caller has already received part of the result.
+type noRetry struct{ err error }
+
+func (e *noRetry) Error() string { return e.err.Error() }
+func (e *noRetry) Unwrap() error { return e.err }
+
+// streamError maps what a call's stream returned: the body's read and
+// decode failures become the call's transport and malformed-response
+// errors; the stream's own errors pass unchanged.
+func streamError(ctx context.Context, c call, status int, err error) error {
+	var (
+		read      *bodyReadError
+		malformed *malformedBodyError
+		final     *noRetry
+	)
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &final):
+		return &noRetry{streamError(ctx, c, status, final.err)}
+	case errors.As(err, &read):
+		return transportError(ctx, c, read.err)
+	case errors.As(err, &malformed):
+		return &Error{Kind: KindUnavailable, Reason: ReasonUpstreamMalformed,
+			Message: c.op + ": the upstream sent a malformed response", UpstreamStatus: status, Cause: malformed.err}
+	}
+	return err
+}
+
 // bodyReadError is a failure to read the body itself (the connection, the
 // attempt's deadline), as opposed to a body that does not decode.
 type bodyReadError struct{ err error }

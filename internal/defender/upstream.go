@@ -94,13 +94,6 @@ type call struct {
 	stream func(io.Reader) error
 }
 
-// noRetry marks a failure that must not be sent again, whatever its kind:
-// a stream whose caller has already received part of the result.
-type noRetry struct{ err error }
-
-func (e *noRetry) Error() string { return e.err.Error() }
-func (e *noRetry) Unwrap() error { return e.err }
-
 // family is c's API family.
 func (c call) family() Family {
 	if c.fam != "" {
@@ -341,29 +334,6 @@ func (u *upstream) logCall(ctx context.Context, c call, requestID string, status
 		attrs = append(attrs, slog.String("error", transportCause(err).Error()))
 	}
 	u.log.LogAttrs(ctx, slog.LevelDebug, "upstream call", attrs...)
-}
-
-// streamError maps what a call's stream returned: the body's read and
-// decode failures become the call's transport and malformed-response
-// errors; the stream's own errors pass unchanged.
-func streamError(ctx context.Context, c call, status int, err error) error {
-	var (
-		read      *bodyReadError
-		malformed *malformedBodyError
-		final     *noRetry
-	)
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &final):
-		return &noRetry{streamError(ctx, c, status, final.err)}
-	case errors.As(err, &read):
-		return transportError(ctx, c, read.err)
-	case errors.As(err, &malformed):
-		return &Error{Kind: KindUnavailable, Reason: ReasonUpstreamMalformed,
-			Message: c.op + ": the upstream sent a malformed response", UpstreamStatus: status, Cause: malformed.err}
-	}
-	return err
 }
 
 // tokenError passes a token source's *Error through unchanged.
