@@ -12,7 +12,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	defenderv1 "github.com/defender-gateway/gateway/gen/defender/v1"
 	"github.com/defender-gateway/gateway/internal/caller"
 	"github.com/defender-gateway/gateway/internal/policy"
 )
@@ -117,7 +116,7 @@ func (l *Logger) record(ctx context.Context, who *caller.Request, method string,
 	if resource != "" {
 		attrs = append(attrs, slog.String("resource", resource))
 	}
-	if q, ok := req.(*defenderv1.RunQueryRequest); ok {
+	if q, ok := req.(interface{ GetQuery() string }); ok { // RunQuery's, StreamQuery's
 		sum := sha256.Sum256([]byte(q.GetQuery()))
 		attrs = append(attrs, slog.String("query_sha256", hex.EncodeToString(sum[:])))
 		if l.opts.QueryText {

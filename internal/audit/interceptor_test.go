@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	defenderv1 "github.com/defender-gateway/gateway/gen/defender/v1"
 	"github.com/defender-gateway/gateway/internal/audit"
@@ -135,6 +136,37 @@ func TestPublicMethodsNotAudited(t *testing.T) {
 	if buf.Len() != 0 {
 		t.Errorf("public calls were audited: %s", buf.String())
 	}
+}
+
+// TestServerStreamRecord: a server stream is recorded with its request:
+// the tenant, the operation and, for StreamQuery, the query's hash.
+func TestServerStreamRecord(t *testing.T) {
+	var buf bytes.Buffer
+	l := audit.New(slog.New(slog.NewJSONHandler(&buf, nil)), audit.Options{})
+	req := &defenderv1.StreamQueryRequest{Tenant: "tenants/default", Query: kql}
+	err := l.StreamServerInterceptor()(nil, recvStream{req: req}, &grpc.StreamServerInfo{FullMethod: defenderv1.HuntingService_StreamQuery_FullMethodName, IsServerStream: true},
+		func(_ any, ss grpc.ServerStream) error {
+			return ss.RecvMsg(&defenderv1.StreamQueryRequest{})
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := records(t, &buf)
+	if len(recs) != 1 || recs[0]["operation"] != "hunting.run" || recs[0]["tenant"] != "default" || recs[0]["query_sha256"] != kqlSHA256() {
+		t.Errorf("records = %v, want one hunting.run record of tenant default with the query's hash", recs)
+	}
+}
+
+// recvStream is a server stream delivering req.
+type recvStream struct {
+	grpc.ServerStream
+	req proto.Message
+}
+
+func (recvStream) Context() context.Context { return context.Background() }
+func (s recvStream) RecvMsg(m any) error {
+	proto.Merge(m.(proto.Message), s.req)
+	return nil
 }
 
 func TestStreamRecord(t *testing.T) {
