@@ -158,13 +158,7 @@ func TestSIGTERMDrainsInFlightAndCancelsQueuedCalls(t *testing.T) {
 	conn.Close()
 	hc.CloseIdleConnections()
 	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
-	goleak.VerifyNone(t,
-		before,
-		goleak.IgnoreAnyFunction("google.golang.org/grpc/internal/grpcsync.(*CallbackSerializer).run"),
-		goleak.IgnoreAnyFunction("net/http.(*persistConn).writeLoop"),
-		goleak.IgnoreAnyFunction("net/http.(*persistConn).readLoop"),
-		goleak.IgnoreAnyFunction("internal/poll.runtime_pollWait"),
-	)
+	goleak.VerifyNone(t, append([]goleak.Option{before}, leakIgnores...)...)
 }
 
 // freeAddr is a loopback address with a port that was free a moment ago.

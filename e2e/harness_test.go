@@ -23,15 +23,18 @@ import (
 	"github.com/defender-gateway/gateway/internal/emulator/identity"
 )
 
+// leakIgnores are the goroutines that outlive single tests by design: the
+// OpenTelemetry global no-op providers, grpc's internal resolver
+// goroutines, and idle keep-alive connections.
+var leakIgnores = []goleak.Option{
+	goleak.IgnoreAnyFunction("google.golang.org/grpc/internal/grpcsync.(*CallbackSerializer).run"),
+	goleak.IgnoreAnyFunction("net/http.(*persistConn).writeLoop"),
+	goleak.IgnoreAnyFunction("net/http.(*persistConn).readLoop"),
+	goleak.IgnoreAnyFunction("internal/poll.runtime_pollWait"),
+}
+
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		// The OpenTelemetry global no-op providers and grpc's internal
-		// resolver goroutines outlive single tests by design.
-		goleak.IgnoreAnyFunction("google.golang.org/grpc/internal/grpcsync.(*CallbackSerializer).run"),
-		goleak.IgnoreAnyFunction("net/http.(*persistConn).writeLoop"),
-		goleak.IgnoreAnyFunction("net/http.(*persistConn).readLoop"),
-		goleak.IgnoreAnyFunction("internal/poll.runtime_pollWait"),
-	)
+	goleak.VerifyTestMain(m, leakIgnores...)
 }
 
 // backends are the upstreams every case runs against.
