@@ -29,9 +29,11 @@ func listServices(ctx context.Context, conn *grpc.ClientConn) ([]string, error) 
 	defer func() { _ = stream.CloseSend() }()
 	if err := stream.Send(&reflectionpb.ServerReflectionRequest{
 		MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{ListServices: "*"},
-	}); err != nil {
+	}); err != nil && err != io.EOF {
 		return nil, err
 	}
+	// A Send that meets a stream the server already ended returns io.EOF
+	// (grpc-go's contract); the stream's status is what Recv returns then.
 	resp, err := stream.Recv()
 	if err != nil {
 		return nil, err
