@@ -16,6 +16,7 @@ import (
 	"github.com/defender-gateway/gateway/internal/pagetoken"
 	"github.com/defender-gateway/gateway/internal/server"
 	"github.com/defender-gateway/gateway/internal/service"
+	"github.com/defender-gateway/gateway/internal/watch"
 )
 
 // Dependencies are what the gateway takes from its surroundings.
@@ -38,6 +39,23 @@ type Gateway struct {
 	shared *sharedState
 	// quota is the upstream scheduler and its store (empty when off).
 	quota *scheduling
+	// watch runs WatchIncidents' shared pollers.
+	watch *watch.Hub
+}
+
+// watchCallMargin is how much longer than DEFENDER_WATCH_MAX_DURATION a
+// watch may run before its call deadline cuts it (its handler ends it
+// first, with OK).
+const watchCallMargin = time.Minute
+
+// drain runs when the listeners drain: the calls queued for quota fail
+// with SHUTTING_DOWN, and so do the watches, whose clients resume on
+// another replica with their cursors.
+func (g *Gateway) drain() {
+	g.quota.drain()
+	if g.watch != nil {
+		g.watch.Close()
+	}
 }
 
 // Reload re-reads the authorization policy, the API keys file and the TLS
@@ -51,6 +69,9 @@ func (g *Gateway) Reload() error { return g.security.reload() }
 // sign-ins still polling, the audit file, the quota scheduler and the
 // Redis connection. Call it after Serve returns.
 func (g *Gateway) Close() {
+	if g.watch != nil {
+		g.watch.Close()
+	}
 	g.quota.close()
 	g.logins.Close()
 	g.security.close()
@@ -166,14 +187,20 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 		gw.Close()
 		return nil, err
 	}
+	gw.watch, err = newWatchHub(cfg, shared, logger)
+	if err != nil {
+		gw.Close()
+		return nil, err
+	}
 	gw.Server, err = server.New(server.Options{
 		GRPCAddr: cfg.GRPCAddr,
 		HTTPAddr: cfg.HTTPAddr,
 		Services: server.Services{
-			Incidents: service.NewIncidentService(gov, pageTokens, logger),
-			Hunting:   service.NewHuntingService(gov, logger, service.WithMaxResultBytes(cfg.Transport.HuntingMaxResultBytes)),
-			Auth:      service.NewAuthService(contexts, logins, logger),
-			Quota:     service.NewQuotaService(contexts, quotaReader, logger),
+			Incidents: service.NewIncidentService(gov, pageTokens, logger,
+				service.WithWatch(gw.watch, cfg.Watch.Heartbeat, 0, cfg.Watch.MaxDuration)),
+			Hunting: service.NewHuntingService(gov, logger, service.WithMaxResultBytes(cfg.Transport.HuntingMaxResultBytes)),
+			Auth:    service.NewAuthService(contexts, logins, logger),
+			Quota:   service.NewQuotaService(contexts, quotaReader, logger),
 		},
 		Logger:          logger,
 		ShutdownTimeout: cfg.ShutdownTimeout,
@@ -187,8 +214,8 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 		AdminAddr:           cfg.Transport.AdminAddr,
 		Sandbox:             deps.Sandbox,
 		CallTimeouts: server.CallTimeouts{Default: cfg.Retry.CallTimeout, Hunting: cfg.Retry.HuntingCallTimeout,
-			StreamWrite: cfg.Transport.StreamWriteTimeout},
-		OnShutdown: gw.quota.drain,
+			StreamWrite: cfg.Transport.StreamWriteTimeout, Watch: cfg.Watch.MaxDuration + watchCallMargin},
+		OnShutdown: gw.drain,
 	})
 	if err != nil {
 		gw.Close()

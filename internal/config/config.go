@@ -50,6 +50,8 @@ type Config struct {
 	Redis    Redis
 	Quota    Quota
 	Retry    Retry
+	// Watch is WatchIncidents' pollers and streams.
+	Watch Watch
 	// Sandbox runs the gateway against its in-process emulator.
 	Sandbox bool
 	// SandboxEmulatorLimits is SandboxLimitsDocumented or SandboxLimitsOff:
@@ -175,6 +177,7 @@ func defaults() *Config {
 		Redis:           defaultRedis(),
 		Quota:           defaultQuota(),
 		Retry:           defaultRetry(),
+		Watch:           defaultWatch(),
 	}
 	c.SandboxEmulatorLimits = SandboxLimitsOff
 	return c

@@ -79,7 +79,7 @@ func (b *backend) gated(ctx context.Context) context.Context {
 func read[T any](ctx context.Context, b *backend, family defender.Family, key string,
 	call func(context.Context) (*T, error), clone func(*T) *T) (*T, error) {
 	ctx = b.gated(ctx)
-	if key == "" {
+	if key == "" || defender.FreshRead(ctx) {
 		return call(ctx)
 	}
 	c, ttl := b.g.cache, b.g.cacheOpts.ttl(family)

@@ -14,7 +14,7 @@ import (
 //     within the unary timeout, counted from the start of the request, so
 //     the deadline bounds the call and the answer together;
 //   - a streaming route (a server-streaming method, NDJSON over REST:
-//     StreamQuery) has a per-message bound, DEFENDER_STREAM_WRITE_TIMEOUT: its deadline moves
+//     StreamQuery, WatchIncidents) has a per-message bound, DEFENDER_STREAM_WRITE_TIMEOUT: its deadline moves
 //     that far ahead of every write and flush, so a stream may run as long
 //     as it keeps sending, and a client that stops reading for longer than
 //     that (a write blocked on it) is cut off.
@@ -49,7 +49,7 @@ func apiWriteRules(unary, hunting, streamWrite time.Duration) writeRules {
 	rules := routeWriteRules(unary, streamingRoutes)
 	return func(r *http.Request) writeRule {
 		switch {
-		case isStreamingHuntingRoute(r):
+		case isStreamingHuntingRoute(r), isWatchRoute(r):
 			return writeRule{perWrite: streamWrite}
 		case hunting > unary && isHuntingRoute(r):
 			return writeRule{total: hunting}
@@ -73,6 +73,12 @@ func isHuntingRoute(r *http.Request) bool {
 // HuntingService.StreamQuery, POST /v1/{tenant=tenants/*}:streamHuntingQuery.
 func isStreamingHuntingRoute(r *http.Request) bool {
 	return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, ":streamHuntingQuery")
+}
+
+// isWatchRoute reports the REST route of IncidentService.WatchIncidents,
+// GET /v1/{parent=tenants/*}/incidents:watch.
+func isWatchRoute(r *http.Request) bool {
+	return r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/incidents:watch")
 }
 
 // streamRoute marks a streaming route in routeWriteRules' mux.

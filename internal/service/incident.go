@@ -17,21 +17,30 @@ type IncidentService struct {
 	resolver Resolver
 	tokens   pageTokens
 	errs     errorReporter
+	watch    watchSettings
 }
+
+// IncidentOption configures the incident service.
+type IncidentOption func(*IncidentService)
 
 var _ defenderv1.IncidentServiceServer = (*IncidentService)(nil)
 
 // NewIncidentService returns the incident service. tokens signs page
 // tokens; nil uses a random per-process key. log may be nil.
-func NewIncidentService(r Resolver, tokens *pagetoken.Codec, log *slog.Logger) *IncidentService {
+func NewIncidentService(r Resolver, tokens *pagetoken.Codec, log *slog.Logger, opts ...IncidentOption) *IncidentService {
 	if tokens == nil {
 		tokens = pagetoken.NewRandom()
 	}
-	return &IncidentService{
+	s := &IncidentService{
 		resolver: r,
 		tokens:   pageTokens{codec: tokens, now: time.Now},
 		errs:     errorReporter{log: orDiscard(log)},
+		watch:    watchSettings{heartbeat: defaultWatchHeartbeat, cursorMaxAge: pageTokenTTL},
 	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // ListIncidents lists a tenant's incidents, one page per call.

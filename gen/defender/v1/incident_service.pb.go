@@ -25,6 +25,390 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// The kind of a change.
+type IncidentChange_ChangeType int32
+
+const (
+	// Not set.
+	IncidentChange_CHANGE_TYPE_UNSPECIFIED IncidentChange_ChangeType = 0
+	// The incident was created since the watch's position.
+	IncidentChange_CHANGE_TYPE_CREATED IncidentChange_ChangeType = 1
+	// The incident was updated: its status (reopened, resolved),
+	// owner, classification, determination, tags, comments or alerts.
+	IncidentChange_CHANGE_TYPE_UPDATED IncidentChange_ChangeType = 2
+	// The incident was merged into another (`target`); its status is
+	// `INCIDENT_STATUS_REDIRECTED`.
+	IncidentChange_CHANGE_TYPE_REDIRECTED IncidentChange_ChangeType = 3
+)
+
+// Enum value maps for IncidentChange_ChangeType.
+var (
+	IncidentChange_ChangeType_name = map[int32]string{
+		0: "CHANGE_TYPE_UNSPECIFIED",
+		1: "CHANGE_TYPE_CREATED",
+		2: "CHANGE_TYPE_UPDATED",
+		3: "CHANGE_TYPE_REDIRECTED",
+	}
+	IncidentChange_ChangeType_value = map[string]int32{
+		"CHANGE_TYPE_UNSPECIFIED": 0,
+		"CHANGE_TYPE_CREATED":     1,
+		"CHANGE_TYPE_UPDATED":     2,
+		"CHANGE_TYPE_REDIRECTED":  3,
+	}
+)
+
+func (x IncidentChange_ChangeType) Enum() *IncidentChange_ChangeType {
+	p := new(IncidentChange_ChangeType)
+	*p = x
+	return p
+}
+
+func (x IncidentChange_ChangeType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (IncidentChange_ChangeType) Descriptor() protoreflect.EnumDescriptor {
+	return file_defender_v1_incident_service_proto_enumTypes[0].Descriptor()
+}
+
+func (IncidentChange_ChangeType) Type() protoreflect.EnumType {
+	return &file_defender_v1_incident_service_proto_enumTypes[0]
+}
+
+func (x IncidentChange_ChangeType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use IncidentChange_ChangeType.Descriptor instead.
+func (IncidentChange_ChangeType) EnumDescriptor() ([]byte, []int) {
+	return file_defender_v1_incident_service_proto_rawDescGZIP(), []int{2, 0}
+}
+
+// The request of WatchIncidents. The filters are ListIncidents' and apply
+// to each incident as it is after the change.
+type WatchIncidentsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant, `tenants/{tenant}`.
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// Only incidents with one of these statuses. Empty means any status.
+	Statuses []IncidentStatus `protobuf:"varint,2,rep,packed,name=statuses,proto3,enum=defender.v1.IncidentStatus" json:"statuses,omitempty"`
+	// Only incidents with one of these severities. Empty means any severity.
+	Severities []Severity `protobuf:"varint,3,rep,packed,name=severities,proto3,enum=defender.v1.Severity" json:"severities,omitempty"`
+	// Only incidents assigned to this owner (exact match). Empty means any
+	// owner. At most 256 characters, one line without control characters.
+	AssignedTo string `protobuf:"bytes,4,opt,name=assigned_to,json=assignedTo,proto3" json:"assigned_to,omitempty"`
+	// Only incidents created in this range.
+	CreateTimeRange *TimeRange `protobuf:"bytes,5,opt,name=create_time_range,json=createTimeRange,proto3" json:"create_time_range,omitempty"`
+	// How much of each incident to send. Defaults to `INCIDENT_VIEW_BASIC`;
+	// `INCIDENT_VIEW_FULL` adds the alerts.
+	View IncidentView `protobuf:"varint,6,opt,name=view,proto3,enum=defender.v1.IncidentView" json:"view,omitempty"`
+	// The `cursor` of the last message received by a previous watch with the
+	// same parent, filters and view, by the same caller in the same auth
+	// context. Empty starts from now. Opaque and signed like page tokens: an
+	// altered cursor, or one from another request or caller, is rejected with
+	// INVALID_ARGUMENT.
+	Cursor        string `protobuf:"bytes,7,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchIncidentsRequest) Reset() {
+	*x = WatchIncidentsRequest{}
+	mi := &file_defender_v1_incident_service_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchIncidentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchIncidentsRequest) ProtoMessage() {}
+
+func (x *WatchIncidentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_defender_v1_incident_service_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchIncidentsRequest.ProtoReflect.Descriptor instead.
+func (*WatchIncidentsRequest) Descriptor() ([]byte, []int) {
+	return file_defender_v1_incident_service_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *WatchIncidentsRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *WatchIncidentsRequest) GetStatuses() []IncidentStatus {
+	if x != nil {
+		return x.Statuses
+	}
+	return nil
+}
+
+func (x *WatchIncidentsRequest) GetSeverities() []Severity {
+	if x != nil {
+		return x.Severities
+	}
+	return nil
+}
+
+func (x *WatchIncidentsRequest) GetAssignedTo() string {
+	if x != nil {
+		return x.AssignedTo
+	}
+	return ""
+}
+
+func (x *WatchIncidentsRequest) GetCreateTimeRange() *TimeRange {
+	if x != nil {
+		return x.CreateTimeRange
+	}
+	return nil
+}
+
+func (x *WatchIncidentsRequest) GetView() IncidentView {
+	if x != nil {
+		return x.View
+	}
+	return IncidentView_INCIDENT_VIEW_UNSPECIFIED
+}
+
+func (x *WatchIncidentsRequest) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+// One message of WatchIncidents.
+type WatchIncidentsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What the message is.
+	//
+	// Types that are valid to be assigned to Event:
+	//
+	//	*WatchIncidentsResponse_Change
+	//	*WatchIncidentsResponse_Heartbeat
+	Event isWatchIncidentsResponse_Event `protobuf_oneof:"event"`
+	// The position after this message: pass it as `cursor` to resume.
+	Cursor        string `protobuf:"bytes,3,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchIncidentsResponse) Reset() {
+	*x = WatchIncidentsResponse{}
+	mi := &file_defender_v1_incident_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchIncidentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchIncidentsResponse) ProtoMessage() {}
+
+func (x *WatchIncidentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_defender_v1_incident_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchIncidentsResponse.ProtoReflect.Descriptor instead.
+func (*WatchIncidentsResponse) Descriptor() ([]byte, []int) {
+	return file_defender_v1_incident_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *WatchIncidentsResponse) GetEvent() isWatchIncidentsResponse_Event {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+func (x *WatchIncidentsResponse) GetChange() *IncidentChange {
+	if x != nil {
+		if x, ok := x.Event.(*WatchIncidentsResponse_Change); ok {
+			return x.Change
+		}
+	}
+	return nil
+}
+
+func (x *WatchIncidentsResponse) GetHeartbeat() *WatchHeartbeat {
+	if x != nil {
+		if x, ok := x.Event.(*WatchIncidentsResponse_Heartbeat); ok {
+			return x.Heartbeat
+		}
+	}
+	return nil
+}
+
+func (x *WatchIncidentsResponse) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+type isWatchIncidentsResponse_Event interface {
+	isWatchIncidentsResponse_Event()
+}
+
+type WatchIncidentsResponse_Change struct {
+	// A change to an incident.
+	Change *IncidentChange `protobuf:"bytes,1,opt,name=change,proto3,oneof"`
+}
+
+type WatchIncidentsResponse_Heartbeat struct {
+	// Nothing changed; sent when the watch starts and then every
+	// DEFENDER_WATCH_HEARTBEAT_INTERVAL without a change.
+	Heartbeat *WatchHeartbeat `protobuf:"bytes,2,opt,name=heartbeat,proto3,oneof"`
+}
+
+func (*WatchIncidentsResponse_Change) isWatchIncidentsResponse_Event() {}
+
+func (*WatchIncidentsResponse_Heartbeat) isWatchIncidentsResponse_Event() {}
+
+// A change to an incident.
+type IncidentChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The kind of change.
+	Type IncidentChange_ChangeType `protobuf:"varint,1,opt,name=type,proto3,enum=defender.v1.IncidentChange_ChangeType" json:"type,omitempty"`
+	// The incident as it is after the change.
+	Incident *Incident `protobuf:"bytes,2,opt,name=incident,proto3" json:"incident,omitempty"`
+	// For CHANGE_TYPE_REDIRECTED, the incident it was merged into, in the
+	// watch's view (only its `name` when the gateway could not read it).
+	Target        *Incident `protobuf:"bytes,3,opt,name=target,proto3" json:"target,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IncidentChange) Reset() {
+	*x = IncidentChange{}
+	mi := &file_defender_v1_incident_service_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IncidentChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IncidentChange) ProtoMessage() {}
+
+func (x *IncidentChange) ProtoReflect() protoreflect.Message {
+	mi := &file_defender_v1_incident_service_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IncidentChange.ProtoReflect.Descriptor instead.
+func (*IncidentChange) Descriptor() ([]byte, []int) {
+	return file_defender_v1_incident_service_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *IncidentChange) GetType() IncidentChange_ChangeType {
+	if x != nil {
+		return x.Type
+	}
+	return IncidentChange_CHANGE_TYPE_UNSPECIFIED
+}
+
+func (x *IncidentChange) GetIncident() *Incident {
+	if x != nil {
+		return x.Incident
+	}
+	return nil
+}
+
+func (x *IncidentChange) GetTarget() *Incident {
+	if x != nil {
+		return x.Target
+	}
+	return nil
+}
+
+// A heartbeat of WatchIncidents.
+type WatchHeartbeat struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// When the gateway sent it.
+	Time *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=time,proto3" json:"time,omitempty"`
+	// Every change last updated from the watch's start until this time has
+	// been delivered.
+	Watermark     *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=watermark,proto3" json:"watermark,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchHeartbeat) Reset() {
+	*x = WatchHeartbeat{}
+	mi := &file_defender_v1_incident_service_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchHeartbeat) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchHeartbeat) ProtoMessage() {}
+
+func (x *WatchHeartbeat) ProtoReflect() protoreflect.Message {
+	mi := &file_defender_v1_incident_service_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchHeartbeat.ProtoReflect.Descriptor instead.
+func (*WatchHeartbeat) Descriptor() ([]byte, []int) {
+	return file_defender_v1_incident_service_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *WatchHeartbeat) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *WatchHeartbeat) GetWatermark() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Watermark
+	}
+	return nil
+}
+
 // A time range, `[start_time, end_time)`. Either end may be left open.
 type TimeRange struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -38,7 +422,7 @@ type TimeRange struct {
 
 func (x *TimeRange) Reset() {
 	*x = TimeRange{}
-	mi := &file_defender_v1_incident_service_proto_msgTypes[0]
+	mi := &file_defender_v1_incident_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -50,7 +434,7 @@ func (x *TimeRange) String() string {
 func (*TimeRange) ProtoMessage() {}
 
 func (x *TimeRange) ProtoReflect() protoreflect.Message {
-	mi := &file_defender_v1_incident_service_proto_msgTypes[0]
+	mi := &file_defender_v1_incident_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -63,7 +447,7 @@ func (x *TimeRange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TimeRange.ProtoReflect.Descriptor instead.
 func (*TimeRange) Descriptor() ([]byte, []int) {
-	return file_defender_v1_incident_service_proto_rawDescGZIP(), []int{0}
+	return file_defender_v1_incident_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *TimeRange) GetStartTime() *timestamppb.Timestamp {
@@ -117,7 +501,7 @@ type ListIncidentsRequest struct {
 
 func (x *ListIncidentsRequest) Reset() {
 	*x = ListIncidentsRequest{}
-	mi := &file_defender_v1_incident_service_proto_msgTypes[1]
+	mi := &file_defender_v1_incident_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -129,7 +513,7 @@ func (x *ListIncidentsRequest) String() string {
 func (*ListIncidentsRequest) ProtoMessage() {}
 
 func (x *ListIncidentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_defender_v1_incident_service_proto_msgTypes[1]
+	mi := &file_defender_v1_incident_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -142,7 +526,7 @@ func (x *ListIncidentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListIncidentsRequest.ProtoReflect.Descriptor instead.
 func (*ListIncidentsRequest) Descriptor() ([]byte, []int) {
-	return file_defender_v1_incident_service_proto_rawDescGZIP(), []int{1}
+	return file_defender_v1_incident_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListIncidentsRequest) GetParent() string {
@@ -221,7 +605,7 @@ type ListIncidentsResponse struct {
 
 func (x *ListIncidentsResponse) Reset() {
 	*x = ListIncidentsResponse{}
-	mi := &file_defender_v1_incident_service_proto_msgTypes[2]
+	mi := &file_defender_v1_incident_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -233,7 +617,7 @@ func (x *ListIncidentsResponse) String() string {
 func (*ListIncidentsResponse) ProtoMessage() {}
 
 func (x *ListIncidentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_defender_v1_incident_service_proto_msgTypes[2]
+	mi := &file_defender_v1_incident_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -246,7 +630,7 @@ func (x *ListIncidentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListIncidentsResponse.ProtoReflect.Descriptor instead.
 func (*ListIncidentsResponse) Descriptor() ([]byte, []int) {
-	return file_defender_v1_incident_service_proto_rawDescGZIP(), []int{2}
+	return file_defender_v1_incident_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListIncidentsResponse) GetIncidents() []*Incident {
@@ -276,7 +660,7 @@ type GetIncidentRequest struct {
 
 func (x *GetIncidentRequest) Reset() {
 	*x = GetIncidentRequest{}
-	mi := &file_defender_v1_incident_service_proto_msgTypes[3]
+	mi := &file_defender_v1_incident_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -288,7 +672,7 @@ func (x *GetIncidentRequest) String() string {
 func (*GetIncidentRequest) ProtoMessage() {}
 
 func (x *GetIncidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_defender_v1_incident_service_proto_msgTypes[3]
+	mi := &file_defender_v1_incident_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -301,7 +685,7 @@ func (x *GetIncidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetIncidentRequest.ProtoReflect.Descriptor instead.
 func (*GetIncidentRequest) Descriptor() ([]byte, []int) {
-	return file_defender_v1_incident_service_proto_rawDescGZIP(), []int{3}
+	return file_defender_v1_incident_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetIncidentRequest) GetName() string {
@@ -341,7 +725,7 @@ type UpdateIncidentRequest struct {
 
 func (x *UpdateIncidentRequest) Reset() {
 	*x = UpdateIncidentRequest{}
-	mi := &file_defender_v1_incident_service_proto_msgTypes[4]
+	mi := &file_defender_v1_incident_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -353,7 +737,7 @@ func (x *UpdateIncidentRequest) String() string {
 func (*UpdateIncidentRequest) ProtoMessage() {}
 
 func (x *UpdateIncidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_defender_v1_incident_service_proto_msgTypes[4]
+	mi := &file_defender_v1_incident_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -366,7 +750,7 @@ func (x *UpdateIncidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateIncidentRequest.ProtoReflect.Descriptor instead.
 func (*UpdateIncidentRequest) Descriptor() ([]byte, []int) {
-	return file_defender_v1_incident_service_proto_rawDescGZIP(), []int{4}
+	return file_defender_v1_incident_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *UpdateIncidentRequest) GetIncident() *Incident {
@@ -401,7 +785,37 @@ var File_defender_v1_incident_service_proto protoreflect.FileDescriptor
 
 const file_defender_v1_incident_service_proto_rawDesc = "" +
 	"\n" +
-	"\"defender/v1/incident_service.proto\x12\vdefender.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1adefender/v1/incident.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x87\x01\n" +
+	"\"defender/v1/incident_service.proto\x12\vdefender.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1adefender/v1/incident.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xef\x05\n" +
+	"\x15WatchIncidentsRequest\x12n\n" +
+	"\x06parent\x18\x01 \x01(\tBV\xe0A\x02\xfaA\x1b\x12\x19defender.gateway/Incident\xbaH2r0\x10\x01\x18\xac\x022)^tenants/[A-Za-z0-9][A-Za-z0-9.-]{0,252}$R\x06parent\x12O\n" +
+	"\bstatuses\x18\x02 \x03(\x0e2\x1b.defender.v1.IncidentStatusB\x16\xe0A\x01\xbaH\x10\x92\x01\r\x10\b\"\t\x82\x01\x06\x10\x01 \x00 \x01R\bstatuses\x12K\n" +
+	"\n" +
+	"severities\x18\x03 \x03(\x0e2\x15.defender.v1.SeverityB\x14\xe0A\x01\xbaH\x0e\x92\x01\v\x10\b\"\a\x82\x01\x04\x10\x01 \x00R\n" +
+	"severities\x12\x9d\x02\n" +
+	"\vassigned_to\x18\x04 \x01(\tB\xfb\x01\xe0A\x01\xbaH\xf4\x01\xba\x01\xeb\x01\n" +
+	"\x12string.single_line\x12xmust not contain control characters (NUL included), line or paragraph separators, or bidirectional formatting characters\x1a[this.matches(r'^[^\\x00-\\x1f\\x7f-\\x9f\\x{2028}\\x{2029}\\x{202a}-\\x{202e}\\x{2066}-\\x{2069}]*$')r\x03\x18\x80\x02R\n" +
+	"assignedTo\x12G\n" +
+	"\x11create_time_range\x18\x05 \x01(\v2\x16.defender.v1.TimeRangeB\x03\xe0A\x01R\x0fcreateTimeRange\x12:\n" +
+	"\x04view\x18\x06 \x01(\x0e2\x19.defender.v1.IncidentViewB\v\xe0A\x01\xbaH\x05\x82\x01\x02\x10\x01R\x04view\x12#\n" +
+	"\x06cursor\x18\a \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\x10R\x06cursor\"\xad\x01\n" +
+	"\x16WatchIncidentsResponse\x125\n" +
+	"\x06change\x18\x01 \x01(\v2\x1b.defender.v1.IncidentChangeH\x00R\x06change\x12;\n" +
+	"\theartbeat\x18\x02 \x01(\v2\x1b.defender.v1.WatchHeartbeatH\x00R\theartbeat\x12\x16\n" +
+	"\x06cursor\x18\x03 \x01(\tR\x06cursorB\a\n" +
+	"\x05event\"\xa7\x02\n" +
+	"\x0eIncidentChange\x12:\n" +
+	"\x04type\x18\x01 \x01(\x0e2&.defender.v1.IncidentChange.ChangeTypeR\x04type\x121\n" +
+	"\bincident\x18\x02 \x01(\v2\x15.defender.v1.IncidentR\bincident\x12-\n" +
+	"\x06target\x18\x03 \x01(\v2\x15.defender.v1.IncidentR\x06target\"w\n" +
+	"\n" +
+	"ChangeType\x12\x1b\n" +
+	"\x17CHANGE_TYPE_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13CHANGE_TYPE_CREATED\x10\x01\x12\x17\n" +
+	"\x13CHANGE_TYPE_UPDATED\x10\x02\x12\x1a\n" +
+	"\x16CHANGE_TYPE_REDIRECTED\x10\x03\"z\n" +
+	"\x0eWatchHeartbeat\x12.\n" +
+	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x128\n" +
+	"\twatermark\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\twatermark\"\x87\x01\n" +
 	"\tTimeRange\x12>\n" +
 	"\n" +
 	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x01R\tstartTime\x12:\n" +
@@ -434,11 +848,12 @@ const file_defender_v1_incident_service_proto_rawDesc = "" +
 	"updateMask\x12\xa1\x02\n" +
 	"\acomment\x18\x03 \x01(\tB\x86\x02\xe0A\x01\xbaH\xff\x01\xba\x01\xf6\x01\n" +
 	"\vstring.text\x12\x88\x01must not contain control characters other than tab, line feed and carriage return (NUL included), or bidirectional formatting characters\x1a\\this.matches(r'^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\x{202a}-\\x{202e}\\x{2066}-\\x{2069}]*$')r\x03\x18\xa0\x1fR\acomment\x12M\n" +
-	"\x12expect_update_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x01R\x10expectUpdateTime2\xb7\x03\n" +
+	"\x12expect_update_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x01R\x10expectUpdateTime2\xce\x04\n" +
 	"\x0fIncidentService\x12\x89\x01\n" +
 	"\rListIncidents\x12!.defender.v1.ListIncidentsRequest\x1a\".defender.v1.ListIncidentsResponse\"1\xdaA\x06parent\x82\xd3\xe4\x93\x02\"\x12 /v1/{parent=tenants/*}/incidents\x12v\n" +
 	"\vGetIncident\x12\x1f.defender.v1.GetIncidentRequest\x1a\x15.defender.v1.Incident\"/\xdaA\x04name\x82\xd3\xe4\x93\x02\"\x12 /v1/{name=tenants/*/incidents/*}\x12\x9f\x01\n" +
-	"\x0eUpdateIncident\x12\".defender.v1.UpdateIncidentRequest\x1a\x15.defender.v1.Incident\"R\xdaA\x14incident,update_mask\x82\xd3\xe4\x93\x025:\bincident2)/v1/{incident.name=tenants/*/incidents/*}B@Z>github.com/defender-gateway/gateway/gen/defender/v1;defenderv1b\x06proto3"
+	"\x0eUpdateIncident\x12\".defender.v1.UpdateIncidentRequest\x1a\x15.defender.v1.Incident\"R\xdaA\x14incident,update_mask\x82\xd3\xe4\x93\x025:\bincident2)/v1/{incident.name=tenants/*/incidents/*}\x12\x94\x01\n" +
+	"\x0eWatchIncidents\x12\".defender.v1.WatchIncidentsRequest\x1a#.defender.v1.WatchIncidentsResponse\"7\xdaA\x06parent\x82\xd3\xe4\x93\x02(\x12&/v1/{parent=tenants/*}/incidents:watch0\x01B@Z>github.com/defender-gateway/gateway/gen/defender/v1;defenderv1b\x06proto3"
 
 var (
 	file_defender_v1_incident_service_proto_rawDescOnce sync.Once
@@ -452,44 +867,63 @@ func file_defender_v1_incident_service_proto_rawDescGZIP() []byte {
 	return file_defender_v1_incident_service_proto_rawDescData
 }
 
-var file_defender_v1_incident_service_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_defender_v1_incident_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_defender_v1_incident_service_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_defender_v1_incident_service_proto_goTypes = []any{
-	(*TimeRange)(nil),             // 0: defender.v1.TimeRange
-	(*ListIncidentsRequest)(nil),  // 1: defender.v1.ListIncidentsRequest
-	(*ListIncidentsResponse)(nil), // 2: defender.v1.ListIncidentsResponse
-	(*GetIncidentRequest)(nil),    // 3: defender.v1.GetIncidentRequest
-	(*UpdateIncidentRequest)(nil), // 4: defender.v1.UpdateIncidentRequest
-	(*timestamppb.Timestamp)(nil), // 5: google.protobuf.Timestamp
-	(IncidentStatus)(0),           // 6: defender.v1.IncidentStatus
-	(Severity)(0),                 // 7: defender.v1.Severity
-	(IncidentView)(0),             // 8: defender.v1.IncidentView
-	(*Incident)(nil),              // 9: defender.v1.Incident
-	(*fieldmaskpb.FieldMask)(nil), // 10: google.protobuf.FieldMask
+	(IncidentChange_ChangeType)(0), // 0: defender.v1.IncidentChange.ChangeType
+	(*WatchIncidentsRequest)(nil),  // 1: defender.v1.WatchIncidentsRequest
+	(*WatchIncidentsResponse)(nil), // 2: defender.v1.WatchIncidentsResponse
+	(*IncidentChange)(nil),         // 3: defender.v1.IncidentChange
+	(*WatchHeartbeat)(nil),         // 4: defender.v1.WatchHeartbeat
+	(*TimeRange)(nil),              // 5: defender.v1.TimeRange
+	(*ListIncidentsRequest)(nil),   // 6: defender.v1.ListIncidentsRequest
+	(*ListIncidentsResponse)(nil),  // 7: defender.v1.ListIncidentsResponse
+	(*GetIncidentRequest)(nil),     // 8: defender.v1.GetIncidentRequest
+	(*UpdateIncidentRequest)(nil),  // 9: defender.v1.UpdateIncidentRequest
+	(IncidentStatus)(0),            // 10: defender.v1.IncidentStatus
+	(Severity)(0),                  // 11: defender.v1.Severity
+	(IncidentView)(0),              // 12: defender.v1.IncidentView
+	(*Incident)(nil),               // 13: defender.v1.Incident
+	(*timestamppb.Timestamp)(nil),  // 14: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),  // 15: google.protobuf.FieldMask
 }
 var file_defender_v1_incident_service_proto_depIdxs = []int32{
-	5,  // 0: defender.v1.TimeRange.start_time:type_name -> google.protobuf.Timestamp
-	5,  // 1: defender.v1.TimeRange.end_time:type_name -> google.protobuf.Timestamp
-	6,  // 2: defender.v1.ListIncidentsRequest.statuses:type_name -> defender.v1.IncidentStatus
-	7,  // 3: defender.v1.ListIncidentsRequest.severities:type_name -> defender.v1.Severity
-	0,  // 4: defender.v1.ListIncidentsRequest.create_time_range:type_name -> defender.v1.TimeRange
-	0,  // 5: defender.v1.ListIncidentsRequest.update_time_range:type_name -> defender.v1.TimeRange
-	8,  // 6: defender.v1.ListIncidentsRequest.view:type_name -> defender.v1.IncidentView
-	9,  // 7: defender.v1.ListIncidentsResponse.incidents:type_name -> defender.v1.Incident
-	8,  // 8: defender.v1.GetIncidentRequest.view:type_name -> defender.v1.IncidentView
-	9,  // 9: defender.v1.UpdateIncidentRequest.incident:type_name -> defender.v1.Incident
-	10, // 10: defender.v1.UpdateIncidentRequest.update_mask:type_name -> google.protobuf.FieldMask
-	5,  // 11: defender.v1.UpdateIncidentRequest.expect_update_time:type_name -> google.protobuf.Timestamp
-	1,  // 12: defender.v1.IncidentService.ListIncidents:input_type -> defender.v1.ListIncidentsRequest
-	3,  // 13: defender.v1.IncidentService.GetIncident:input_type -> defender.v1.GetIncidentRequest
-	4,  // 14: defender.v1.IncidentService.UpdateIncident:input_type -> defender.v1.UpdateIncidentRequest
-	2,  // 15: defender.v1.IncidentService.ListIncidents:output_type -> defender.v1.ListIncidentsResponse
-	9,  // 16: defender.v1.IncidentService.GetIncident:output_type -> defender.v1.Incident
-	9,  // 17: defender.v1.IncidentService.UpdateIncident:output_type -> defender.v1.Incident
-	15, // [15:18] is the sub-list for method output_type
-	12, // [12:15] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	10, // 0: defender.v1.WatchIncidentsRequest.statuses:type_name -> defender.v1.IncidentStatus
+	11, // 1: defender.v1.WatchIncidentsRequest.severities:type_name -> defender.v1.Severity
+	5,  // 2: defender.v1.WatchIncidentsRequest.create_time_range:type_name -> defender.v1.TimeRange
+	12, // 3: defender.v1.WatchIncidentsRequest.view:type_name -> defender.v1.IncidentView
+	3,  // 4: defender.v1.WatchIncidentsResponse.change:type_name -> defender.v1.IncidentChange
+	4,  // 5: defender.v1.WatchIncidentsResponse.heartbeat:type_name -> defender.v1.WatchHeartbeat
+	0,  // 6: defender.v1.IncidentChange.type:type_name -> defender.v1.IncidentChange.ChangeType
+	13, // 7: defender.v1.IncidentChange.incident:type_name -> defender.v1.Incident
+	13, // 8: defender.v1.IncidentChange.target:type_name -> defender.v1.Incident
+	14, // 9: defender.v1.WatchHeartbeat.time:type_name -> google.protobuf.Timestamp
+	14, // 10: defender.v1.WatchHeartbeat.watermark:type_name -> google.protobuf.Timestamp
+	14, // 11: defender.v1.TimeRange.start_time:type_name -> google.protobuf.Timestamp
+	14, // 12: defender.v1.TimeRange.end_time:type_name -> google.protobuf.Timestamp
+	10, // 13: defender.v1.ListIncidentsRequest.statuses:type_name -> defender.v1.IncidentStatus
+	11, // 14: defender.v1.ListIncidentsRequest.severities:type_name -> defender.v1.Severity
+	5,  // 15: defender.v1.ListIncidentsRequest.create_time_range:type_name -> defender.v1.TimeRange
+	5,  // 16: defender.v1.ListIncidentsRequest.update_time_range:type_name -> defender.v1.TimeRange
+	12, // 17: defender.v1.ListIncidentsRequest.view:type_name -> defender.v1.IncidentView
+	13, // 18: defender.v1.ListIncidentsResponse.incidents:type_name -> defender.v1.Incident
+	12, // 19: defender.v1.GetIncidentRequest.view:type_name -> defender.v1.IncidentView
+	13, // 20: defender.v1.UpdateIncidentRequest.incident:type_name -> defender.v1.Incident
+	15, // 21: defender.v1.UpdateIncidentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	14, // 22: defender.v1.UpdateIncidentRequest.expect_update_time:type_name -> google.protobuf.Timestamp
+	6,  // 23: defender.v1.IncidentService.ListIncidents:input_type -> defender.v1.ListIncidentsRequest
+	8,  // 24: defender.v1.IncidentService.GetIncident:input_type -> defender.v1.GetIncidentRequest
+	9,  // 25: defender.v1.IncidentService.UpdateIncident:input_type -> defender.v1.UpdateIncidentRequest
+	1,  // 26: defender.v1.IncidentService.WatchIncidents:input_type -> defender.v1.WatchIncidentsRequest
+	7,  // 27: defender.v1.IncidentService.ListIncidents:output_type -> defender.v1.ListIncidentsResponse
+	13, // 28: defender.v1.IncidentService.GetIncident:output_type -> defender.v1.Incident
+	13, // 29: defender.v1.IncidentService.UpdateIncident:output_type -> defender.v1.Incident
+	2,  // 30: defender.v1.IncidentService.WatchIncidents:output_type -> defender.v1.WatchIncidentsResponse
+	27, // [27:31] is the sub-list for method output_type
+	23, // [23:27] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_defender_v1_incident_service_proto_init() }
@@ -498,18 +932,23 @@ func file_defender_v1_incident_service_proto_init() {
 		return
 	}
 	file_defender_v1_incident_proto_init()
+	file_defender_v1_incident_service_proto_msgTypes[1].OneofWrappers = []any{
+		(*WatchIncidentsResponse_Change)(nil),
+		(*WatchIncidentsResponse_Heartbeat)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_defender_v1_incident_service_proto_rawDesc), len(file_defender_v1_incident_service_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   5,
+			NumEnums:      1,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_defender_v1_incident_service_proto_goTypes,
 		DependencyIndexes: file_defender_v1_incident_service_proto_depIdxs,
+		EnumInfos:         file_defender_v1_incident_service_proto_enumTypes,
 		MessageInfos:      file_defender_v1_incident_service_proto_msgTypes,
 	}.Build()
 	File_defender_v1_incident_service_proto = out.File

@@ -22,6 +22,7 @@ const (
 	IncidentService_ListIncidents_FullMethodName  = "/defender.v1.IncidentService/ListIncidents"
 	IncidentService_GetIncident_FullMethodName    = "/defender.v1.IncidentService/GetIncident"
 	IncidentService_UpdateIncident_FullMethodName = "/defender.v1.IncidentService/UpdateIncident"
+	IncidentService_WatchIncidents_FullMethodName = "/defender.v1.IncidentService/WatchIncidents"
 )
 
 // IncidentServiceClient is the client API for IncidentService service.
@@ -54,6 +55,22 @@ type IncidentServiceClient interface {
 	// FAILED_PRECONDITION when `incident.etag` or `expect_update_time` no
 	// longer matches; NOT_FOUND when the incident does not exist.
 	UpdateIncident(ctx context.Context, in *UpdateIncidentRequest, opts ...grpc.CallOption) (*Incident, error)
+	// Watches a tenant's incidents: a stream of changes (created, updated,
+	// redirected) to the incidents matching the filters, as the gateway's
+	// shared poller sees them, with heartbeats while nothing changes. Every
+	// message carries a cursor; a watch started with the last cursor received
+	// resumes without losing a change. Delivery is at least once: see
+	// docs/watch.md for what can repeat. The stream ends with OK after
+	// DEFENDER_WATCH_MAX_DURATION; reconnect with the last cursor.
+	//
+	// REST: newline-delimited JSON, one message per line.
+	//
+	// Errors: INVALID_ARGUMENT for a bad parent, filter or cursor;
+	// FAILED_PRECONDITION (WATCH_CURSOR_EXPIRED) for a cursor older than the
+	// gateway keeps; ABORTED (WATCH_LAGGING) when the client read too slowly
+	// and fell behind; RESOURCE_EXHAUSTED when the gateway serves its most
+	// watchers; PERMISSION_DENIED and UNAUTHENTICATED as for ListIncidents.
+	WatchIncidents(ctx context.Context, in *WatchIncidentsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchIncidentsResponse], error)
 }
 
 type incidentServiceClient struct {
@@ -94,6 +111,25 @@ func (c *incidentServiceClient) UpdateIncident(ctx context.Context, in *UpdateIn
 	return out, nil
 }
 
+func (c *incidentServiceClient) WatchIncidents(ctx context.Context, in *WatchIncidentsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchIncidentsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &IncidentService_ServiceDesc.Streams[0], IncidentService_WatchIncidents_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchIncidentsRequest, WatchIncidentsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type IncidentService_WatchIncidentsClient = grpc.ServerStreamingClient[WatchIncidentsResponse]
+
 // IncidentServiceServer is the server API for IncidentService service.
 // All implementations must embed UnimplementedIncidentServiceServer
 // for forward compatibility.
@@ -124,6 +160,22 @@ type IncidentServiceServer interface {
 	// FAILED_PRECONDITION when `incident.etag` or `expect_update_time` no
 	// longer matches; NOT_FOUND when the incident does not exist.
 	UpdateIncident(context.Context, *UpdateIncidentRequest) (*Incident, error)
+	// Watches a tenant's incidents: a stream of changes (created, updated,
+	// redirected) to the incidents matching the filters, as the gateway's
+	// shared poller sees them, with heartbeats while nothing changes. Every
+	// message carries a cursor; a watch started with the last cursor received
+	// resumes without losing a change. Delivery is at least once: see
+	// docs/watch.md for what can repeat. The stream ends with OK after
+	// DEFENDER_WATCH_MAX_DURATION; reconnect with the last cursor.
+	//
+	// REST: newline-delimited JSON, one message per line.
+	//
+	// Errors: INVALID_ARGUMENT for a bad parent, filter or cursor;
+	// FAILED_PRECONDITION (WATCH_CURSOR_EXPIRED) for a cursor older than the
+	// gateway keeps; ABORTED (WATCH_LAGGING) when the client read too slowly
+	// and fell behind; RESOURCE_EXHAUSTED when the gateway serves its most
+	// watchers; PERMISSION_DENIED and UNAUTHENTICATED as for ListIncidents.
+	WatchIncidents(*WatchIncidentsRequest, grpc.ServerStreamingServer[WatchIncidentsResponse]) error
 	mustEmbedUnimplementedIncidentServiceServer()
 }
 
@@ -142,6 +194,9 @@ func (UnimplementedIncidentServiceServer) GetIncident(context.Context, *GetIncid
 }
 func (UnimplementedIncidentServiceServer) UpdateIncident(context.Context, *UpdateIncidentRequest) (*Incident, error) {
 	return nil, status.Error(codes.Unimplemented, "method UpdateIncident not implemented")
+}
+func (UnimplementedIncidentServiceServer) WatchIncidents(*WatchIncidentsRequest, grpc.ServerStreamingServer[WatchIncidentsResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchIncidents not implemented")
 }
 func (UnimplementedIncidentServiceServer) mustEmbedUnimplementedIncidentServiceServer() {}
 func (UnimplementedIncidentServiceServer) testEmbeddedByValue()                         {}
@@ -218,6 +273,17 @@ func _IncidentService_UpdateIncident_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IncidentService_WatchIncidents_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchIncidentsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(IncidentServiceServer).WatchIncidents(m, &grpc.GenericServerStream[WatchIncidentsRequest, WatchIncidentsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type IncidentService_WatchIncidentsServer = grpc.ServerStreamingServer[WatchIncidentsResponse]
+
 // IncidentService_ServiceDesc is the grpc.ServiceDesc for IncidentService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -238,6 +304,12 @@ var IncidentService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _IncidentService_UpdateIncident_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchIncidents",
+			Handler:       _IncidentService_WatchIncidents_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "defender/v1/incident_service.proto",
 }
