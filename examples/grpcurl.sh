@@ -8,8 +8,10 @@
 #
 # The sandbox serves plaintext gRPC and needs no credentials. Against a
 # gateway with TLS, replace -plaintext with -cacert/-cert/-key; with caller
-# auth jwt set GATEWAY_TOKEN to a bearer token. Without reflection, give
-# grpcurl the bundle's descriptor set (-protoset dist/defender-gateway.binpb).
+# auth jwt set GATEWAY_TOKEN to a bearer token. Where reflection is off, give
+# grpcurl the bundle's descriptor set instead: with
+# GATEWAY_PROTOSET=dist/defender-gateway.binpb (scripts/export-protos.sh) the
+# script also makes one call through it.
 # The last lines it prints are a fixed summary that scripts/examples.sh checks.
 set -euo pipefail
 addr=${GATEWAY_GRPC_ADDR:-localhost:50051}
@@ -59,6 +61,14 @@ grpcurl "${opts[@]}" -max-time 120 \
       else . end)
     | if .rows == null then error("the stream ended without its end message") else . end
     | "stream columns=\(.columns) batches=\(.batches) rows=\(.rows)"'
+
+# The same call without reflection, the schema taken from the bundle's
+# descriptor set.
+if [ -n "${GATEWAY_PROTOSET:-}" ]; then
+  echo "protoset incidents=$(grpcurl "${opts[@]}" -max-time 30 -protoset "$GATEWAY_PROTOSET" \
+    -d "{\"parent\":\"$tenant\",\"page_size\":3}" "$addr" defender.v1.IncidentService/ListIncidents |
+    jq '.incidents | length')"
+fi
 
 # An error: -format-error prints the google.rpc.Status as JSON (on stderr),
 # details decoded; grpcurl exits 64 + the code.

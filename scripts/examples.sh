@@ -45,7 +45,7 @@ fail() {
 
 echo "examples: building the gateway and the Go client"
 go build -trimpath -o "$work/defender-gateway" ./cmd/server
-go build -trimpath -o "$work/go-client" ./examples/go
+go build -o /dev/null ./examples/go
 
 # Two free loopback ports (the kernel picks them; a rare race with another
 # process shows as a failed start below).
@@ -102,7 +102,7 @@ check() {
 
 check node -- node examples/node/client.js
 check python -- "$python" examples/python/client.py
-check go -- "$work/go-client"
+check go -- go run ./examples/go
 check curl.sh \
   'update id=[0-9]+ assignedTo=soc-examples@contoso.com' \
   '  HTTP 400: parent: .*' \
@@ -112,8 +112,9 @@ check grpcurl.sh \
   '  defender\.v1\.IncidentService' \
   'reflection services=[1-9][0-9]*' \
   'health SERVING incidents=SERVING' \
+  'protoset incidents=3' \
   '  exit 67: parent: .*' \
-  -- examples/grpcurl.sh
+  -- env GATEWAY_PROTOSET=dist/defender-gateway.binpb examples/grpcurl.sh
 
 kill -TERM "$pid"
 rc=0

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
@@ -169,11 +170,13 @@ func showError(ctx context.Context, w io.Writer, incidents defenderv1.IncidentSe
 // codeName gives a code's canonical name (INVALID_ARGUMENT).
 func codeName(c codes.Code) string {
 	var b strings.Builder
-	for i, r := range c.String() {
-		if i > 0 && r >= 'A' && r <= 'Z' {
+	prev := rune(0)
+	for _, r := range c.String() {
+		if unicode.IsUpper(r) && unicode.IsLower(prev) {
 			b.WriteByte('_')
 		}
-		b.WriteRune(r)
+		b.WriteRune(unicode.ToUpper(r))
+		prev = r
 	}
-	return strings.ToUpper(b.String())
+	return b.String()
 }
