@@ -12,19 +12,21 @@
 #   scripts/examples.sh
 #
 # Needs: Go, Node.js 20+ with npm, /usr/bin/python3 with Debian's
-# python3-grpcio, python3-grpc-tools and python3-protobuf, grpcurl, jq and
-# curl (.ci/run installs the Debian ones).
+# python3-grpcio, python3-grpc-tools, python3-protobuf and
+# python3-pkg-resources, grpcurl, jq and curl (.ci/run installs the Debian
+# ones).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-export PATH="$root/tools/node_modules/.bin:$(go env GOPATH)/bin:$PATH"
+gopath=$(go env GOPATH)
+export PATH="$root/tools/node_modules/.bin:$gopath/bin:$PATH"
 python=${PYTHON:-/usr/bin/python3}
 
 for tool in grpcurl jq curl node npm "$python"; do
   command -v "$tool" >/dev/null || { echo "examples: $tool is missing" >&2; exit 1; }
 done
 "$python" -c 'import grpc, grpc_tools.protoc, google.protobuf' 2>/dev/null || {
-  echo "examples: $python lacks grpc, grpc_tools or google.protobuf (apt-get install python3-grpcio python3-grpc-tools python3-protobuf)" >&2
+  echo "examples: $python lacks grpc, grpc_tools or google.protobuf (apt-get install python3-grpcio python3-grpc-tools python3-protobuf python3-pkg-resources)" >&2
   exit 1
 }
 

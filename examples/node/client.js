@@ -118,8 +118,11 @@ async function showError() {
   throw new Error("a bad parent was accepted");
 }
 
-// codeName gives a gRPC code's canonical name (INVALID_ARGUMENT).
+// codeName gives a gRPC code's canonical name (INVALID_ARGUMENT) from
+// Connect's Code, whose names are camel case (InvalidArgument, and
+// Canceled for CANCELLED).
 function codeName(code) {
+  if (code === Code.Canceled) return "CANCELLED";
   return Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
 }
 
