@@ -98,6 +98,7 @@ type FaultJSON struct {
 	Method     string `json:"method,omitempty"`
 	PathPrefix string `json:"pathPrefix,omitempty"`
 	PathSuffix string `json:"pathSuffix,omitempty"`
+	Query      string `json:"query,omitempty"`
 	Status     int    `json:"status,omitempty"`
 	Code       string `json:"code,omitempty"`
 	Message    string `json:"message,omitempty"`
@@ -142,7 +143,7 @@ func (fj FaultJSON) fault() (Fault, error) {
 	default:
 		return Fault{}, errors.New(`api must be "entra", "graph" or "xdr"`)
 	}
-	f := Fault{API: fj.API, Tenant: fj.Tenant, Method: fj.Method, PathPrefix: fj.PathPrefix, PathSuffix: fj.PathSuffix,
+	f := Fault{API: fj.API, Tenant: fj.Tenant, Method: fj.Method, PathPrefix: fj.PathPrefix, PathSuffix: fj.PathSuffix, Query: fj.Query,
 		Status: fj.Status, Code: fj.Code, Message: fj.Message, Times: fj.Times,
 		Reset: fj.Reset, Truncate: fj.Truncate, Malformed: fj.Malformed, AfterHandler: fj.AfterHandler}
 	if fj.Times < 0 {
@@ -165,7 +166,7 @@ func (fj FaultJSON) fault() (Fault, error) {
 }
 
 func faultToJSON(f Fault) FaultJSON {
-	fj := FaultJSON{API: f.API, Tenant: f.Tenant, Method: f.Method, PathPrefix: f.PathPrefix, PathSuffix: f.PathSuffix,
+	fj := FaultJSON{API: f.API, Tenant: f.Tenant, Method: f.Method, PathPrefix: f.PathPrefix, PathSuffix: f.PathSuffix, Query: f.Query,
 		Status: f.Status, Code: f.Code, Message: f.Message, Times: f.Times,
 		Reset: f.Reset, Truncate: f.Truncate, Malformed: f.Malformed, AfterHandler: f.AfterHandler}
 	if f.RetryAfter > 0 {

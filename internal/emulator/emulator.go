@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/defender-gateway/gateway/internal/emulator/entra"
+	"github.com/defender-gateway/gateway/internal/emulator/store"
 )
 
 // Options configures Start. The zero value is ready to use.
@@ -74,6 +75,9 @@ type Emulator struct {
 	faults      faultSet
 	limiter     limiter
 	huntingRows *atomic.Int64
+	// store is the incident data behind Graph and XDR; nil when
+	// Options.apis replaced them.
+	store *store.Store
 }
 
 // shutdownTimeout bounds how long Close waits for in-flight requests.
@@ -89,9 +93,11 @@ func Start(opts Options) (*Emulator, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	huntingRows := new(atomic.Int64)
+	var st *store.Store
 	if opts.apis == nil {
 		opts.apis = func(now time.Time) (graph, xdr http.Handler) {
-			graph, xdr, huntingRows = mountAPIs(now)
+			graph, xdr, st = mountAPIs(now)
+			huntingRows = st.HuntingRowsCounter()
 			return graph, xdr
 		}
 	}
@@ -147,6 +153,7 @@ func Start(opts Options) (*Emulator, error) {
 
 	graph, xdr := opts.apis(opts.Now())
 	e.huntingRows = huntingRows
+	e.store = st
 	handlers := []http.Handler{
 		e.recordRequests(APIEntra, e.entraTenant(e.injectFaults(APIEntra, authority))),
 		e.recordRequests(APIGraph, e.injectFaults(APIGraph, e.requireToken(graphAuth, e.enforceLimits(APIGraph, graph)))),

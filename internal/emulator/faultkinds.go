@@ -99,6 +99,26 @@ func ApplyThenFail(api, tenant, method, pathPrefix string, status int) Fault {
 	return f
 }
 
+// ExpandAlertsFailure makes Graph's incident list with $expand=alerts
+// (GET /v1.0/security/incidents?$expand=alerts..., any other options) of
+// tenant ("" any) answer status (500 when 0) in Graph's error shape (code
+// the status text, e.g. InternalServerError), until removed: the persistent
+// 500s reported for $expand=alerts on very large tenants (reference §7.2). The list without $expand, and GET of one
+// incident with $expand=alerts, keep working.
+func ExpandAlertsFailure(tenant string, status int) Fault {
+	if status == 0 {
+		status = http.StatusInternalServerError
+	}
+	return Fault{API: APIGraph, Tenant: tenant, Method: http.MethodGet,
+		PathPrefix: "/v1.0/security/incidents", PathSuffix: "/security/incidents", Query: "$expand=alerts",
+		Status: status, Message: ExpandAlertsFailureMessage}
+}
+
+// ExpandAlertsFailureMessage is the message of ExpandAlertsFailure's error.
+// The emulator's choice: the reports (reference §7.2, [C4]) give the
+// status, not the body.
+const ExpandAlertsFailureMessage = "An internal server error occurred while expanding the alerts of the incidents."
+
 // TokenOutage makes the token endpoint of tenant ("" every tenant) answer
 // status (e.g. 503; 0 resets the connection instead). Discovery, JWKS and
 // the other Entra routes keep working.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +33,10 @@ type Fault struct {
 	// PathSuffix matches the end of the URL path; "" matches any (e.g.
 	// "/oauth2/v2.0/token" for every tenant's token endpoint).
 	PathSuffix string
+	// Query matches a request whose decoded query string contains it (e.g.
+	// "$expand=alerts"; percent-escapes and "+" are decoded first); ""
+	// matches any.
+	Query string
 	// Status is the status to answer with. 0 with a Delay only slows the
 	// request down: it is then served normally.
 	Status int
@@ -139,6 +144,7 @@ func (s *faultSet) take(api string, r *http.Request, tenant func() string) (Faul
 			(f.Method != "" && !strings.EqualFold(f.Method, r.Method)) ||
 			!strings.HasPrefix(r.URL.Path, f.PathPrefix) ||
 			!strings.HasSuffix(r.URL.Path, f.PathSuffix) ||
+			(f.Query != "" && !strings.Contains(decodedQuery(r.URL.RawQuery), f.Query)) ||
 			(f.Tenant != "" && !strings.EqualFold(f.Tenant, tenant())) {
 			continue
 		}
@@ -151,6 +157,15 @@ func (s *faultSet) take(api string, r *http.Request, tenant func() string) (Faul
 		return f, true
 	}
 	return Fault{}, false
+}
+
+// decodedQuery is rawQuery with its escapes decoded, or rawQuery itself
+// when it has a malformed escape.
+func decodedQuery(rawQuery string) string {
+	if q, err := url.QueryUnescape(rawQuery); err == nil {
+		return q
+	}
+	return rawQuery
 }
 
 // injectFaults wraps next so that matching faults answer instead of it.

@@ -2,7 +2,6 @@ package emulator
 
 import (
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/defender-gateway/gateway/internal/emulator/graphapi"
@@ -13,8 +12,8 @@ import (
 // mountAPIs builds the fake Graph and XDR handlers over one shared store
 // seeded at now. The Graph handler sees full paths (/v1.0/security/...), the
 // XDR handler /api/... paths.
-// huntingRows counts the rows both write to hunting response bodies.
-func mountAPIs(now time.Time) (graph, xdr http.Handler, huntingRows *atomic.Int64) {
-	st := store.New(now)
-	return graphapi.New(st), xdrapi.New(st), st.HuntingRowsCounter()
+// The store is returned for the direct changes (UpdateIncident, ...).
+func mountAPIs(now time.Time) (graph, xdr http.Handler, st *store.Store) {
+	st = store.New(now)
+	return graphapi.New(st), xdrapi.New(st), st
 }

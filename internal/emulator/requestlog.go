@@ -36,12 +36,24 @@ type Request struct {
 type requestLog struct {
 	mu       sync.Mutex
 	requests []Request
+	// incidentLists counts the requests for which IsIncidentList holds.
+	incidentLists int64
 }
 
 func (l *requestLog) add(r Request) {
+	list := IsIncidentList(r)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.requests = append(l.requests, r)
+	if list {
+		l.incidentLists++
+	}
+}
+
+func (l *requestLog) incidentListCount() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.incidentLists
 }
 
 func (l *requestLog) snapshot() []Request {
@@ -54,6 +66,7 @@ func (l *requestLog) reset() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.requests = nil
+	l.incidentLists = 0
 }
 
 // isTokenRequest reports whether r is a POST to an Entra token endpoint.

@@ -42,7 +42,7 @@ func (h *handler) listIncidents(w http.ResponseWriter, r *http.Request, c claims
 		return
 	}
 	var matches []store.Incident
-	for _, inc := range h.store.List(c.TenantID) {
+	for _, inc := range h.store.Listing(c.TenantID) {
 		if access.Sees(c, inc.ID) && odata.Match(req.filter, func(cmp *odata.Comparison) bool { return matchIncident(cmp, inc) }) {
 			matches = append(matches, inc)
 		}

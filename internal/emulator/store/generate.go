@@ -22,10 +22,7 @@ type generator struct {
 }
 
 func generate(p tenantProfile, now time.Time) []Incident {
-	g := &generator{p: p, now: now, r: rand.New(rand.NewPCG(p.seed, p.seed^0x9e3779b97f4a7c15))}
-	g.users = g.makeUsers()
-	g.devices = g.makeDevices()
-
+	g := newGenerator(p, now)
 	created := g.creationTimes()
 	incidents := make([]Incident, len(created))
 	id := p.firstID
@@ -35,6 +32,15 @@ func generate(p tenantProfile, now time.Time) []Incident {
 	}
 	g.linkRedirects(incidents)
 	return incidents
+}
+
+// newGenerator returns p's generator for reference time now, with its users
+// and devices drawn.
+func newGenerator(p tenantProfile, now time.Time) *generator {
+	g := &generator{p: p, now: now, r: rand.New(rand.NewPCG(p.seed, p.seed^0x9e3779b97f4a7c15))}
+	g.users = g.makeUsers()
+	g.devices = g.makeDevices()
+	return g
 }
 
 // creationTimes returns p.count ascending times within the sample window;

@@ -30,6 +30,7 @@ type Store struct {
 	mu         sync.RWMutex
 	tenants    map[string]*tenantData
 	lastStamp  time.Time
+	listingLag time.Duration // see SetListingLag; guarded by mu
 	huntingMu  sync.Mutex
 	huntingDBs map[string]*kql.Database
 	// huntingRows counts rows written to hunting response bodies.
@@ -39,6 +40,9 @@ type Store struct {
 type tenantData struct {
 	incidents []*Incident // newest created first, ties by id desc
 	byID      map[int64]*Incident
+	// history holds the earlier versions of the incidents changed since
+	// New, for the listing lag; seeded incidents not yet changed have none.
+	history map[int64]*history
 }
 
 // New returns a store holding the sample data of identity.HomeTenantID and
@@ -55,7 +59,7 @@ func New(now time.Time) *Store {
 	var newest time.Time
 	for _, p := range profiles {
 		incidents := generate(p, now)
-		td := &tenantData{byID: make(map[int64]*Incident, len(incidents))}
+		td := &tenantData{byID: make(map[int64]*Incident, len(incidents)), history: make(map[int64]*history)}
 		for i := range incidents {
 			inc := &incidents[i]
 			td.incidents = append(td.incidents, inc)
@@ -78,8 +82,9 @@ func (s *Store) Tenants() []string {
 	return ids
 }
 
-// List returns all incidents of tenantID, newest created first (ties by id
-// descending). An unknown tenant has none.
+// List returns all incidents of tenantID as they are now, newest created
+// first (ties by id descending). An unknown tenant has none. The API list
+// handlers use [Store.Listing], which applies the listing lag.
 func (s *Store) List(tenantID string) []Incident {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -87,11 +92,7 @@ func (s *Store) List(tenantID string) []Incident {
 	if td == nil {
 		return nil
 	}
-	out := make([]Incident, len(td.incidents))
-	for i, inc := range td.incidents {
-		out[i] = inc.clone()
-	}
-	return out
+	return cloneAll(td.incidents)
 }
 
 // Get returns incident id of tenantID, or [ErrNotFound].
@@ -131,6 +132,7 @@ func (s *Store) Update(tenantID string, id int64, p Patch) (Incident, error) {
 		return Incident{}, err
 	}
 	stamp := s.nextStamp()
+	s.tenants[tenantID].remember(inc, s.clock())
 	if p.Status != nil {
 		inc.Status = *p.Status
 	}

@@ -41,7 +41,7 @@ func (h *handler) listIncidents(w http.ResponseWriter, r *http.Request, c claims
 	}
 	page := listPage{Context: metadataURL + "#Incidents", Value: []incidentJSON{}}
 	matched := 0
-	for _, inc := range h.store.List(c.TenantID) {
+	for _, inc := range h.store.Listing(c.TenantID) {
 		if !access.Sees(c, inc.ID) || !odata.Match(filter, func(cmp *odata.Comparison) bool { return matchIncident(cmp, inc) }) {
 			continue
 		}
