@@ -34,6 +34,11 @@ var leakIgnores = []goleak.Option{
 }
 
 func TestMain(m *testing.M) {
+	if os.Getenv(gatewayProcessEnv) != "" {
+		// This test binary was started as a gateway process (see
+		// startGatewayProcess): it runs the server, not the tests.
+		os.Exit(runGatewayProcess())
+	}
 	goleak.VerifyTestMain(m, leakIgnores...)
 }
 
