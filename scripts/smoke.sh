@@ -20,14 +20,18 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 
+# has PATTERN: stdin contains PATTERN. It reads all of stdin, unlike grep -q,
+# whose early exit can fail the writer (curl: 23) under pipefail.
+has() { grep -- "$1" >/dev/null; }
+
 set -x
-grpcurl -plaintext "$grpc_addr" list | grep -q defender.v1.IncidentService
+grpcurl -plaintext "$grpc_addr" list | has defender.v1.IncidentService
 grpcurl -plaintext "$grpc_addr" describe defender.v1.IncidentService.ListIncidents >/dev/null
-grpcurl -plaintext "$grpc_addr" grpc.health.v1.Health/Check | grep -q SERVING
+grpcurl -plaintext "$grpc_addr" grpc.health.v1.Health/Check | has SERVING
 grpcurl -plaintext -d '{"parent":"tenants/default","page_size":3}' "$grpc_addr" \
-  defender.v1.IncidentService/ListIncidents | grep -q '"nextPageToken"'
-curl -fsS "http://$http_addr/v1/tenants/default/incidents?pageSize=2" | grep -q '"incidents"'
-curl -fsS "http://$http_addr/openapi.json" | grep -q '"swagger"'
+  defender.v1.IncidentService/ListIncidents | has '"nextPageToken"'
+curl -fsS "http://$http_addr/v1/tenants/default/incidents?pageSize=2" | has '"incidents"'
+curl -fsS "http://$http_addr/openapi.json" | has '"swagger"'
 "$bin" healthcheck --grpc-addr "$grpc_addr"
 set +x
 
