@@ -131,7 +131,7 @@ func (f *feed) lead(sh Shared, key string) {
 			continue
 		}
 		last = f.h.o.Now()
-		r, next, err := f.poll(st)
+		r, next, err := f.pollRenewing(sh, key, tick, st)
 		if err != nil {
 			if f.ctx.Err() != nil || f.roundFailed(err) {
 				return
@@ -163,4 +163,28 @@ func (f *feed) sharedError(what string, err error) {
 	case <-f.ctx.Done():
 	case <-time.After(time.Second):
 	}
+}
+
+// pollRenewing is poll, renewing the lease every tick while the round runs
+// (a round waiting on the quota or a slow upstream can outlast the lease).
+func (f *feed) pollRenewing(sh Shared, key string, tick time.Duration, st State) (Round, State, error) {
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(tick)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				if _, err := sh.Lead(f.ctx, key); err != nil && f.ctx.Err() == nil {
+					f.h.log.Warn("watch: renewing the poller lease failed", "tenant", f.key.Tenant, "error", err)
+				}
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	return f.poll(st)
 }
