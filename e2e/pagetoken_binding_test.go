@@ -74,3 +74,51 @@ callers:
 		})
 	}
 }
+
+// TestWatchCursorsAreBoundToTheCaller: a watch cursor resumes a watch only
+// for the caller it was issued to, in the same auth context and as the
+// same user, exactly as page tokens; a user-context watch runs as its user.
+func TestWatchCursorsAreBoundToTheCaller(t *testing.T) {
+	emu := startEmulator(t)
+	policy := writeFile(t, "policy.yaml", `
+callers:
+  - identity: api-key:soc-bot
+    tenants: [default]
+    operations: [incidents.read]
+  - identity: api-key:analyst-tool
+    tenants: [default]
+    operations: [incidents.read]
+`)
+	g := startGateway(t, emu, partnerConfig(t, emu, "graph", append([]string{
+		"--caller-auth", "api-key", "--api-keys-file", apiKeysFile(t), "--policy-file", policy}, watchFlags...)...))
+	soc := withHeaders(context.Background(), "x-api-key", socKey)
+	analyst := withHeaders(context.Background(), "x-api-key", analystKey)
+	alice := asUser(soc, userToken(t, emu, emulator.UserTokenSpec{UPN: identity.AliceUPN}))
+	cursorOf := func(ctx context.Context) string {
+		t.Helper()
+		w := watchGRPCAs(t, ctx, g.grpcAddr, &defenderv1.WatchIncidentsRequest{Parent: home})
+		w.heartbeat(t)
+		w.cancel()
+		return w.cursor
+	}
+	refused := func(ctx context.Context, cursor string) {
+		t.Helper()
+		w := watchGRPCAs(t, ctx, g.grpcAddr, &defenderv1.WatchIncidentsRequest{Parent: home, Cursor: cursor})
+		wantStatus(t, w.ended(t), codes.InvalidArgument, "INVALID_ARGUMENT", "cursor: invalid or does not match this request")
+	}
+	socCursor := cursorOf(soc)
+	refused(analyst, socCursor)
+	refused(alice, socCursor)
+	aliceCursor := cursorOf(alice)
+	refused(soc, aliceCursor)
+	refused(asUser(soc, userToken(t, emu, emulator.UserTokenSpec{UPN: identity.BobUPN})), aliceCursor)
+	for name, resume := range map[string]struct {
+		ctx    context.Context
+		cursor string
+	}{"soc-bot": {soc, socCursor}, "alice": {asUser(soc, userToken(t, emu, emulator.UserTokenSpec{UPN: identity.AliceUPN})), aliceCursor}} {
+		w := watchGRPCAs(t, resume.ctx, g.grpcAddr, &defenderv1.WatchIncidentsRequest{Parent: home, Cursor: resume.cursor})
+		if w.heartbeat(t) == nil {
+			t.Errorf("%s could not resume its own watch", name)
+		}
+	}
+}

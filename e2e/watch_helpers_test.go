@@ -49,11 +49,17 @@ func newWatchStream(cancel context.CancelFunc) *watchStream {
 // watchGRPC opens a watch on addr over gRPC.
 func watchGRPC(t testing.TB, addr string, req *defenderv1.WatchIncidentsRequest) *watchStream {
 	t.Helper()
+	return watchGRPCAs(t, context.Background(), addr, req)
+}
+
+// watchGRPCAs is watchGRPC with the metadata (caller credentials) of md.
+func watchGRPCAs(t testing.TB, md context.Context, addr string, req *defenderv1.WatchIncidentsRequest) *watchStream {
+	t.Helper()
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(md)
 	w := newWatchStream(cancel)
 	stream, err := defenderv1.NewIncidentServiceClient(conn).WatchIncidents(ctx, req)
 	if err != nil {
