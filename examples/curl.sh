@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The gateway's REST API with curl and jq: list incidents, get one, update it
 # with an update mask, run a hunting query, stream a larger one as
-# newline-delimited JSON, and read an error body's ErrorInfo.
+# newline-delimited JSON, watch for a change, and read an error body's
+# ErrorInfo.
 #
 #   GATEWAY_HTTP_ADDR=localhost:8080 examples/curl.sh
 #
@@ -54,10 +55,33 @@ curl -fsSN --max-time 120 "${auth[@]}" -X POST "$base/$tenant:streamHuntingQuery
     | if .rows == null then error("the stream ended without its end message") else . end
     | "stream columns=\(.columns) batches=\(.batches) rows=\(.rows)"'
 
+# Watched: WatchIncidents as newline-delimited JSON, {"result": {heartbeat |
+# change}, "cursor": ...} a line. The first line is a heartbeat; a comment on
+# an incident then arrives as its change. A real watcher keeps each line's
+# cursor and reconnects with the last one (?cursor=...), losing nothing.
+body=$(mktemp)
+events=$(mktemp)
+trap 'rm -f "$body" "$events"' EXIT
+watched=$(jq -er '.incidents[-1].name' <<<"$list")
+curl -fsSN --max-time 120 "${auth[@]}" "$base/$tenant/incidents:watch" >"$events" &
+watcher=$!
+for _ in $(seq 1 100); do [ -s "$events" ] && break; sleep 0.1; done
+head -n 1 "$events" | jq -e '.result.heartbeat and .result.cursor' >/dev/null
+call PATCH "$watched?comment=Seen+by+curl.sh%27s+watch." -d '{}' >/dev/null
+change=
+for _ in $(seq 1 600); do
+  change=$(jq -rc --arg n "$watched" 'select(.result.change.incident.name == $n) | .result.change.type' \
+    "$events" 2>/dev/null | head -n 1) || true
+  [ -n "$change" ] && break
+  sleep 0.1
+done
+kill "$watcher" 2>/dev/null || true
+wait "$watcher" 2>/dev/null || true
+[ -n "$change" ] || { echo "curl.sh: the watched change did not arrive" >&2; exit 1; }
+echo "watch first=heartbeat change=${change#CHANGE_TYPE_}"
+
 # An error: the body is the google.rpc.Status as JSON, with the HTTP status
 # that matches its code, and its details carry the ErrorInfo.
-body=$(mktemp)
-trap 'rm -f "$body"' EXIT
 http=$(curl -sS --max-time 30 "${auth[@]}" -o "$body" -w '%{http_code}' "$base/tenants/-bad/incidents")
 echo "  HTTP $http: $(jq -r .message "$body")"
 jq -r '

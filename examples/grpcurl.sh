@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The gateway's gRPC API with grpcurl and jq, through server reflection (no
 # protos needed): list and describe the services, check health, list
-# incidents, get one, run a hunting query, stream a larger one, and read an
-# error's ErrorInfo.
+# incidents, get one, run a hunting query, stream a larger one, watch for a
+# change, and read an error's ErrorInfo.
 #
 #   GATEWAY_GRPC_ADDR=localhost:50051 examples/grpcurl.sh
 #
@@ -61,6 +61,37 @@ grpcurl "${opts[@]}" -max-time 120 \
       else . end)
     | if .rows == null then error("the stream ended without its end message") else . end
     | "stream columns=\(.columns) batches=\(.batches) rows=\(.rows)"'
+
+# Watched: WatchIncidents prints each message as it arrives, one JSON
+# document after another. The first is a heartbeat; a comment on an incident
+# then arrives as its change. A real watcher keeps each message's cursor and
+# reconnects with the last one ("cursor": ...), losing nothing.
+events=$(mktemp)
+trap 'rm -f "$events"' EXIT
+watched=$(jq -er '.incidents[-1].name' <<<"$list")
+grpcurl "${opts[@]}" -max-time 120 -d "{\"parent\":\"$tenant\"}" "$addr" \
+  defender.v1.IncidentService/WatchIncidents >"$events" &
+watcher=$!
+first=
+for _ in $(seq 1 100); do
+  first=$(jq -c . "$events" 2>/dev/null | head -n 1) || true
+  [ -n "$first" ] && break
+  sleep 0.1
+done
+jq -e '.heartbeat and .cursor' <<<"$first" >/dev/null
+rpc defender.v1.IncidentService/UpdateIncident \
+  "{\"incident\":{\"name\":\"$watched\"},\"comment\":\"Seen by grpcurl.sh's watch.\"}" >/dev/null
+change=
+for _ in $(seq 1 600); do
+  change=$(jq -r --arg n "$watched" 'select(.change.incident.name == $n) | .change.type' \
+    "$events" 2>/dev/null | head -n 1) || true
+  [ -n "$change" ] && break
+  sleep 0.1
+done
+kill "$watcher" 2>/dev/null || true
+wait "$watcher" 2>/dev/null || true
+[ -n "$change" ] || { echo "grpcurl.sh: the watched change did not arrive" >&2; exit 1; }
+echo "watch first=heartbeat change=${change#CHANGE_TYPE_}"
 
 # The same call without reflection, the schema taken from the bundle's
 # descriptor set.

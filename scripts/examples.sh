@@ -59,7 +59,8 @@ for s in socks:
 print(*(s.getsockname()[1] for s in socks))')
 export GATEWAY_GRPC_ADDR=127.0.0.1:$grpc_port GATEWAY_HTTP_ADDR=127.0.0.1:$http_port
 
-"$work/defender-gateway" --sandbox --grpc-addr "$GATEWAY_GRPC_ADDR" --http-addr "$GATEWAY_HTTP_ADDR" >"$log" 2>&1 &
+"$work/defender-gateway" --sandbox --grpc-addr "$GATEWAY_GRPC_ADDR" --http-addr "$GATEWAY_HTTP_ADDR" \
+  --watch-poll-interval 200ms >"$log" 2>&1 &
 pid=$!
 for _ in $(seq 1 150); do
   curl -fsS "http://$GATEWAY_HTTP_ADDR/healthz" >/dev/null 2>&1 && break
@@ -80,6 +81,7 @@ common=(
   'get id=[0-9]+ alerts=[0-9]+'
   'query columns=2 rows=4'
   'stream columns=15 batches=3 rows=1200'
+  'watch first=heartbeat change=UPDATED'
   'error code=INVALID_ARGUMENT reason=INVALID_ARGUMENT domain=defender.gateway field=parent'
 )
 

@@ -89,7 +89,44 @@ func run(ctx context.Context, w io.Writer, conn grpc.ClientConnInterface) error 
 	if err := stream(ctx, w, hunting); err != nil {
 		return err
 	}
+	if err := watch(ctx, w, incidents, list.GetIncidents()[len(list.GetIncidents())-1].GetName()); err != nil {
+		return err
+	}
 	return showError(callCtx, w, incidents)
+}
+
+// watch opens a WatchIncidents stream, waits for its first heartbeat,
+// comments on the incident name and waits for that change to arrive. A
+// real watcher keeps each message's cursor and resumes with the last one.
+func watch(ctx context.Context, w io.Writer, incidents defenderv1.IncidentServiceClient, name string) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	s, err := incidents.WatchIncidents(ctx, &defenderv1.WatchIncidentsRequest{Parent: tenant})
+	if err != nil {
+		return fmt.Errorf("WatchIncidents: %w", err)
+	}
+	first, err := s.Recv()
+	if err != nil {
+		return fmt.Errorf("WatchIncidents: %w", err)
+	}
+	if first.GetHeartbeat() == nil || first.GetCursor() == "" {
+		return fmt.Errorf("WatchIncidents: the first message is not a heartbeat with a cursor: %v", first)
+	}
+	if _, err := incidents.UpdateIncident(ctx, &defenderv1.UpdateIncidentRequest{
+		Incident: &defenderv1.Incident{Name: name}, Comment: "Seen by the Go example's watch.",
+	}); err != nil {
+		return fmt.Errorf("UpdateIncident: %w", err)
+	}
+	for {
+		msg, err := s.Recv()
+		if err != nil {
+			return fmt.Errorf("WatchIncidents: %w", err)
+		}
+		if c := msg.GetChange(); c != nil && c.GetIncident().GetName() == name {
+			fmt.Fprintf(w, "watch first=heartbeat change=%s\n", strings.TrimPrefix(c.GetType().String(), "CHANGE_TYPE_"))
+			return nil
+		}
+	}
 }
 
 // stream reads a StreamQuery: the schema, batches of at most 500 rows, then

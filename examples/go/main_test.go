@@ -37,7 +37,7 @@ func TestRunAgainstSandbox(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	exit := make(chan int, 1)
 	go func() {
-		exit <- app.Main(ctx, []string{"--sandbox", "--grpc-addr", grpcAddr, "--http-addr", httpAddr},
+		exit <- app.Main(ctx, []string{"--sandbox", "--grpc-addr", grpcAddr, "--http-addr", httpAddr, "--watch-poll-interval", "200ms"},
 			func(string) string { return "" }, nil, io.Discard, io.Discard)
 	}()
 	defer func() {
@@ -67,6 +67,7 @@ func TestRunAgainstSandbox(t *testing.T) {
 		`get id=[0-9]+ alerts=[0-9]+`,
 		`query columns=2 rows=4`,
 		`stream columns=15 batches=3 rows=1200`,
+		`watch first=heartbeat change=UPDATED`,
 		`error code=INVALID_ARGUMENT reason=INVALID_ARGUMENT domain=defender.gateway field=parent`,
 	} {
 		if !regexp.MustCompile(`(?m)^` + want + `$`).Match(out.Bytes()) {

@@ -1,7 +1,7 @@
 // A Node.js client of Defender Gateway over gRPC, with Connect-ES stubs
 // generated from the proto bundle (npm run generate; see README.md here).
 // It lists incidents, gets one, runs a hunting query, streams a larger one,
-// and shows the error model: an INVALID_ARGUMENT whose google.rpc.Status is
+// watches for a change it makes, and shows the error model: an INVALID_ARGUMENT whose google.rpc.Status is
 // decoded from the grpc-status-details-bin trailer.
 //
 //   GATEWAY_GRPC_ADDR=localhost:50051 node client.js
@@ -14,7 +14,10 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 
 import { HuntingService } from "./gen/defender/v1/hunting_service_pb.js";
 import { IncidentView } from "./gen/defender/v1/incident_pb.js";
-import { IncidentService } from "./gen/defender/v1/incident_service_pb.js";
+import {
+  IncidentChange_ChangeType,
+  IncidentService,
+} from "./gen/defender/v1/incident_service_pb.js";
 import {
   BadRequestSchema,
   ErrorInfoSchema,
@@ -84,7 +87,39 @@ async function main() {
   }
   console.log(`stream columns=${columns} batches=${batches} rows=${end.rowCount}`);
 
+  await watch(list.incidents[list.incidents.length - 1].name);
   await showError();
+}
+
+// watch opens a WatchIncidents stream, waits for its first heartbeat,
+// comments on the incident name and waits for that change to arrive. A
+// real watcher keeps each message's cursor and resumes with the last one.
+async function watch(name) {
+  const ctl = new AbortController();
+  const stream = incidents.watchIncidents({ parent: tenant }, { signal: ctl.signal, timeoutMs: 120_000 });
+  let first = true;
+  try {
+    for await (const msg of stream) {
+      if (first) {
+        if (msg.event.case !== "heartbeat" || !msg.cursor) {
+          throw new Error("watch: the first message is not a heartbeat with a cursor");
+        }
+        first = false;
+        await incidents.updateIncident(
+          { incident: { name }, comment: "Seen by the Node.js example's watch." },
+          opts(),
+        );
+        continue;
+      }
+      if (msg.event.case === "change" && msg.event.value.incident?.name === name) {
+        console.log(`watch first=heartbeat change=${IncidentChange_ChangeType[msg.event.value.type]}`);
+        return;
+      }
+    }
+    throw new Error("watch: the stream ended before the change");
+  } finally {
+    ctl.abort();
+  }
 }
 
 // showError makes a call with a bad parent and decodes the error's

@@ -3,8 +3,8 @@
 
 Stubs are generated at build time from the proto bundle with Debian's
 python3-grpc-tools (see generate.sh and README.md here). It lists incidents,
-gets one, runs a hunting query, streams a larger one, and shows the error
-model: an INVALID_ARGUMENT whose google.rpc.Status is decoded from the
+gets one, runs a hunting query, streams a larger one, watches for a change it
+makes, and shows the error model: an INVALID_ARGUMENT whose google.rpc.Status is decoded from the
 grpc-status-details-bin trailer.
 
     GATEWAY_GRPC_ADDR=localhost:50051 /usr/bin/python3 client.py
@@ -70,6 +70,7 @@ def main():
         print(f"query columns={len(res.columns)} rows={len(res.rows)}")
 
         stream(hunting)
+        watch(incidents, page.incidents[-1].name)
         show_error(incidents)
 
 
@@ -93,6 +94,29 @@ def stream(hunting):
     if received != end.row_count:
         raise SystemExit(f"python client: received {received} rows, end says {end.row_count}")
     print(f"stream columns={columns} batches={batches} rows={end.row_count}")
+
+
+def watch(incidents, name):
+    """WatchIncidents: waits for the first heartbeat, comments on the incident
+    name and waits for that change. A real watcher keeps each message's
+    cursor and resumes with the last one."""
+    call = incidents.WatchIncidents(incident_pb.WatchIncidentsRequest(parent=TENANT), timeout=120)
+    try:
+        first = next(call)
+        if first.WhichOneof("event") != "heartbeat" or not first.cursor:
+            raise SystemExit("python client: the watch's first message is not a heartbeat with a cursor")
+        incidents.UpdateIncident(
+            incident_pb.UpdateIncidentRequest(
+                incident=incident_pb2.Incident(name=name), comment="Seen by the Python example's watch."),
+            timeout=TIMEOUT)
+        for msg in call:
+            if msg.WhichOneof("event") == "change" and msg.change.incident.name == name:
+                kind = incident_pb.IncidentChange.ChangeType.Name(msg.change.type)
+                print(f"watch first=heartbeat change={kind.removeprefix('CHANGE_TYPE_')}")
+                return
+        raise SystemExit("python client: the watch ended before the change")
+    finally:
+        call.cancel()
 
 
 def show_error(incidents):
