@@ -12,7 +12,9 @@
 // logged (Requests); faults can be injected per API, route and tenant
 // (InjectFault); Options.Limits enforces the documented rate limits per
 // tenant; Stats counts accepted requests and 429s; ControlHandler serves
-// faults and stats over HTTP.
+// faults and stats over HTTP. UpdateIncident, CreateIncident and
+// RedirectIncident change incidents directly, as the portal would, and
+// SetListingLag makes the incident lists show changes late.
 package emulator
 
 import (
