@@ -2,9 +2,12 @@ package telemetry
 
 import (
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/defender-gateway/gateway/internal/quota"
 )
 
 // Namespace prefixes every metric of the package.
@@ -32,6 +35,9 @@ type Metrics struct {
 	pollers           *prometheus.GaugeVec
 	watchPolls        *prometheus.CounterVec
 	quota             *quotaCollector
+	// tenants holds the (backend, tenant) pairs whose series are
+	// initialized (initTenant).
+	tenants sync.Map
 }
 
 // latencyBuckets suit upstream requests and queue waits: 5ms to 3 minutes
@@ -93,6 +99,13 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"tenant", "outcome"}),
 	}
 	m.quota = newQuotaCollector()
+	// The series of every family start at zero, so that rate() and the
+	// dashboard see them before the first event.
+	for _, f := range quota.Families {
+		m.coalesced.WithLabelValues(string(f))
+		m.cacheLookups.WithLabelValues(string(f), "hit")
+		m.cacheLookups.WithLabelValues(string(f), "miss")
+	}
 	for _, c := range []prometheus.Collector{m.upstreamRequests, m.upstreamDuration, m.upstreamThrottled, m.quotaHolds,
 		m.quotaWait, m.tokens, m.cacheLookups, m.coalesced, m.activeStreams, m.watchers, m.pollers, m.watchPolls, m.quota} {
 		if err := reg.Register(c); err != nil {
@@ -121,8 +134,28 @@ func (m *Metrics) UpstreamRequest(backend, family, tenant string, status int, d 
 		code = strconv.Itoa(status)
 	}
 	backend, family, tenant = label(backend), label(family), label(tenant)
+	m.initTenant(backend, tenant)
 	m.upstreamRequests.WithLabelValues(backend, family, tenant, code).Inc()
 	m.upstreamDuration.WithLabelValues(backend, family, tenant).Observe(d.Seconds())
+}
+
+// initTenant starts at zero, the first time a tenant of backend is seen,
+// the tenant's series of events that may never happen (throttling, holds,
+// watches): a dashboard then shows 0 rather than no data, and every metric
+// is on /metrics once the gateway has served a call.
+func (m *Metrics) initTenant(backend, tenant string) {
+	if _, done := m.tenants.LoadOrStore([2]string{backend, tenant}, true); done {
+		return
+	}
+	for _, f := range quota.Families {
+		m.upstreamThrottled.WithLabelValues(backend, string(f), tenant)
+		m.quotaHolds.WithLabelValues(backend, string(f), tenant, "family")
+		m.quotaHolds.WithLabelValues(backend, string(f), tenant, "tenant")
+	}
+	m.watchers.WithLabelValues(tenant)
+	m.pollers.WithLabelValues(tenant)
+	m.watchPolls.WithLabelValues(tenant, PollOK)
+	m.watchPolls.WithLabelValues(tenant, PollError)
 }
 
 // UpstreamThrottled counts an upstream 429 (or hunting CPU-quota error).

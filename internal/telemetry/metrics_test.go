@@ -212,3 +212,28 @@ func TestInstrumentScheduler(t *testing.T) {
 		t.Errorf("State read for %v, want t1/xdr", fake.stateOf)
 	}
 }
+
+// TestSeriesStartAtZero: the per-family series exist from the start, and a
+// tenant's throttling, hold and watch series from its first request.
+func TestSeriesStartAtZero(t *testing.T) {
+	m, reg := newMetrics(t)
+	if got := gather(t, reg, "defender_gateway_coalesced_reads_total"); !strings.Contains(got, `{family="hunting"} 0`+"\n") {
+		t.Errorf("coalesced reads before any read:\n%s", got)
+	}
+	if got := gather(t, reg, "defender_gateway_watchers"); got != "" {
+		t.Errorf("watchers before any tenant:\n%s", got)
+	}
+	m.UpstreamRequest("graph", "incident-read", "t1", 200, time.Millisecond)
+	m.UpstreamRequest("graph", "incident-get", "t1", 200, time.Millisecond)
+	for name, line := range map[string]string{
+		"defender_gateway_upstream_throttled_total": `{backend="graph",family="hunting",tenant="t1"} 0`,
+		"defender_gateway_quota_holds_total":        `{backend="graph",family="incident-write",scope="tenant",tenant="t1"} 0`,
+		"defender_gateway_watchers":                 `{tenant="t1"} 0`,
+		"defender_gateway_watch_pollers":            `{tenant="t1"} 0`,
+		"defender_gateway_watch_polls_total":        `{outcome="ok",tenant="t1"} 0`,
+	} {
+		if got := gather(t, reg, name); !strings.Contains(got, name+line+"\n") {
+			t.Errorf("%s:\n%s\nwant %s%s", name, got, name, line)
+		}
+	}
+}

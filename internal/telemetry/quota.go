@@ -35,6 +35,7 @@ type scheduler struct {
 
 func (s *scheduler) Admit(ctx context.Context, c quota.Call) error {
 	s.m.quota.seen(c.Tenant, c.Backend)
+	s.m.initTenant(label(c.Backend), label(strings.ToLower(c.Tenant)))
 	start := s.now()
 	err := s.inner.Admit(ctx, c)
 	outcome := "admitted"
