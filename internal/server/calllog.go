@@ -49,14 +49,11 @@ func setLogTenant(ctx context.Context, tenant string) {
 	}
 }
 
-// logFields are the gateway's fields of a call's log line (the logging
-// interceptor adds the method, code and latency, LogHandler the request
-// id): trace_id when the call is traced, caller and tenant once known.
+// logFields are the gateway's fields of a call's log line, caller and
+// tenant once known (the logging interceptor adds the method, code and
+// latency, LogHandler the request id and trace id).
 func logFields(ctx context.Context) logging.Fields {
 	var fields logging.Fields
-	if id := telemetry.TraceID(ctx); id != "" {
-		fields = append(fields, "trace_id", id)
-	}
 	if f := callFieldsOf(ctx); f != nil {
 		f.mu.Lock()
 		caller, tenant := f.caller, f.tenant
