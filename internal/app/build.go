@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"google.golang.org/grpc/keepalive"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/defender-gateway/gateway/internal/pagetoken"
 	"github.com/defender-gateway/gateway/internal/server"
 	"github.com/defender-gateway/gateway/internal/service"
+	"github.com/defender-gateway/gateway/internal/telemetry"
 	"github.com/defender-gateway/gateway/internal/watch"
 )
 
@@ -41,6 +44,11 @@ type Gateway struct {
 	quota *scheduling
 	// watch runs WatchIncidents' shared pollers.
 	watch *watch.Hub
+	// Metrics are the gateway's own metrics (package telemetry), registered
+	// on Registry, which /metrics serves with the gRPC, Go and process
+	// metrics.
+	Metrics  *telemetry.Metrics
+	Registry *prometheus.Registry
 }
 
 // watchCallMargin is how much longer than DEFENDER_WATCH_MAX_DURATION a
@@ -86,10 +94,15 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	httpClient := upstreamClient(deps.HTTPClient, cfg.UpstreamTimeout)
+	registry, metrics, err := newMetrics()
+	if err != nil {
+		return nil, err
+	}
 
 	// Every confidential client is the gateway's app registration with its
 	// credential; contexts differ in tenant, authority and scope.
-	appOptions := func(authorityHost, tenant, scope string, logAttrs ...any) credentials.AppOptions {
+	// kind is the auth context's, the label of its token metrics.
+	appOptions := func(kind, authorityHost, tenant, scope string, logAttrs ...any) credentials.AppOptions {
 		return credentials.AppOptions{
 			AuthorityHost:  authorityHost,
 			TenantID:       tenant,
@@ -99,14 +112,15 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 			Scope:          scope,
 			HTTPClient:     httpClient,
 			Logger:         logger.With(append([]any{"component", "credentials"}, logAttrs...)...),
+			Observer:       metrics.Tokens(kind),
 		}
 	}
-	tokens, err := credentials.NewApp(appOptions(cfg.AuthorityHost, cfg.TenantID, cfg.Scope))
+	tokens, err := credentials.NewApp(appOptions(authctx.KindApp, cfg.AuthorityHost, cfg.TenantID, cfg.Scope))
 	if err != nil {
 		return nil, err
 	}
 	newPartnerTokens := func(t authctx.PartnerTenant) (defender.TokenSource, error) {
-		return credentials.NewApp(appOptions(t.AuthorityHost, t.Tenant, t.Scope, "context", authctx.KindPartner))
+		return credentials.NewApp(appOptions(authctx.KindPartner, t.AuthorityHost, t.Tenant, t.Scope, "context", authctx.KindPartner))
 	}
 	shared, err := openSharedState(cfg, logger)
 	if err != nil {
@@ -118,13 +132,14 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 		shared.close()
 		return nil, err
 	}
+	loginOpts.Observer = metrics.Tokens(authctx.KindUser)
 	logins, err := credentials.NewDeviceLogins(loginOpts)
 	if err != nil {
 		shared.close()
 		return nil, err
 	}
 	newOnBehalfOf := func(t authctx.TenantConfig) (defender.TokenSource, error) {
-		return credentials.NewOnBehalfOf(appOptions(t.AuthorityHost, t.Tenant, t.Scope, "context", authctx.KindUser))
+		return credentials.NewOnBehalfOf(appOptions(authctx.KindUser, t.AuthorityHost, t.Tenant, t.Scope, "context", authctx.KindUser))
 	}
 	contexts, err := authctx.New(authctx.Options{
 		App: authctx.AppContext{
@@ -151,7 +166,7 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 			Accounts:       deviceAccounts{logins},
 		},
 		HTTPClient: httpClient,
-		NewBackend: retryingBackends(cfg),
+		NewBackend: retryingBackends(cfg, metrics),
 		Logger:     logger.With("component", "defender"),
 	})
 	if err != nil {
@@ -165,7 +180,7 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 		shared.close()
 		return nil, err
 	}
-	gw := &Gateway{logins: logins, security: security, shared: shared}
+	gw := &Gateway{logins: logins, security: security, shared: shared, Metrics: metrics, Registry: registry}
 	pageTokens, err := pageTokenCodec(cfg, shared)
 	if err != nil {
 		gw.Close()
@@ -182,12 +197,14 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 	if sched := gw.quota.scheduler(); sched != nil {
 		quotaReader = sched
 	}
-	gov, err := newGovernor(cfg.Governor, contexts, gw.quota.scheduler(), logger)
+	// The governor's scheduler is measured (admission waits, holds, and the
+	// budgets at scrape time); GetQuota reads the scheduler itself.
+	gov, err := newGovernor(cfg.Governor, contexts, telemetry.InstrumentScheduler(gw.quota.scheduler(), metrics), metrics, logger)
 	if err != nil {
 		gw.Close()
 		return nil, err
 	}
-	gw.watch, err = newWatchHub(cfg, shared, logger)
+	gw.watch, err = newWatchHub(cfg, shared, metrics, logger)
 	if err != nil {
 		gw.Close()
 		return nil, err
@@ -203,6 +220,8 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 			Quota:   service.NewQuotaService(contexts, quotaReader, logger),
 		},
 		Logger:          logger,
+		Metrics:         registry,
+		Telemetry:       metrics,
 		ShutdownTimeout: cfg.ShutdownTimeout,
 		TLS:             security.tls,
 		CallerAuth:      security.authn,
@@ -265,13 +284,14 @@ func partnerTenants(cfg *config.Config) []authctx.PartnerTenant {
 	return out
 }
 
-// retryingBackends is defender.NewBackend with the configured retry policy
-// and request timeouts: each attempt is bounded by DEFENDER_UPSTREAM_TIMEOUT
+// retryingBackends is defender.NewBackend with the configured retry policy,
+// the upstream metrics and request timeouts: each attempt is bounded by DEFENDER_UPSTREAM_TIMEOUT
 // (the client's Timeout, which the defender client applies per attempt),
 // a hunting attempt by DEFENDER_HUNTING_CALL_TIMEOUT when that is longer.
-func retryingBackends(cfg *config.Config) defender.BackendFactory {
+func retryingBackends(cfg *config.Config, metrics *telemetry.Metrics) defender.BackendFactory {
 	policy := defender.RetryPolicy{MaxAttempts: cfg.Retry.MaxAttempts, BaseDelay: cfg.Retry.BaseDelay, MaxDelay: cfg.Retry.MaxDelay}
 	return func(kind defender.BackendKind, opts defender.ClientOptions) (defender.Backend, error) {
+		opts.Observer = metrics
 		opts.Retry = policy
 		opts.RequestTimeout = cfg.UpstreamTimeout
 		opts.HuntingRequestTimeout = cfg.Retry.HuntingCallTimeout
@@ -307,4 +327,16 @@ func pageTokenCodec(cfg *config.Config, shared *sharedState) (*pagetoken.Codec, 
 		return pagetoken.New(key)
 	}
 	return pagetoken.NewRandom(), nil
+}
+
+// newMetrics is the registry /metrics serves, with the Go and process
+// collectors, and the gateway's own metrics on it.
+func newMetrics() (*prometheus.Registry, *telemetry.Metrics, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m, err := telemetry.New(reg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return reg, m, nil
 }

@@ -7,12 +7,14 @@ import (
 	"github.com/defender-gateway/gateway/internal/config"
 	"github.com/defender-gateway/gateway/internal/governor"
 	"github.com/defender-gateway/gateway/internal/quota"
+	"github.com/defender-gateway/gateway/internal/telemetry"
 )
 
 // newGovernor wraps the auth contexts' targets: every upstream request is
 // admitted by sched (nil: none is scheduled), identical concurrent reads
-// share one call, and the optional read cache serves repeats.
-func newGovernor(cfg config.Governor, contexts *authctx.Registry, sched quota.Scheduler, logger *slog.Logger) (*governor.Governor, error) {
+// share one call, and the optional read cache serves repeats; metrics
+// count the cache lookups and coalesced reads.
+func newGovernor(cfg config.Governor, contexts *authctx.Registry, sched quota.Scheduler, metrics *telemetry.Metrics, logger *slog.Logger) (*governor.Governor, error) {
 	return governor.New(governor.Options{
 		Resolver:  contexts,
 		Scheduler: sched,
@@ -23,6 +25,7 @@ func newGovernor(cfg config.Governor, contexts *authctx.Registry, sched quota.Sc
 			TTLHunting:      cfg.CacheTTLHunting,
 			MaxEntries:      cfg.CacheMaxEntries,
 		},
-		Logger: logger.With("component", "governor"),
+		Metrics: metrics,
+		Logger:  logger.With("component", "governor"),
 	})
 }

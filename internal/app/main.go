@@ -10,10 +10,12 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/defender-gateway/gateway/internal/config"
 	"github.com/defender-gateway/gateway/internal/emulator"
 	"github.com/defender-gateway/gateway/internal/server"
+	"github.com/defender-gateway/gateway/internal/telemetry"
 )
 
 // Exit codes of the process.
@@ -47,7 +49,7 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdin 
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, cfg, stdout, stderr); err != nil {
+	if err := run(ctx, cfg, getenv, stdout, stderr); err != nil {
 		fmt.Fprintln(stderr, "defender-gateway:", err)
 		var cerr *configError
 		if errors.As(err, &cerr) {
@@ -58,14 +60,33 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdin 
 	return exitOK
 }
 
+// tracingFlushTimeout bounds the flush of the last spans at exit.
+const tracingFlushTimeout = 5 * time.Second
+
 // configError marks a configuration that failed validation.
 type configError struct{ err error }
 
 func (e *configError) Error() string { return "invalid configuration:\n" + e.err.Error() }
 func (e *configError) Unwrap() error { return e.err }
 
-func run(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) error {
+func run(ctx context.Context, cfg *config.Config, getenv func(string) string, stdout, stderr io.Writer) error {
 	logger := newLogger(stderr, cfg.LogLevel)
+	// Tracing is off (a no-op provider) unless the OTEL_* variables
+	// configure it; the spans left are flushed on the way out.
+	tracing, err := telemetry.StartTracing(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		flush, cancel := context.WithTimeout(context.WithoutCancel(ctx), tracingFlushTimeout)
+		defer cancel()
+		if err := tracing.Shutdown(flush); err != nil {
+			logger.Warn("flushing the last spans failed", "error", err)
+		}
+	}()
+	if tracing.Enabled() {
+		logger.Info("tracing on", "exporter", getenv("OTEL_TRACES_EXPORTER"), "service_name", getenv("OTEL_SERVICE_NAME"))
+	}
 	deps := Dependencies{Logger: logger}
 	if cfg.Sandbox {
 		emu, err := emulator.Start(sandboxEmulatorOptions(cfg, logger.With("component", "emulator")))

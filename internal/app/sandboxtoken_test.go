@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,16 +28,28 @@ var bannerREST = regexp.MustCompile(`(?m)^REST\s+(http://\S+)`)
 // returns its gRPC address and REST base URL from the banner, and its log.
 func startSandbox(t *testing.T, extra ...string) (grpcAddr, restURL string, stderr *syncBuffer) {
 	t.Helper()
+	grpcAddr, restURL, stderr, _ = startSandboxEnv(t, envOf(nil), extra...)
+	return grpcAddr, restURL, stderr
+}
+
+// startSandboxEnv is startSandbox with the environment getenv; stop ends
+// the process and waits for it (it is also called at cleanup).
+func startSandboxEnv(t *testing.T, getenv func(string) string, extra ...string) (grpcAddr, restURL string, stderr *syncBuffer, stop func()) {
+	t.Helper()
 	var stdout syncBuffer
 	stderr = &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	exit := make(chan int, 1)
 	args := append([]string{"--sandbox", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"}, extra...)
-	go func() { exit <- app.Main(ctx, args, envOf(nil), nil, &stdout, stderr) }()
-	t.Cleanup(func() {
-		cancel()
-		<-exit
-	})
+	go func() { exit <- app.Main(ctx, args, getenv, nil, &stdout, stderr) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			<-exit
+		})
+	}
+	t.Cleanup(stop)
 	if !eventually(20*time.Second, func() bool { return strings.Contains(stdout.String(), "Stop with Ctrl-C.") || len(exit) > 0 }) {
 		t.Fatalf("no banner within 20s; stderr:\n%s", stderr.String())
 	}
@@ -44,7 +57,7 @@ func startSandbox(t *testing.T, extra ...string) (grpcAddr, restURL string, stde
 	if g == nil || r == nil {
 		t.Fatalf("no addresses in the banner:\n%s", stdout.String())
 	}
-	return g[1], r[1], stderr
+	return g[1], r[1], stderr, stop
 }
 
 // TestSandboxTokenSubcommand: `sandbox-token --user alice` against a

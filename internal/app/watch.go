@@ -8,13 +8,14 @@ import (
 	"os"
 
 	"github.com/defender-gateway/gateway/internal/config"
+	"github.com/defender-gateway/gateway/internal/telemetry"
 	"github.com/defender-gateway/gateway/internal/watch"
 	"github.com/defender-gateway/gateway/internal/watch/redisshare"
 )
 
 // newWatchHub builds WatchIncidents' hub: its pollers share one per
 // tenant across the replicas through Redis when Redis is configured.
-func newWatchHub(cfg *config.Config, shared *sharedState, logger *slog.Logger) (*watch.Hub, error) {
+func newWatchHub(cfg *config.Config, shared *sharedState, metrics *telemetry.Metrics, logger *slog.Logger) (*watch.Hub, error) {
 	w := cfg.Watch
 	opts := watch.Options{
 		Timing: watch.Timing{
@@ -24,6 +25,7 @@ func newWatchHub(cfg *config.Config, shared *sharedState, logger *slog.Logger) (
 		Buffer:       w.Buffer,
 		RoundTimeout: cfg.Retry.CallTimeout,
 		Log:          logger.With("component", "watch"),
+		Metrics:      metrics,
 	}
 	if client := shared.Client(); client != nil {
 		holder, err := holderName()

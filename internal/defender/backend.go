@@ -123,6 +123,8 @@ type ClientOptions struct {
 	// longer than RequestTimeout: the upstream runs a query up to 3
 	// minutes (the gateway passes DEFENDER_HUNTING_CALL_TIMEOUT).
 	HuntingRequestTimeout time.Duration
+	// Observer sees every upstream request (metrics); nil sees none.
+	Observer Observer
 }
 
 // BackendFactory builds a backend client of a kind; NewBackend is the real

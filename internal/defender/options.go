@@ -54,13 +54,14 @@ func newUpstream(kind BackendKind, perms permissions, opts ClientOptions) (*upst
 		timeout = opts.HTTPClient.Timeout
 	}
 	return &upstream{
-		kind:   kind,
-		base:   base,
-		client: withoutRedirects(opts.HTTPClient),
-		tokens: opts.Tokens,
-		log:    logger,
-		perms:  perms,
-		retry:  opts.Retry,
+		kind:     kind,
+		base:     base,
+		client:   withoutRedirects(opts.HTTPClient),
+		tokens:   opts.Tokens,
+		log:      logger,
+		perms:    perms,
+		observer: opts.Observer,
+		retry:    opts.Retry,
 		// The client's own Timeout would bound hunting too: it becomes the
 		// per-attempt bound of everything else instead.
 		timeout:        timeout,

@@ -41,6 +41,8 @@ type upstream struct {
 	tokens TokenSource
 	log    *slog.Logger
 	perms  permissions
+	// observer sees every attempt (metrics); nil sees none.
+	observer Observer
 	// retry is the retry policy; timeout bounds one attempt, huntingTimeout
 	// one hunting attempt (the larger of the two applies).
 	retry                   RetryPolicy
@@ -161,6 +163,9 @@ func (u *upstream) send(ctx context.Context, c call, out any) error {
 		}
 		e, _ := AsError(err)
 		last = e
+		if f == failThrottled && u.observer != nil {
+			u.observer.UpstreamThrottled(string(u.kind), string(c.family()), TenantLabel(ctx))
+		}
 		if f == failThrottled && gate != nil {
 			gate.Throttled(c.family(), throttleWait(e), u.kind == BackendXDR)
 		}
@@ -317,7 +322,19 @@ func (u *upstream) do(ctx, actx context.Context, c call, body []byte, out any, t
 	return nil
 }
 
+// logCall logs one attempt, at debug, or at info when it failed (no
+// response, or a status that is not 2xx): its client_request_id is what
+// Microsoft support needs to find the request. It also reports the attempt
+// to the observer.
 func (u *upstream) logCall(ctx context.Context, c call, requestID string, status int, start time.Time, attempt int, err error) {
+	elapsed := time.Since(start)
+	if u.observer != nil {
+		u.observer.UpstreamRequest(string(u.kind), string(c.family()), TenantLabel(ctx), status, elapsed)
+	}
+	level, msg := slog.LevelDebug, "upstream call"
+	if err != nil || status < 200 || status > 299 {
+		level, msg = slog.LevelInfo, "upstream call failed"
+	}
 	attrs := []slog.Attr{
 		slog.String("backend", string(u.kind)),
 		slog.String("op", c.op),
@@ -325,7 +342,7 @@ func (u *upstream) logCall(ctx context.Context, c call, requestID string, status
 		slog.String("route", c.route()), // never ids or the query: it may hold user data
 		slog.Int("attempt", attempt),
 		slog.String("client_request_id", requestID),
-		slog.Duration("duration", time.Since(start)),
+		slog.Duration("duration", elapsed),
 	}
 	if status != 0 {
 		attrs = append(attrs, slog.Int("status", status))
@@ -333,7 +350,7 @@ func (u *upstream) logCall(ctx context.Context, c call, requestID string, status
 	if err != nil {
 		attrs = append(attrs, slog.String("error", transportCause(err).Error()))
 	}
-	u.log.LogAttrs(ctx, slog.LevelDebug, "upstream call", attrs...)
+	u.log.LogAttrs(ctx, level, msg, attrs...)
 }
 
 // tokenError passes a token source's *Error through unchanged.

@@ -62,8 +62,10 @@ func (b *backend) key(k func() string) string {
 	return k()
 }
 
-// gated puts the call's gate in ctx, when there is a scheduler.
+// gated names the call's tenant for the upstream metrics and puts the
+// call's gate in ctx, when there is a scheduler.
 func (b *backend) gated(ctx context.Context) context.Context {
+	ctx = defender.WithTenantLabel(ctx, strings.ToLower(b.tenant))
 	if b.g.scheduler == nil {
 		return ctx
 	}
@@ -87,9 +89,11 @@ func read[T any](ctx context.Context, b *backend, family defender.Family, key st
 	var gen uint64
 	if cached {
 		if v, ok := c.get(key); ok {
+			b.g.metrics.CacheLookup(string(family), true)
 			b.g.logger.DebugContext(ctx, "read cache hit", "family", string(family), "tenant", b.tenant)
 			return clone(v.(*T)), nil
 		}
+		b.g.metrics.CacheLookup(string(family), false)
 		gen = c.generation(b.tenant)
 	}
 	fetch := func(ctx context.Context) (*T, error) {
@@ -102,7 +106,8 @@ func read[T any](ctx context.Context, b *backend, family defender.Family, key st
 	if !b.g.coalesce {
 		return fetch(ctx)
 	}
-	v, err := b.g.flights.do(ctx, key, func(ctx context.Context) (any, error) { return fetch(ctx) })
+	v, err := b.g.flights.do(ctx, key, func(ctx context.Context) (any, error) { return fetch(ctx) },
+		func() { b.g.metrics.ReadCoalesced(string(family)) })
 	if err != nil {
 		return nil, err
 	}

@@ -49,10 +49,15 @@ func newGroup() *group { return &group{m: map[string]*flight{}} }
 
 // do returns the result of fn for key, shared with the concurrent callers
 // of key. fn must not keep its result: the callers share it (they copy).
-func (g *group) do(ctx context.Context, key string, fn func(context.Context) (any, error)) (any, error) {
+// joined, when not nil, is called each time the caller joins a call
+// already in flight rather than starting one.
+func (g *group) do(ctx context.Context, key string, fn func(context.Context) (any, error), joined func()) (any, error) {
 	own, hasOwn := ctx.Deadline()
 	for attempt := 0; ; attempt++ {
-		f := g.join(ctx, key, fn)
+		f, shared := g.join(ctx, key, fn)
+		if shared && joined != nil {
+			joined()
+		}
 		select {
 		case <-f.done:
 			g.leave(key, f)
@@ -69,15 +74,15 @@ func (g *group) do(ctx context.Context, key string, fn func(context.Context) (an
 }
 
 // join returns key's flight, starting it with ctx as the leader's when
-// there is none, and counts the caller as its waiter.
-func (g *group) join(ctx context.Context, key string, fn func(context.Context) (any, error)) *flight {
+// there is none (shared false), and counts the caller as its waiter.
+func (g *group) join(ctx context.Context, key string, fn func(context.Context) (any, error)) (f *flight, shared bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if f, ok := g.m[key]; ok {
 		f.waiters++
-		return f
+		return f, true
 	}
-	f := &flight{done: make(chan struct{}), waiters: 1}
+	f = &flight{done: make(chan struct{}), waiters: 1}
 	var fctx context.Context
 	detached := context.WithoutCancel(ctx)
 	if d, ok := ctx.Deadline(); ok {
@@ -88,7 +93,7 @@ func (g *group) join(ctx context.Context, key string, fn func(context.Context) (
 	}
 	g.m[key] = f
 	go g.run(fctx, key, f, fn)
-	return f
+	return f, false
 }
 
 func (g *group) run(ctx context.Context, key string, f *flight, fn func(context.Context) (any, error)) {

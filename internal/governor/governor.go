@@ -62,7 +62,23 @@ type Options struct {
 	// Clock is the cache's clock; nil is time.Now.
 	Clock  func() time.Time
 	Logger *slog.Logger
+	// Metrics counts cache lookups and coalesced reads; nil counts none.
+	// *telemetry.Metrics is one.
+	Metrics Metrics
 }
+
+// Metrics is what the governor reports: each read cache lookup, and each
+// read that joined an identical one in flight instead of calling upstream.
+type Metrics interface {
+	CacheLookup(family string, hit bool)
+	ReadCoalesced(family string)
+}
+
+// noMetrics counts nothing.
+type noMetrics struct{}
+
+func (noMetrics) CacheLookup(string, bool) {}
+func (noMetrics) ReadCoalesced(string)     {}
 
 // Governor is a Resolver whose targets' backends are gated, coalesced and
 // cached as its Options say. It is safe for concurrent use.
@@ -74,6 +90,7 @@ type Governor struct {
 	cache     *cache // nil when disabled
 	flights   *group
 	logger    *slog.Logger
+	metrics   Metrics
 	// withGate puts a gate in a context: defender.WithGate (tests observe
 	// the gates through it).
 	withGate func(context.Context, defender.Gate) context.Context
@@ -94,7 +111,11 @@ func New(opts Options) (*Governor, error) {
 		cacheOpts: opts.Cache,
 		flights:   newGroup(),
 		logger:    opts.Logger,
+		metrics:   opts.Metrics,
 		withGate:  defender.WithGate,
+	}
+	if g.metrics == nil {
+		g.metrics = noMetrics{}
 	}
 	if g.logger == nil {
 		g.logger = slog.New(slog.DiscardHandler)

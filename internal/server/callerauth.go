@@ -70,6 +70,7 @@ func (g *callerGuard) authenticate(ctx context.Context, method string) (context.
 		return ctx, service.ToStatus(err).Err()
 	}
 	audit.SetCaller(ctx, r)
+	setLogCaller(ctx, r.Identity.Name)
 	return caller.NewContext(ctx, r), nil
 }
 
@@ -81,6 +82,9 @@ func (g *callerGuard) authorize(ctx context.Context, method string, req any) err
 	r := caller.FromContext(ctx)
 	if r == nil {
 		return internalError()
+	}
+	if _, tenant, ok := policy.Resource(req); ok {
+		setLogTenant(ctx, tenant)
 	}
 	if err := g.policy.Authorize(r, method, req); err != nil {
 		return service.ToStatus(err).Err()

@@ -8,6 +8,7 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -33,7 +34,9 @@ const maxRESTResponse = 64 << 20
 // google.rpc.Status in JSON (resterrors.go). When sandbox is not nil it
 // serves /sandbox/ (the sandbox's user-token route).
 func newHTTPHandler(inproc inprocListener, hs *health.Server, reg *prometheus.Registry, edge *restEdge, sandbox http.Handler) (http.Handler, *grpc.ClientConn, error) {
-	conn, err := inproc.dial(grpc.WithChainUnaryInterceptor(markInvoked))
+	// The client stats handler carries the REST server span's trace
+	// context to the gRPC server (which starts its span under it).
+	conn, err := inproc.dial(grpc.WithChainUnaryInterceptor(markInvoked), grpc.WithStatsHandler(otelgrpc.NewClientHandler()))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/defender-gateway/gateway/internal/audit"
+	"github.com/defender-gateway/gateway/internal/telemetry"
 )
 
 // internalError is the status of a bug: nothing about the cause reaches the
@@ -37,9 +38,10 @@ type interceptorChain struct {
 	guard     *callerGuard
 	audit     *audit.Logger // nil: no audit records
 	timeouts  CallTimeouts
+	telemetry *telemetry.Metrics // nil: no stream gauges
 }
 
-func newInterceptorChain(log *slog.Logger, reg *prometheus.Registry, guard *callerGuard, auditLog *audit.Logger, timeouts CallTimeouts) (*interceptorChain, error) {
+func newInterceptorChain(log *slog.Logger, reg *prometheus.Registry, guard *callerGuard, auditLog *audit.Logger, timeouts CallTimeouts, tm *telemetry.Metrics) (*interceptorChain, error) {
 	v, err := protovalidate.New()
 	if err != nil {
 		return nil, err
@@ -48,7 +50,7 @@ func newInterceptorChain(log *slog.Logger, reg *prometheus.Registry, guard *call
 	if err := reg.Register(m); err != nil {
 		return nil, err
 	}
-	return &interceptorChain{log: log, metrics: m, validator: v, guard: guard, audit: auditLog, timeouts: timeouts}, nil
+	return &interceptorChain{log: log, metrics: m, validator: v, guard: guard, audit: auditLog, timeouts: timeouts, telemetry: tm}, nil
 }
 
 // serverOptions returns the gRPC server options in the one place where the
@@ -63,9 +65,14 @@ func newInterceptorChain(log *slog.Logger, reg *prometheus.Registry, guard *call
 //     x-request-id or made up), returned in the response header, put on
 //     every log record of the call and into the ErrorInfo ("request_id") of
 //     every error status it returns, whichever interceptor or handler below
-//     made it; the call is logged once when it ends.
-//  3. metrics (Prometheus) and tracing (OpenTelemetry, as a stats handler so
-//     that it sees the wire-level events).
+//     made it; the call is logged once when it ends, as one JSON line
+//     (calllog.go) with its request id, trace id (when traced), caller,
+//     tenant, method, code and latency: authentication and authorization,
+//     further in, fill the caller and tenant in a slot of the context.
+//  3. metrics (Prometheus: grpcprom's grpc_server_*, then the gauge of
+//     server streams in progress by method) and tracing (OpenTelemetry, as
+//     a stats handler so that it sees the wire-level events, and the REST
+//     gateway's in-memory client too, so that a REST call's spans chain).
 //  4. call timeout (calltimeout.go): the call's deadline becomes the
 //     sooner of the caller's and DEFENDER_CALL_TIMEOUT (for HuntingService
 //     DEFENDER_HUNTING_CALL_TIMEOUT), so a caller without a deadline cannot
@@ -108,7 +115,7 @@ func (c *interceptorChain) serverOptions() []grpc.ServerOption {
 		c.log.Log(ctx, slog.Level(lvl), msg, fields...)
 	})
 	// The request id is added to every record by LogHandler.
-	logOpts := []logging.Option{logging.WithLogOnEvents(logging.FinishCall)}
+	logOpts := []logging.Option{logging.WithLogOnEvents(logging.FinishCall), logging.WithFieldsFromContext(logFields)}
 	return []grpc.ServerOption{
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
 		// The proto codec, remembering undecodable requests for the chain.
@@ -133,6 +140,7 @@ func (c *interceptorChain) serverOptions() []grpc.ServerOption {
 			streamRequestID,
 			logging.StreamServerInterceptor(logger, logOpts...),
 			c.metrics.StreamServerInterceptor(),
+			streamActive(c.telemetry),
 			streamCallTimeout(c.timeouts),
 			recovery.StreamServerInterceptor(recoverOpt),
 			c.streamAudit(),

@@ -43,7 +43,8 @@ func withRequestID(ctx context.Context) context.Context {
 		id = hex.EncodeToString(b[:])
 	}
 	_ = grpc.SetHeader(ctx, metadata.Pairs(RequestIDHeader, id))
-	return context.WithValue(ctx, requestIDKey{}, id)
+	// The call's log line fields are filled in by the interceptors inside.
+	return withCallFields(context.WithValue(ctx, requestIDKey{}, id))
 }
 
 func unaryRequestID(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {

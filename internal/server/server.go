@@ -24,6 +24,7 @@ import (
 	"github.com/defender-gateway/gateway/internal/callerauth"
 	"github.com/defender-gateway/gateway/internal/config"
 	"github.com/defender-gateway/gateway/internal/policy"
+	"github.com/defender-gateway/gateway/internal/telemetry"
 )
 
 // Services are the RPC implementations the server exposes.
@@ -44,6 +45,10 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	// Metrics receives the gRPC and process metrics; nil makes a new registry.
 	Metrics *prometheus.Registry
+	// Telemetry, when set, counts the server streams in progress
+	// (defender_gateway_active_streams); it should be registered on
+	// Metrics, which /metrics serves.
+	Telemetry *telemetry.Metrics
 
 	// TLS, when set, makes both listeners serve TLS with it (NewTLSConfig);
 	// with ClientCAs set, client certificates are verified if given. TLS
@@ -129,7 +134,7 @@ func New(opts Options) (*Server, error) {
 	timeouts.Default = orDefault(timeouts.Default, config.DefaultCallTimeout)
 	timeouts.Hunting = orDefault(timeouts.Hunting, config.DefaultHuntingCallTimeout)
 	timeouts.StreamWrite = orDefault(timeouts.StreamWrite, config.DefaultStreamWriteTimeout)
-	chain, err := newInterceptorChain(opts.Logger, opts.Metrics, guard, auditLog, timeouts)
+	chain, err := newInterceptorChain(opts.Logger, opts.Metrics, guard, auditLog, timeouts, opts.Telemetry)
 	if err != nil {
 		return nil, err
 	}

@@ -148,12 +148,24 @@ func (f *feed) poll(st State) (Round, State, error) {
 	ctx, cancel := context.WithTimeout(defender.WithFreshRead(valuesOf(f.ctx, src.Values)), f.h.o.RoundTimeout)
 	defer cancel()
 	r, next, err := f.p.round(ctx, src.Backend, st)
-	outcome := "ok"
-	if err != nil {
-		outcome = "error"
-	}
-	f.h.o.Metrics.WatchPoll(f.key.Tenant, outcome)
+	f.h.o.Metrics.WatchPoll(f.key.Tenant, pollOutcome(err, f.p.fellBack))
 	return r, next, err
+}
+
+// pollOutcome names a round's outcome for the metrics: ok, fallback (the
+// alerts were read per incident), throttled (the quota or the upstream
+// refused it) or error.
+func pollOutcome(err error, fellBack bool) string {
+	if err == nil {
+		if fellBack {
+			return "fallback"
+		}
+		return "ok"
+	}
+	if e, ok := defender.AsError(err); ok && (e.Kind == defender.KindThrottled || e.Reason == defender.ReasonQuotaExhausted) {
+		return "throttled"
+	}
+	return "error"
 }
 
 // roundFailed logs a failed round and reports whether it ends the feed: a

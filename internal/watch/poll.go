@@ -84,6 +84,8 @@ type poller struct {
 	now         func() time.Time
 	noExpandTil time.Time // list without alerts until then
 	onFallback  func(error)
+	// fellBack says that the last round read the alerts per incident.
+	fellBack bool
 }
 
 // round polls once from st and returns the round and the state after it;
@@ -96,6 +98,7 @@ func (p *poller) round(ctx context.Context, b defender.Backend, st State) (Round
 	}
 	from := st.Watermark.Add(-p.timing.Overlap)
 	incidents, fetchAlerts, err := p.list(ctx, b, from, now)
+	p.fellBack = fetchAlerts
 	if err != nil {
 		return Round{}, st, err
 	}

@@ -35,6 +35,8 @@ type AppOptions struct {
 	// AcquireTimeout bounds one request to Entra ID shared by concurrent
 	// callers; 0 means 30s.
 	AcquireTimeout time.Duration
+	// Observer sees every acquisition (metrics); nil sees none.
+	Observer TokenObserver
 }
 
 // App is the token source of the application context: client credentials
@@ -57,6 +59,7 @@ type confidentialSource struct {
 	shared   *sharedAcquirer
 	mapper   *tokenErrorMapper
 	logger   *slog.Logger
+	observer TokenObserver
 }
 
 var _ defender.TokenSource = (*App)(nil)
@@ -95,6 +98,7 @@ func newConfidentialSource(opts AppOptions) (confidentialSource, error) {
 		shared:   shared,
 		mapper:   &tokenErrorMapper{secret: opts.ClientSecret, timeout: shared.timeout, tenant: opts.TenantID},
 		logger:   logger,
+		observer: opts.Observer,
 	}, nil
 }
 
@@ -149,6 +153,7 @@ func (a *App) Token(ctx context.Context) (string, error) {
 // acquire runs one MSAL acquisition under the shared, bounded context.
 func (a *App) acquire(ctx context.Context) (string, error) {
 	res, err := a.client.AcquireTokenByCredential(ctx, a.scopes)
+	observeToken(a.observer, err == nil && res.Metadata.TokenSource == confidential.TokenSourceIdentityProvider, err)
 	if err != nil {
 		e := a.mapper.mapError(err, ctx.Err() != nil)
 		a.logger.LogAttrs(ctx, slog.LevelDebug, "token acquisition failed",

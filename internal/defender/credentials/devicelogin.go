@@ -47,6 +47,9 @@ type DeviceLoginsOptions struct {
 	// Retention is how long finished device logins stay readable with Get
 	// (default 1h).
 	Retention time.Duration
+	// Observer sees every silent token acquisition of a signed-in account
+	// (metrics); nil sees none.
+	Observer TokenObserver
 }
 
 // Defaults of DeviceLoginsOptions.
@@ -118,6 +121,7 @@ type DeviceLogins struct {
 	clientID   string
 	httpClient *http.Client
 	logger     *slog.Logger
+	observer   TokenObserver
 	now        func() time.Time
 	maxPending int
 	retention  time.Duration
@@ -185,6 +189,7 @@ func NewDeviceLogins(opts DeviceLoginsOptions) (*DeviceLogins, error) {
 		clientID:   opts.ClientID,
 		httpClient: opts.HTTPClient,
 		logger:     logger,
+		observer:   opts.Observer,
 		now:        opts.Now,
 		maxPending: opts.MaxPending,
 		retention:  opts.Retention,

@@ -109,6 +109,7 @@ func (a *accountTokens) silent(ctx context.Context, upn string) (string, error) 
 			"account %q is not signed in in tenant %q: sign it in with a device login first", truncateID(upn), a.tenant.Tenant)
 	}
 	res, err := tc.client.AcquireTokenSilent(ctx, []string{a.tenant.Scope}, public.WithSilentAccount(*account))
+	observeToken(a.logins.observer, err == nil && res.Metadata.TokenSource == public.TokenSourceIdentityProvider, err)
 	if err != nil {
 		m := tokenErrorMapper{timeout: a.logins.shared.timeout, tenant: a.tenant.Tenant}
 		e := m.mapUserError(err, ctx.Err() != nil, flowSilent)

@@ -97,6 +97,7 @@ func (o *OnBehalfOf) Token(ctx context.Context) (string, error) {
 // exchange runs one on-behalf-of acquisition.
 func (o *OnBehalfOf) exchange(ctx context.Context, assertion string, user *caller.UserToken) (string, error) {
 	res, err := o.currentClient().AcquireTokenOnBehalfOf(ctx, assertion, o.scopes)
+	observeToken(o.observer, err == nil && res.Metadata.TokenSource == confidential.TokenSourceIdentityProvider, err)
 	if err != nil {
 		e := o.mapper.mapUserError(err, ctx.Err() != nil, flowOnBehalfOf)
 		scrubCause(e, assertion)
