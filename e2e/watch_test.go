@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -36,6 +38,21 @@ func startWatchGateway(t *testing.T, backend string, extra ...string) (*emulator
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// scrape returns the text of a Prometheus endpoint.
+func scrape(t testing.TB, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
 
 // incidentIDs lists the ids of the home tenant's newest 200 incidents
 // (the sample's ids are not contiguous).
@@ -262,6 +279,15 @@ func TestWatchFiftyWatchersCostOnePoller(t *testing.T) {
 	}
 	fifty := rate()
 	t.Logf("incident listings per second: %.1f with one watcher, %.1f with fifty", one, fifty)
+	metrics := scrape(t, "http://"+g.httpAddr+"/metrics")
+	for _, want := range []string{
+		`defender_gateway_watchers{tenant="` + identity.HomeTenantID + `"} 50`,
+		`defender_gateway_watch_pollers{tenant="` + identity.HomeTenantID + `"} 1`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 	if one < 1 || fifty > one*1.5+1 {
 		t.Errorf("fifty watchers cost %.1f listings/s against %.1f for one: want one poller's worth", fifty, one)
 	}
