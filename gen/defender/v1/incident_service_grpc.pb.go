@@ -67,9 +67,10 @@ type IncidentServiceClient interface {
 	//
 	// Errors: INVALID_ARGUMENT for a bad parent, filter or cursor;
 	// FAILED_PRECONDITION (WATCH_CURSOR_EXPIRED) for a cursor older than the
-	// gateway keeps; ABORTED (WATCH_LAGGING) when the client read too slowly
-	// and fell behind; RESOURCE_EXHAUSTED when the gateway serves its most
-	// watchers; PERMISSION_DENIED and UNAUTHENTICATED as for ListIncidents.
+	// gateway keeps; RESOURCE_EXHAUSTED with WATCH_LAGGING when the client
+	// read too slowly and fell behind, TOO_MANY_WATCHERS when the gateway
+	// serves its most watchers; UNAVAILABLE (SHUTTING_DOWN) when the gateway
+	// drains; PERMISSION_DENIED and UNAUTHENTICATED as for ListIncidents.
 	WatchIncidents(ctx context.Context, in *WatchIncidentsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchIncidentsResponse], error)
 }
 
@@ -172,9 +173,10 @@ type IncidentServiceServer interface {
 	//
 	// Errors: INVALID_ARGUMENT for a bad parent, filter or cursor;
 	// FAILED_PRECONDITION (WATCH_CURSOR_EXPIRED) for a cursor older than the
-	// gateway keeps; ABORTED (WATCH_LAGGING) when the client read too slowly
-	// and fell behind; RESOURCE_EXHAUSTED when the gateway serves its most
-	// watchers; PERMISSION_DENIED and UNAUTHENTICATED as for ListIncidents.
+	// gateway keeps; RESOURCE_EXHAUSTED with WATCH_LAGGING when the client
+	// read too slowly and fell behind, TOO_MANY_WATCHERS when the gateway
+	// serves its most watchers; UNAVAILABLE (SHUTTING_DOWN) when the gateway
+	// drains; PERMISSION_DENIED and UNAUTHENTICATED as for ListIncidents.
 	WatchIncidents(*WatchIncidentsRequest, grpc.ServerStreamingServer[WatchIncidentsResponse]) error
 	mustEmbedUnimplementedIncidentServiceServer()
 }
