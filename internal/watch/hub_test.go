@@ -80,10 +80,16 @@ func TestHubKeys(t *testing.T) {
 	keys := []Key{testKey, alerts, other, user}
 	var rs []*reader
 	var bs []*fakeBackend
-	for i, k := range keys {
-		b := newFake(inc(k.ID(), -1, float64(i)))
+	for _, k := range keys {
+		b := newFake()
 		bs = append(bs, b)
 		rs = append(rs, subscribe(t, f.hub, k, b, time.Time{}), subscribe(t, f.hub, k, b, time.Time{}))
+	}
+	// A change made before a subscription is not promised to it: change
+	// once every poller ran a round.
+	f.m.waitRounds(t, 2*len(keys))
+	for i, k := range keys {
+		bs[i].put(inc(k.ID(), -1, float64(i)))
 	}
 	for i, r := range rs {
 		r.waitEvents(t, 1)
@@ -188,9 +194,6 @@ func TestHubPollerErrors(t *testing.T) {
 				if r3.err != nil {
 					t.Errorf("the new subscription ended: %v", r3.err)
 				}
-				if started, _ := f.m.pollers(); started != 3 {
-					t.Errorf("%d pollers started; want 2 for the key, 1 for the other", started)
-				}
 			} else {
 				eventually(t, "failed rounds", func() bool { return f.m.rounds("error") >= 3 })
 				b.setListErr(nil)
@@ -201,14 +204,20 @@ func TestHubPollerErrors(t *testing.T) {
 						t.Errorf("subscription ended with %v", r.err)
 					}
 				}
-				if started, stopped := f.m.pollers(); started != 2 || stopped != 0 {
-					t.Errorf("pollers started %d, stopped %d; want 2, 0", started, stopped)
-				}
 			}
 			other.put(inc("o", -1, 0))
 			unrelated.waitEvents(t, 1)
 			if unrelated.err != nil {
 				t.Errorf("another key's subscription ended with %v", unrelated.err)
+			}
+			// Every poller started has now run a round: one per key, and a
+			// second for the key after a permanent failure.
+			wantStarted, wantStopped := 2, 0
+			if tt.permanent {
+				wantStarted, wantStopped = 3, 1
+			}
+			if started, stopped := f.m.pollers(); started != wantStarted || stopped != wantStopped {
+				t.Errorf("pollers started %d, stopped %d; want %d, %d", started, stopped, wantStarted, wantStopped)
 			}
 		})
 	}
@@ -218,8 +227,10 @@ func TestHubPollerErrors(t *testing.T) {
 // poller before it returns, and refuses new subscriptions.
 func TestHubClose(t *testing.T) {
 	f := newTestHub(t, nil)
-	b1, b2 := newFake(inc("a", -1, 0)), newFake()
+	b1, b2 := newFake(), newFake()
 	rs := []*reader{subscribe(t, f.hub, testKey, b1, time.Time{}), subscribe(t, f.hub, testKey, b1, time.Time{}), subscribe(t, f.hub, keyOf("t2"), b2, time.Time{})}
+	f.m.waitRounds(t, 2)
+	b1.put(inc("a", -1, 0))
 	rs[0].waitEvents(t, 1)
 	f.hub.Close()
 	if started, stopped := f.m.pollers(); started != 2 || stopped != 2 {

@@ -27,10 +27,16 @@ func TestSubscribeSince(t *testing.T) {
 			f := newTestHub(t, nil)
 			// x is only in the catch-up's window; y is in the live
 			// poller's too (it reads from -15).
-			b := newFake(inc("old", -200, -100), inc("x", -200, -20), inc("y", -200, -8))
+			b := newFake()
 			var plain *reader
 			if existing {
+				// A change made before a subscription without a position
+				// is not promised to it: change once it is in.
 				plain = subscribe(t, f.hub, testKey, b, time.Time{})
+				f.m.waitRounds(t, 1)
+			}
+			b.put(inc("old", -200, -100), inc("x", -200, -20), inc("y", -200, -8))
+			if existing {
 				plain.waitEvents(t, 1)
 			}
 			r := subscribe(t, f.hub, testKey, b, since)
@@ -77,7 +83,7 @@ func TestSubscribeSince(t *testing.T) {
 func TestSubscribeChangeDuringCatchUp(t *testing.T) {
 	since := at(-30)
 	f := newTestHub(t, nil)
-	b := newFake(inc("x", -200, -8))
+	b := newFake()
 	var once sync.Once
 	b.onList = func(q defender.ListQuery) {
 		if q.Filter.UpdatedFrom.Equal(since.Add(-testTiming.Overlap)) {
@@ -85,6 +91,8 @@ func TestSubscribeChangeDuringCatchUp(t *testing.T) {
 		}
 	}
 	plain := subscribe(t, f.hub, testKey, b, time.Time{})
+	f.m.waitRounds(t, 1)
+	b.put(inc("x", -200, -8))
 	plain.waitEvents(t, 1)
 	r := subscribe(t, f.hub, testKey, b, since)
 	r.take()
