@@ -178,3 +178,96 @@ func TestSharedHubs(t *testing.T) {
 		})
 	}
 }
+
+// slowTail is a replica whose first read of the round stream's tail waits
+// for the test: the start of a feed's reader, slowed.
+type slowTail struct {
+	*Store
+	entered, gate chan struct{}
+}
+
+func (s *slowTail) Tail(ctx context.Context, key string) (string, error) {
+	select {
+	case <-s.entered:
+	default:
+		close(s.entered)
+		select {
+		case <-s.gate:
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
+	return s.Store.Tail(ctx, key)
+}
+
+// TestSharedSubscribeBeforeReader: a change made after Subscribe returned
+// reaches the subscription even when another replica publishes it before
+// this replica's reader has found where the round stream ends.
+func TestSharedSubscribeBeforeReader(t *testing.T) {
+	srv := testredis.Start(t)
+	b := newFake()
+	mA := &metrics{}
+	hA := newHub(t, newStore(t, newClient(t, srv), "a", "p:"), mA)
+	slow := &slowTail{Store: newStore(t, newClient(t, srv), "b", "p:"), entered: make(chan struct{}), gate: make(chan struct{})}
+	hB := newHub(t, slow, &metrics{})
+	ra := subscribe(t, hA, b)
+	eventually(t, "a to lead", mA.leading)
+	ra.waitFor(t, "a round", func(r *reader) bool { return len(r.rounds) > 0 })
+
+	subscribed := make(chan *reader, 1)
+	go func() {
+		sub, err := hB.Subscribe(context.Background(), hubKey, watch.Source{Backend: b, Values: context.Background()}, time.Time{})
+		if err != nil {
+			t.Error(err)
+			close(subscribed)
+			return
+		}
+		subscribed <- &reader{sub: sub}
+	}()
+	<-slow.entered
+	// Subscribe must not return while the reader is held: a change made
+	// after it returned could be published before the reader starts, and
+	// never reach the subscription.
+	var rb *reader
+	select {
+	case rb = <-subscribed:
+	case <-time.After(50 * time.Millisecond):
+	}
+	early := rb != nil
+	b.change("x")
+	ra.waitIDs(t, "x")
+	close(slow.gate)
+	if rb == nil {
+		rb = <-subscribed
+	}
+	if rb == nil {
+		t.FailNow()
+	}
+	t.Cleanup(rb.sub.Close)
+	b.change("y")
+	rb.waitIDs(t, "y")
+	if early {
+		t.Errorf("Subscribe returned before its replica's reader found the end of the round stream")
+		if got := rb.ids(); !slices.Contains(got, "x") {
+			t.Errorf("b's subscription got %v: it lost x, changed after Subscribe returned", got)
+		}
+	}
+}
+
+// TestSharedSubscribeCancelled: a Subscribe whose context ends while its
+// replica's reader is not there yet returns the context's error and frees
+// its place.
+func TestSharedSubscribeCancelled(t *testing.T) {
+	srv := testredis.Start(t)
+	slow := &slowTail{Store: newStore(t, newClient(t, srv), "b", "p:"), entered: make(chan struct{}), gate: make(chan struct{})}
+	h := newHub(t, slow, &metrics{})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	sub, err := h.Subscribe(ctx, hubKey, watch.Source{Backend: newFake(), Values: ctx}, time.Time{})
+	if !errors.Is(err, context.DeadlineExceeded) || sub != nil {
+		t.Fatalf("Subscribe = %v, %v; want the context's deadline", sub, err)
+	}
+	if n := h.Watchers(); n != 0 {
+		t.Errorf("Watchers() = %d", n)
+	}
+}
