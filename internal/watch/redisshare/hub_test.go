@@ -271,3 +271,32 @@ func TestSharedSubscribeCancelled(t *testing.T) {
 		t.Errorf("Watchers() = %d", n)
 	}
 }
+
+// slowBackend lists slowly: each round outlasts the lease TTL, as a large
+// tenant's round does (many pages, the quota scheduler's waits, or the
+// per-incident reads of the $expand=alerts fallback).
+type slowBackend struct {
+	*fakeBackend
+	delay time.Duration
+}
+
+func (s slowBackend) ListIncidents(ctx context.Context, q defender.ListQuery) (*defender.IncidentPage, error) {
+	select {
+	case <-time.After(s.delay):
+	case <-ctx.Done():
+	}
+	return s.fakeBackend.ListIncidents(ctx, q)
+}
+
+// TestSharedLongRound: a round longer than the lease TTL is still
+// published: the leader keeps its lease while it polls. One replica, so
+// no other can take the lease meanwhile.
+func TestSharedLongRound(t *testing.T) {
+	srv := testredis.Start(t)
+	b := slowBackend{fakeBackend: newFake(), delay: leaseTTL + leaseTTL/2}
+	m := &metrics{}
+	h := newHub(t, newStore(t, newClient(t, srv), "a", "p:"), m)
+	r := subscribe(t, h, b)
+	b.change("x")
+	r.waitIDs(t, "x")
+}
