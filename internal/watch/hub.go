@@ -155,12 +155,12 @@ func (h *Hub) Subscribe(ctx context.Context, key Key, src Source, since time.Tim
 	}
 	sub.Start = since
 	p := &poller{timing: h.o.Timing, withAlerts: key.Alerts, now: h.o.Now}
-	r, st, err := p.round(defender.WithFreshRead(ctx), src.Backend, State{Watermark: since})
+	r, _, err := p.round(defender.WithFreshRead(ctx), src.Backend, State{Watermark: since})
 	if err != nil {
 		sub.Close()
 		return nil, err
 	}
-	sub.catchUp(r, st.Seen)
+	sub.catchUp(r, delivered(r))
 	return sub, nil
 }
 

@@ -168,3 +168,28 @@ func TestSubscribeMaxWatchers(t *testing.T) {
 	b.put(inc("a", -1, 0))
 	r.waitEvents(t, 1)
 }
+
+// TestSubscribeSinceSlowLiveRound: when the live poller's next round reads
+// from further back than the catch-up round's end (its interval is longer
+// than the delay and the overlap), an incident the catch-up delivered is
+// still not repeated.
+func TestSubscribeSinceSlowLiveRound(t *testing.T) {
+	f := newTestHub(t, func(o *Options) { o.Timing.Interval = 300 * time.Millisecond })
+	b := newFake()
+	plain := subscribe(t, f.hub, testKey, b, time.Time{})
+	f.m.waitRounds(t, 1)
+	// The clock runs on between two live rounds: the next one reads
+	// from -15 on, the catch-up from 40 and ends at 95.
+	f.clk.Set(at(100))
+	b.put(inc("u", -200, 80))
+	r := subscribe(t, f.hub, testKey, b, at(50))
+	if n := f.m.allRounds(); n != 1 {
+		t.Skipf("a live round ran during the set-up (%d rounds)", n)
+	}
+	plain.waitEvents(t, 1) // the live round read u
+	f.m.waitRounds(t, 1)
+	r.take()
+	if diff := cmp.Diff([]string{"updated u@80"}, summary(r.events())); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+}
