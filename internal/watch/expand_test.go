@@ -186,3 +186,48 @@ func TestNoAlertsView(t *testing.T) {
 		t.Errorf("events %+v", r.Events)
 	}
 }
+
+// TestRedirectTargetReadFails: a redirect whose target cannot be read
+// (any failure) carries only the target's id, and the round goes on; only
+// the round's own end (its context) fails it.
+func TestRedirectTargetReadFails(t *testing.T) {
+	m := inc("m", -100, 2)
+	m.Status, m.RedirectIncidentID = defender.StatusRedirected, "t"
+	for _, tt := range []struct {
+		name    string
+		err     error
+		cancel  bool
+		wantErr bool
+	}{
+		{name: "unavailable", err: upstream500()},
+		{name: "throttled", err: &defender.Error{Kind: defender.KindThrottled, UpstreamStatus: 429}},
+		{name: "permission denied", err: &defender.Error{Kind: defender.KindPermissionDenied, UpstreamStatus: 403}},
+		{name: "the round's context ended", err: defender.Errorf(defender.KindCanceled, "", "canceled"), cancel: true, wantErr: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newFake(m, inc("t", -200, -50))
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			b.setGetErr(func(string, bool) error {
+				if tt.cancel {
+					cancel()
+				}
+				return tt.err
+			})
+			p := &poller{timing: testTiming, now: newClock(at(5)).Now}
+			r, _, err := p.round(ctx, b, State{Watermark: at(0)})
+			if tt.wantErr {
+				if err == nil {
+					t.Fatalf("round succeeded with events %v; want its context's end", summary(r.Events))
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff([]string{`redirected m@2 -> t("")`}, summary(r.Events)); diff != "" {
+				t.Errorf("events (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
