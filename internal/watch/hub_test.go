@@ -195,7 +195,12 @@ func TestHubPollerErrors(t *testing.T) {
 					t.Errorf("the new subscription ended: %v", r3.err)
 				}
 			} else {
-				eventually(t, "failed rounds", func() bool { return f.m.rounds("error") >= 3 })
+				// The metrics tell a throttled round from another failure.
+				outcome := "error"
+				if tt.kind == defender.KindThrottled {
+					outcome = "throttled"
+				}
+				eventually(t, outcome+" rounds", func() bool { return f.m.rounds(outcome) >= 3 })
 				b.setListErr(nil)
 				b.put(inc("a", -1, 0))
 				for _, r := range []*reader{r1, r2} {
@@ -254,5 +259,34 @@ func TestHubClose(t *testing.T) {
 	}
 	if got := b1.counts().lists + b2.counts().lists; got != lists {
 		t.Errorf("%d list calls after Close returned", got-lists)
+	}
+}
+
+// TestHubFallbackRounds: a feed whose listing with alerts fails upstream
+// goes on delivering changes with their alerts, and its rounds count as
+// fallback rounds.
+func TestHubFallbackRounds(t *testing.T) {
+	f := newTestHub(t, nil)
+	b := newFake()
+	b.setListErr(func(q defender.ListQuery) error {
+		if q.WithAlerts {
+			return upstream500()
+		}
+		return nil
+	})
+	key := testKey
+	key.Alerts = true
+	r := subscribe(t, f.hub, key, b, time.Time{})
+	f.m.waitRounds(t, 1)
+	b.put(withAlert(inc("a", -1, 0)))
+	r.waitEvents(t, 1)
+	if ev := r.events()[0]; len(ev.Incident.Alerts) != 1 {
+		t.Errorf("event %v without its alerts", summary(r.events()))
+	}
+	if n := f.m.rounds("fallback"); n == 0 {
+		t.Errorf("no fallback round counted of %d", f.m.allRounds())
+	}
+	if c := b.counts(); c.listsWithAlerts != 1 {
+		t.Errorf("%d listings with alerts; want 1 within ExpandRetry", c.listsWithAlerts)
 	}
 }
