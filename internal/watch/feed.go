@@ -19,6 +19,13 @@ type feed struct {
 	ctx    context.Context // cancelled by stop
 	cancel context.CancelFunc
 
+	// ready is closed once every round from then on reaches the
+	// subscriptions: at once when polling locally; with a shared store,
+	// once the reader found the end of the round stream (or the feed
+	// stopped).
+	ready     chan struct{}
+	readyOnce sync.Once
+
 	mu     sync.Mutex
 	subs   map[*Subscription]struct{}
 	src    Source
@@ -31,9 +38,13 @@ func newFeed(h *Hub, key Key, src Source) *feed {
 	ctx, cancel := context.WithCancel(context.Background())
 	f := &feed{
 		h: h, key: key, ctx: ctx, cancel: cancel,
-		subs: make(map[*Subscription]struct{}),
-		src:  src,
-		pos:  h.o.Now().Add(-h.o.Timing.Delay),
+		subs:  make(map[*Subscription]struct{}),
+		src:   src,
+		pos:   h.o.Now().Add(-h.o.Timing.Delay),
+		ready: make(chan struct{}),
+	}
+	if h.o.Shared == nil {
+		f.markReady()
 	}
 	f.p = &poller{timing: h.o.Timing, withAlerts: key.Alerts, now: h.o.Now, onFallback: func(err error) {
 		h.log.Warn("watch: listing incidents with their alerts failed upstream; reading each changed incident's alerts on its own",
@@ -79,6 +90,8 @@ func (f *feed) source() Source {
 }
 
 func (f *feed) stop() { f.cancel() }
+
+func (f *feed) markReady() { f.readyOnce.Do(func() { close(f.ready) }) }
 
 // deliver hands r to every subscription.
 func (f *feed) deliver(r Round) {

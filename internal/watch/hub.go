@@ -112,7 +112,9 @@ func NewHub(o Options) *Hub {
 // zero since the subscription starts at the poller's watermark; otherwise
 // it first delivers, as one round, every change since since (minus the
 // overlap) read with src, then the live rounds, without repeating what
-// that round held.
+// that round held. With a shared store it first waits (bounded by ctx)
+// until this replica reads the key's round stream, so that every change
+// made after it returns reaches the subscription.
 func (h *Hub) Subscribe(ctx context.Context, key Key, src Source, since time.Time) (*Subscription, error) {
 	h.mu.Lock()
 	if h.closed {
@@ -137,18 +139,28 @@ func (h *Hub) Subscribe(ctx context.Context, key Key, src Source, since time.Tim
 	h.mu.Unlock()
 	h.o.Metrics.WatcherStarted(key.Tenant)
 
+	// With a shared store, a round another replica publishes before this
+	// replica's reader found the end of the round stream would never reach
+	// sub, though it may hold changes made after Subscribe returned: the
+	// position (and the catch-up) is taken once the reader is there.
+	select {
+	case <-f.ready:
+	case <-ctx.Done():
+		sub.Close()
+		return nil, ctx.Err()
+	}
 	if since.IsZero() {
 		sub.Start = f.position()
 		return sub, nil
 	}
 	sub.Start = since
 	p := &poller{timing: h.o.Timing, withAlerts: key.Alerts, now: h.o.Now}
-	r, st, err := p.round(defender.WithFreshRead(ctx), src.Backend, State{Watermark: since})
+	r, _, err := p.round(defender.WithFreshRead(ctx), src.Backend, State{Watermark: since})
 	if err != nil {
 		sub.Close()
 		return nil, err
 	}
-	sub.catchUp(r, st.Seen)
+	sub.catchUp(r, delivered(r))
 	return sub, nil
 }
 

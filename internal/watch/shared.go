@@ -51,8 +51,10 @@ func (f *feed) runShared() {
 	<-done
 }
 
-// read delivers the published rounds until the feed stops.
+// read delivers the published rounds until the feed stops, from the end
+// of the stream when it starts; the feed is ready once it found that end.
 func (f *feed) read(sh Shared, key string) {
+	defer f.markReady()
 	after := ""
 	for f.ctx.Err() == nil {
 		if after == "" {
@@ -62,6 +64,7 @@ func (f *feed) read(sh Shared, key string) {
 				continue
 			}
 			after = id
+			f.markReady()
 		}
 		rounds, err := sh.Read(f.ctx, key, after, sharedBlock)
 		if err != nil {

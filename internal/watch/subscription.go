@@ -90,6 +90,23 @@ func (s *Subscription) catchUp(r Round, seen map[string]time.Time) {
 	s.signal()
 }
 
+// delivered maps the incidents of the catch-up round r to the versions it
+// holds. Not the round's state: that is pruned to the round's own window,
+// and the live poller's next round may read from further back (when its
+// interval is longer than the delay and the overlap) and repeat them.
+func delivered(r Round) map[string]time.Time {
+	if len(r.Events) == 0 {
+		return nil
+	}
+	seen := make(map[string]time.Time, len(r.Events))
+	for _, ev := range r.Events {
+		if t, ok := seen[ev.Incident.ID]; !ok || ev.Incident.UpdateTime.After(t) {
+			seen[ev.Incident.ID] = ev.Incident.UpdateTime
+		}
+	}
+	return seen
+}
+
 // unseen drops from r the events of incidents the catch-up round held in
 // the same or a later version; must be called with s.mu held.
 func (s *Subscription) unseen(r Round) Round {
