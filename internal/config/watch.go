@@ -92,7 +92,8 @@ func (c *Config) validateWatch() []error {
 		{"DEFENDER_WATCH_EXPAND_RETRY", w.ExpandRetry, time.Second, 24 * time.Hour},
 		{"DEFENDER_WATCH_HEARTBEAT_INTERVAL", w.Heartbeat, 100 * time.Millisecond, 10 * time.Minute},
 		{"DEFENDER_WATCH_MAX_DURATION", w.MaxDuration, time.Second, 24 * time.Hour},
-		{"DEFENDER_WATCH_LEASE_TTL", w.LeaseTTL, time.Second, 5 * time.Minute},
+		// The holder renews every second: 3s leaves two renewals' margin.
+		{"DEFENDER_WATCH_LEASE_TTL", w.LeaseTTL, 3 * time.Second, 5 * time.Minute},
 	} {
 		if d.v < d.min || d.v > d.max {
 			errs = append(errs, fmt.Errorf("%s: %s is out of range; use %s to %s", d.env, d.v, d.min, d.max))

@@ -29,6 +29,10 @@ func newWatchRecorder(after int) *watchRecorder {
 
 func (s *watchRecorder) Context() context.Context { return s.ctx }
 func (s *watchRecorder) Send(m *defenderv1.WatchIncidentsResponse) error {
+	// A real stream refuses to send once it has ended.
+	if err := s.ctx.Err(); err != nil {
+		return err
+	}
 	s.sent = append(s.sent, m)
 	if len(s.sent) >= s.after {
 		s.cancel()
@@ -85,6 +89,9 @@ func TestWatchIncidentsRefusesBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The requests below are refused before any subscription: with the hub
+	// closed (its pollers stopped), any upstream call would be theirs.
+	svc.watch.hub.Close()
 	calls := backend.callCount()
 	for _, tc := range []struct {
 		name  string

@@ -53,8 +53,9 @@ func (s *Subscription) Close() {
 }
 
 // deliver queues r, without what the catch-up round already held. A
-// subscription that falls more than its limit of events behind is ended
-// with WATCH_LAGGING (and its queue dropped).
+// subscription with changes still waiting that would fall more than its
+// limit of events behind is ended with WATCH_LAGGING (and its queue
+// dropped).
 func (s *Subscription) deliver(r Round) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -62,7 +63,9 @@ func (s *Subscription) deliver(r Round) {
 		return
 	}
 	r = s.unseen(r)
-	if s.events+len(r.Events) > s.limit {
+	// Lagging is having changes waiting and more than the limit with this
+	// round: a caught-up watcher takes any round, however large.
+	if s.events > 0 && s.events+len(r.Events) > s.limit {
 		s.pending, s.events = nil, 0
 		s.err = defender.Errorf(defender.KindResourceExhausted, ReasonLagging,
 			"the watch fell more than %d changes behind: resume it with the last cursor", s.limit)
