@@ -8,15 +8,23 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"strings"
+	"time"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/cache"
 
 	"github.com/defender-gateway/gateway/internal/sharedstate"
 )
 
-// sharedExportAttempts bounds the compare-and-swap retries of one Export.
-const sharedExportAttempts = 8
+// sharedExportAttempts bounds the compare-and-swap retries of one Export;
+// between two, a writer that lost the race waits a random while of up to
+// sharedExportBackoff times the attempt, so that writers racing for one
+// tenant's cache spread out instead of colliding again.
+const (
+	sharedExportAttempts = 16
+	sharedExportBackoff  = 2 * time.Millisecond
+)
 
 // useShared makes s keep every tenant's MSAL cache in blobs as well as in
 // memory, each sealed with key exactly like the cache file (AES-256-GCM,
@@ -123,7 +131,10 @@ func (c *sharedTenantCache) Export(ctx context.Context, m cache.Marshaler, _ cac
 	s.mu.Lock()
 	s.content.Tenants[lower] = userCacheTenant{Tenant: c.tenant, AuthorityHost: c.authorityHost, MSAL: data}
 	s.mu.Unlock()
-	for range sharedExportAttempts {
+	for attempt := range sharedExportAttempts {
+		if attempt > 0 && !pause(ctx, time.Duration(rand.Int64N(int64(sharedExportBackoff)*int64(attempt)))) {
+			break
+		}
 		cur, version, ok, err := s.loadShared(ctx, c.tenant)
 		if err != nil {
 			break
@@ -154,6 +165,18 @@ func (c *sharedTenantCache) Export(ctx context.Context, m cache.Marshaler, _ cac
 	s.logger.LogAttrs(ctx, slog.LevelError, "the signed-in accounts could not be shared through redis; this replica keeps them in memory until a later write succeeds",
 		slog.String("tenant", c.tenant))
 	return nil
+}
+
+// pause waits d, and reports false when ctx ends first.
+func pause(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 // mergeMSALCaches adds ours to theirs: MSAL's serialized cache is a JSON
