@@ -11,13 +11,8 @@ import (
 	"github.com/defender-gateway/gateway/internal/emulator/identity"
 )
 
-// TestPageTokensAreBoundToTheCaller: a page token continues a listing only
-// for the caller it was issued to, in the same auth context and as the same
-// user. Anyone else gets the forged token's INVALID_ARGUMENT on page_token,
-// which says nothing about whom the token belongs to.
-func TestPageTokensAreBoundToTheCaller(t *testing.T) {
-	emu := startEmulator(t)
-	policy := writeFile(t, "policy.yaml", `
+// twoReadersPolicy lets two API-key callers read the home tenant.
+const twoReadersPolicy = `
 callers:
   - identity: api-key:soc-bot
     tenants: [default]
@@ -25,7 +20,15 @@ callers:
   - identity: api-key:analyst-tool
     tenants: [default]
     operations: [incidents.read]
-`)
+`
+
+// TestPageTokensAreBoundToTheCaller: a page token continues a listing only
+// for the caller it was issued to, in the same auth context and as the same
+// user. Anyone else gets the forged token's INVALID_ARGUMENT on page_token,
+// which says nothing about whom the token belongs to.
+func TestPageTokensAreBoundToTheCaller(t *testing.T) {
+	emu := startEmulator(t)
+	policy := writeFile(t, "policy.yaml", twoReadersPolicy)
 	g := startGateway(t, emu, partnerConfig(t, emu, "graph",
 		"--caller-auth", "api-key", "--api-keys-file", apiKeysFile(t), "--policy-file", policy))
 	soc := withHeaders(context.Background(), "x-api-key", socKey)
@@ -80,15 +83,7 @@ callers:
 // same user, exactly as page tokens; a user-context watch runs as its user.
 func TestWatchCursorsAreBoundToTheCaller(t *testing.T) {
 	emu := startEmulator(t)
-	policy := writeFile(t, "policy.yaml", `
-callers:
-  - identity: api-key:soc-bot
-    tenants: [default]
-    operations: [incidents.read]
-  - identity: api-key:analyst-tool
-    tenants: [default]
-    operations: [incidents.read]
-`)
+	policy := writeFile(t, "policy.yaml", twoReadersPolicy)
 	g := startGateway(t, emu, partnerConfig(t, emu, "graph", append([]string{
 		"--caller-auth", "api-key", "--api-keys-file", apiKeysFile(t), "--policy-file", policy}, watchFlags...)...))
 	soc := withHeaders(context.Background(), "x-api-key", socKey)

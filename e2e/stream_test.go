@@ -20,6 +20,7 @@ import (
 	defenderv1 "github.com/defender-gateway/gateway/gen/defender/v1"
 	"github.com/defender-gateway/gateway/internal/emulator"
 	"github.com/defender-gateway/gateway/internal/emulator/identity"
+	"github.com/defender-gateway/gateway/internal/emulator/wire"
 )
 
 // TestStreamQueryMatchesRunQuery: a streamed result is RunQuery's, in
@@ -282,6 +283,35 @@ func TestHuntingTimeoutIsClear(t *testing.T) {
 			wantStatus(t, err, codes.InvalidArgument, "UPSTREAM_BAD_REQUEST", "3-minute timeout")
 			s := streamGRPC(ctx, g, t, &defenderv1.StreamQueryRequest{Tenant: home, Query: "DeviceEvents | take 10"})
 			wantStatus(t, s.err, codes.InvalidArgument, "UPSTREAM_BAD_REQUEST", "3-minute timeout")
+			if n := emu.RouteStat(api, identity.HomeTenantID, emulator.RouteHunting).Accepted; n > 2 {
+				t.Errorf("%d hunting requests upstream, want one per call (no retry)", n)
+			}
+		})
+	}
+}
+
+// TestHuntingResultTooLargeUpstreamIsClear: the upstream's refusal of a
+// result over its size limit (a 400 sent before any row, the emulator's
+// wording of it) is a clear INVALID_ARGUMENT carrying its message, for
+// RunQuery and StreamQuery alike, and is not retried.
+func TestHuntingResultTooLargeUpstreamIsClear(t *testing.T) {
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			emu := startEmulator(t)
+			g := startGateway(t, emu, sandboxConfig(t, emu, backend))
+			api, limit := emulator.APIGraph, wire.GraphMaxResultBytes
+			if backend == "xdr" {
+				api, limit = emulator.APIXDR, wire.XDRMaxResultBytes
+			}
+			f := emulator.HuntingTimeout(api, identity.HomeTenantID)
+			f.Message = fmt.Sprintf(wire.ResultTooLargeMessage, limit>>20)
+			emu.InjectFault(f)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			_, err := defenderv1.NewHuntingServiceClient(quotaConn(t, g)).RunQuery(ctx, &defenderv1.RunQueryRequest{Tenant: home, Query: "DeviceEvents"})
+			wantStatus(t, err, codes.InvalidArgument, "UPSTREAM_BAD_REQUEST", "exceeds the allowed size")
+			s := streamGRPC(ctx, g, t, &defenderv1.StreamQueryRequest{Tenant: home, Query: "DeviceEvents"})
+			wantStatus(t, s.err, codes.InvalidArgument, "UPSTREAM_BAD_REQUEST", "exceeds the allowed size")
 			if n := emu.RouteStat(api, identity.HomeTenantID, emulator.RouteHunting).Accepted; n > 2 {
 				t.Errorf("%d hunting requests upstream, want one per call (no retry)", n)
 			}
