@@ -48,6 +48,12 @@ func (b *apiBase) contains(u *url.URL) bool {
 	if u == nil || !u.IsAbs() || u.Opaque != "" || u.User != nil || origin(u) != b.origin {
 		return false
 	}
+	// An empty port ("host:") means the default one, but the request line
+	// would not say what the link said: such a link is refused rather than
+	// silently rewritten (the upstream never sends one).
+	if strings.HasSuffix(u.Host, ":") {
+		return false
+	}
 	if hasTraversal(u.Path) {
 		return false
 	}
