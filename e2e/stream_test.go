@@ -131,7 +131,9 @@ func TestStreamQueryTakesQuota(t *testing.T) {
 func TestStreamQueryAtTheRowLimit(t *testing.T) {
 	emu := startEmulator(t)
 	g := startGateway(t, emu, sandboxConfig(t, emu, "graph"))
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	// Generous: 50 MB of JSON through the race detector on a loaded
+	// 2-core machine. Time is measured by the benchmark, not here.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	stream, err := defenderv1.NewHuntingServiceClient(quotaConn(t, g)).StreamQuery(ctx,
 		&defenderv1.StreamQueryRequest{Tenant: home, Query: "DeviceEvents | take 150000", MaxBatchRows: 5000})
@@ -157,6 +159,8 @@ func TestStreamQueryAtTheRowLimit(t *testing.T) {
 		t.Errorf("%d rows in %d batches, end %v; want 100,000 in batches of about 1 MiB (2,000-odd rows), and the row limit reached", rows, batches, end)
 	}
 	// RunQuery refuses the same result: it is larger than one response.
+	ctx, cancel = context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
 	_, err = defenderv1.NewHuntingServiceClient(quotaConn(t, g)).RunQuery(ctx, &defenderv1.RunQueryRequest{Tenant: home, Query: "DeviceEvents | take 150000"})
 	st := wantStatus(t, err, codes.FailedPrecondition, "RESULT_TOO_LARGE", "StreamQuery")
 	if info := errorInfo(st); info.GetMetadata()["limit_bytes"] != "4194304" {
@@ -183,6 +187,10 @@ func TestStreamQueryCancelAndStall(t *testing.T) {
 	req := &defenderv1.StreamQueryRequest{Tenant: home, Query: "DeviceEvents | take 100000", MaxBatchRows: 2000}
 
 	t.Run("cancel", func(t *testing.T) {
+		// Its own gateway with the default write timeout: under load a
+		// scheduling pause of 1 s between two reads must not end the
+		// stream before the cancel does.
+		g := startGateway(t, emu, appConfig(t, emu, "graph", identity.ClientID, identity.ClientSecret))
 		ctx, cancel := context.WithCancel(context.Background())
 		// Default windows: nothing but the cancel holds the result back.
 		stream, err := defenderv1.NewHuntingServiceClient(quotaConn(t, g)).StreamQuery(ctx, req)
