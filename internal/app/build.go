@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -49,6 +50,9 @@ type Gateway struct {
 	// metrics.
 	Metrics  *telemetry.Metrics
 	Registry *prometheus.Registry
+	// reloadMu runs one Reload at a time: SIGHUP and the reload watch may
+	// ask together.
+	reloadMu sync.Mutex
 }
 
 // watchCallMargin is how much longer than DEFENDER_WATCH_MAX_DURATION a
@@ -71,7 +75,11 @@ func (g *Gateway) drain() {
 // they started with, and established connections their TLS session; a
 // file that fails validation is reported and the previous version stays
 // in force.
-func (g *Gateway) Reload() error { return g.security.reload() }
+func (g *Gateway) Reload() error {
+	g.reloadMu.Lock()
+	defer g.reloadMu.Unlock()
+	return g.security.reload()
+}
 
 // Close releases what Build started besides the server: the device-code
 // sign-ins still polling, the audit file, the quota scheduler and the

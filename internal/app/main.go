@@ -110,6 +110,10 @@ func run(ctx context.Context, cfg *config.Config, getenv func(string) string, st
 	defer gw.Close()
 	stopReloads := reloadOnSIGHUP(ctx, gw, logger)
 	defer stopReloads()
+	if cfg.ReloadWatchInterval > 0 {
+		stopWatch := watchReloadableFiles(ctx, cfg.ReloadableFiles(), cfg.ReloadWatchInterval, gw.Reload, logger)
+		defer stopWatch()
+	}
 	if cfg.Sandbox {
 		printSandboxBanner(stdout, cfg, gw.Server.GRPCAddr(), gw.Server.HTTPAddr())
 	}
@@ -130,11 +134,7 @@ func reloadOnSIGHUP(ctx context.Context, gw *Gateway, logger *slog.Logger) (stop
 			case <-ctx.Done():
 				return
 			case <-hup:
-				if err := gw.Reload(); err != nil {
-					logger.Error("reload failed; the previous version of each failed file stays in force", "error", err)
-					continue
-				}
-				logger.Info("policy, API keys and TLS files reloaded")
+				reloadAndLog(gw.Reload, logger, "trigger", "SIGHUP")
 			}
 		}
 	}()
@@ -143,6 +143,17 @@ func reloadOnSIGHUP(ctx context.Context, gw *Gateway, logger *slog.Logger) (stop
 		cancel()
 		<-done
 	}
+}
+
+// reloadAndLog runs reload and logs its outcome, with attrs saying what
+// asked for it. It reports whether the reload succeeded.
+func reloadAndLog(reload func() error, logger *slog.Logger, attrs ...any) bool {
+	if err := reload(); err != nil {
+		logger.Error("reload failed; the previous version of each failed file stays in force", append(attrs, "error", err)...)
+		return false
+	}
+	logger.Info("policy, API keys and TLS files reloaded", attrs...)
+	return true
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {

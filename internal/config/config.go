@@ -92,6 +92,10 @@ type Config struct {
 	// PolicyFile is the YAML authorization policy; required unless
 	// CallerAuth is none.
 	PolicyFile string
+	// ReloadWatchInterval is how often the reloadable files' content is
+	// compared with what was loaded, to reload them on a change as SIGHUP
+	// does; 0 is off.
+	ReloadWatchInterval time.Duration
 	// AuditLogFile receives the audit records (JSON lines); empty writes
 	// them to the main log.
 	AuditLogFile string

@@ -42,6 +42,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("caller_app_role", c.CallerAppRole),
 		slog.String("caller_scope", c.CallerScope),
 		slog.String("policy_file", c.PolicyFile),
+		slog.String("reload_watch_interval", c.ReloadWatchInterval.String()),
 		slog.String("audit_log_file", c.AuditLogFile),
 		slog.Bool("audit_query_text", c.AuditQueryText),
 		slog.String("user_cache_file", c.UserCacheFile),

@@ -73,6 +73,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateRetry()...)
 	errs = append(errs, c.validatePartners()...)
 	errs = append(errs, c.validateCallerAuth()...)
+	errs = append(errs, c.validateReload()...)
 	return errors.Join(errs...)
 }
 
