@@ -1,0 +1,2 @@
+// Package chartcheck renders the Helm chart and checks its manifests.
+package chartcheck
