@@ -110,6 +110,38 @@ func TestChartRenders(t *testing.T) {
 	}
 }
 
+// TestChartVariants renders other supported shapes and applies the common
+// checks: the admin port kept off the Service, one replica without Redis,
+// the shared page-token key, a client secret with ids in the values.
+func TestChartVariants(t *testing.T) {
+	for _, set := range [][]string{
+		{"ports.admin.enabled=true", "service.exposeAdmin=false"},
+		{"replicaCount=1", "redis.bundled.enabled=false", "podAntiAffinity=hard"},
+		{"pageTokenKey.key=", "redis.sharePageTokenKey=true", "tenantId=contoso.onmicrosoft.com", "clientId=c1"},
+		{"callerAuth=mtls", "tls.enabled=true", "tls.existingSecret=t", "tls.clientCA.existingConfigMap=ca"},
+	} {
+		t.Run(strings.Join(set, ","), func(t *testing.T) {
+			checkCommon(t, mustRender(t, nil, set...))
+		})
+	}
+}
+
+// TestPolicyContentBecomesTheMountedConfigMap: policy.content makes the
+// ConfigMap the pods mount, holding the text as given.
+func TestPolicyContentBecomesTheMountedConfigMap(t *testing.T) {
+	const text = "callers: [] # plumbing only"
+	objs := mustRender(t, nil, "policy.content="+text)
+	cm, ok := find[*corev1.ConfigMap](objs, "ConfigMap")[gatewayName+"-policy"]
+	if !ok || cm.Data["policy.yaml"] != text {
+		t.Fatalf("policy ConfigMap %v (found %v), want policy.yaml = %q", cm, ok, text)
+	}
+	for _, v := range gateway(t, objs).Spec.Template.Spec.Volumes {
+		if v.Name == "policy" && (v.ConfigMap == nil || v.ConfigMap.Name != cm.Name) {
+			t.Errorf("the policy volume %+v does not mount %s", v, cm.Name)
+		}
+	}
+}
+
 // checkCommon checks what holds for every render: the gateway's pod
 // security, anti-affinity, resources, mounts, PDB, Service and NetworkPolicy
 // agreeing with the pods.
