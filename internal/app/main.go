@@ -103,6 +103,12 @@ func run(ctx context.Context, cfg *config.Config, getenv func(string) string, st
 	}
 	logger.Info("effective configuration", "config", cfg)
 
+	// The reloadable files as Build is about to read them: a change while
+	// it starts is then seen (at worst one needless reload).
+	var watchFrom map[string]fingerprint
+	if cfg.ReloadWatchInterval > 0 {
+		watchFrom = fingerprints(cfg.ReloadableFiles())
+	}
 	gw, err := Build(cfg, deps)
 	if err != nil {
 		return err
@@ -111,7 +117,7 @@ func run(ctx context.Context, cfg *config.Config, getenv func(string) string, st
 	stopReloads := reloadOnSIGHUP(ctx, gw, logger)
 	defer stopReloads()
 	if cfg.ReloadWatchInterval > 0 {
-		stopWatch := watchReloadableFiles(ctx, cfg.ReloadableFiles(), cfg.ReloadWatchInterval, gw.Reload, logger)
+		stopWatch := watchReloadableFiles(ctx, cfg.ReloadableFiles(), watchFrom, cfg.ReloadWatchInterval, gw.Reload, logger)
 		defer stopWatch()
 	}
 	if cfg.Sandbox {

@@ -11,17 +11,20 @@ import (
 )
 
 // watchReloadableFiles compares the content of files with what it last saw
-// every interval and, when any differs, runs reload as SIGHUP does, logged
+// (at first, seen: their fingerprints when they were loaded; nil takes
+// them now) every interval and, when any differs, runs reload as SIGHUP does, logged
 // the same way with the changed files. It hashes content rather than
 // watching inodes or modification times, so it sees Kubernetes' update of a
 // mounted ConfigMap or Secret (an atomic swap of the ..data symlink) as
 // well as an edit in place. A change is acted on once: a reload that fails
 // is retried when the files change again, or on SIGHUP. It stops when ctx
 // ends or the returned stop is called.
-func watchReloadableFiles(ctx context.Context, files []string, interval time.Duration, reload func() error, logger *slog.Logger) (stop func()) {
+func watchReloadableFiles(ctx context.Context, files []string, seen map[string]fingerprint, interval time.Duration, reload func() error, logger *slog.Logger) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	seen := fingerprints(files)
+	if seen == nil {
+		seen = fingerprints(files)
+	}
 	logger.Info("watching the reloadable files for changes", "files", files, "interval", interval.String())
 	go func() {
 		defer close(done)

@@ -57,7 +57,7 @@ func TestWatchReloadableFiles(t *testing.T) {
 	}
 	var logs lockedBuffer
 	logger := slog.New(slog.NewJSONHandler(&logs, nil))
-	stop := watchReloadableFiles(context.Background(), []string{policy, other}, 10*time.Millisecond, reload, logger)
+	stop := watchReloadableFiles(context.Background(), []string{policy, other}, nil, 10*time.Millisecond, reload, logger)
 	defer stop()
 
 	waitReloads := func(want int32) {
@@ -102,5 +102,28 @@ func TestWatchReloadableFiles(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	if got := reloads.Load(); got != 3 {
 		t.Errorf("reloads after stop = %d, want 3", got)
+	}
+}
+
+// TestWatchReloadableFilesSeesAChangeDuringStart: the fingerprints taken
+// before the gateway read its files make a change made while it started a
+// reload on the first tick.
+func TestWatchReloadableFilesSeesAChangeDuringStart(t *testing.T) {
+	policy := filepath.Join(t.TempDir(), "policy.yaml")
+	if err := os.WriteFile(policy, []byte("one"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	loaded := fingerprints([]string{policy})
+	if err := os.WriteFile(policy, []byte("two"), 0o600); err != nil { // while Build ran
+		t.Fatal(err)
+	}
+	reloaded := make(chan struct{}, 10)
+	stop := watchReloadableFiles(context.Background(), []string{policy}, loaded, 10*time.Millisecond,
+		func() error { reloaded <- struct{}{}; return nil }, slog.New(slog.DiscardHandler))
+	defer stop()
+	select {
+	case <-reloaded:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the change made during the start was not reloaded")
 	}
 }
