@@ -1,14 +1,12 @@
 package app
 
 import (
-	"errors"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"google.golang.org/grpc/keepalive"
 
 	"github.com/defender-gateway/gateway/internal/authctx"
@@ -49,6 +47,8 @@ type Gateway struct {
 	// metrics.
 	Metrics  *telemetry.Metrics
 	Registry *prometheus.Registry
+	// closeIdle closes the upstream client's idle connections.
+	closeIdle func()
 }
 
 // watchCallMargin is how much longer than DEFENDER_WATCH_MAX_DURATION a
@@ -84,6 +84,9 @@ func (g *Gateway) Close() {
 	g.logins.Close()
 	g.security.close()
 	g.shared.close()
+	if g.closeIdle != nil {
+		g.closeIdle()
+	}
 }
 
 // Build assembles the gateway from a validated configuration and binds its
@@ -93,7 +96,7 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	httpClient := upstreamClient(deps.HTTPClient, cfg.UpstreamTimeout)
+	httpClient, closeIdle := upstreamClient(deps.HTTPClient, cfg.UpstreamTimeout, cfg.UpstreamMaxIdleConnsPerHost)
 	registry, metrics, err := newMetrics()
 	if err != nil {
 		return nil, err
@@ -180,7 +183,7 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 		shared.close()
 		return nil, err
 	}
-	gw := &Gateway{logins: logins, security: security, shared: shared, Metrics: metrics, Registry: registry}
+	gw := &Gateway{logins: logins, security: security, shared: shared, Metrics: metrics, Registry: registry, closeIdle: closeIdle}
 	pageTokens, err := pageTokenCodec(cfg, shared)
 	if err != nil {
 		gw.Close()
@@ -231,6 +234,7 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 		MaxRequestBodyBytes: cfg.Transport.HTTPMaxBodyBytes,
 		Limits:              serverLimits(cfg.Transport),
 		AdminAddr:           cfg.Transport.AdminAddr,
+		Pprof:               cfg.Transport.Pprof,
 		Sandbox:             deps.Sandbox,
 		CallTimeouts: server.CallTimeouts{Default: cfg.Retry.CallTimeout, Hunting: cfg.Retry.HuntingCallTimeout,
 			StreamWrite: cfg.Transport.StreamWriteTimeout, Watch: cfg.Watch.MaxDuration + watchCallMargin},
@@ -296,23 +300,6 @@ func retryingBackends(cfg *config.Config, metrics *telemetry.Metrics) defender.B
 		opts.RequestTimeout = cfg.UpstreamTimeout
 		opts.HuntingRequestTimeout = cfg.Retry.HuntingCallTimeout
 		return defender.NewBackend(kind, opts)
-	}
-}
-
-// upstreamClient wraps the base client's transport with tracing and bounds
-// every upstream request by timeout (a caller's shorter deadline still wins).
-func upstreamClient(base *http.Client, timeout time.Duration) *http.Client {
-	transport := http.DefaultTransport
-	if base != nil && base.Transport != nil {
-		transport = base.Transport
-	}
-	return &http.Client{
-		Transport: otelhttp.NewTransport(transport),
-		Timeout:   timeout,
-		// Upstream redirects would carry the bearer token elsewhere.
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return errors.New("upstream redirects are not followed")
-		},
 	}
 }
 
