@@ -95,3 +95,16 @@ func (e *Emulator) IncidentListCalls() int64 { return e.requests.incidentListCou
 func IsIncidentList(r Request) bool {
 	return r.API != APIEntra && classify(r.API, r.Method, r.Path) == RouteIncidentList
 }
+
+// Alert returns alert id of tenantID as it is now (never lagged), or
+// store.ErrNotFound. The alert lives in its incident (Incident(tenantID,
+// alert.IncidentID).Alerts): Graph's alerts_v2 routes and the incidents'
+// alerts show the same data.
+func (e *Emulator) Alert(tenantID, id string) (store.Alert, error) {
+	st, err := e.incidentStore()
+	if err != nil {
+		return store.Alert{}, err
+	}
+	a, _, err := st.GetAlert(tenantID, id)
+	return a, err
+}

@@ -63,7 +63,7 @@ func TestMSALClientCredentials(t *testing.T) {
 		{
 			name: "read-only app", tenant: identity.HomeTenantID, clientID: identity.ReadOnlyClientID,
 			cred: secretCred(identity.ReadOnlyClientSecret), scope: identity.GraphResource + "/.default",
-			wantRoles: []string{identity.GraphIncidentRead},
+			wantRoles: []string{identity.GraphIncidentRead, identity.GraphAlertRead},
 		},
 		{
 			name: "wrong secret", tenant: identity.HomeTenantID, clientID: identity.ClientID,

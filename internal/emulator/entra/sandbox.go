@@ -22,9 +22,10 @@ func SandboxResources() []string {
 
 // SandboxApps returns the emulator's well-known app registrations: the
 // sandbox app (secret and clientCert) with read/write (incidents and
-// alerts) and hunting permissions, consented in the home and second tenants (a multi-tenant app
-// serving a partner's customer; the third tenant has not consented), and a
-// read-only app (incidents and alerts) consented in the home tenant only. clientCert may be nil.
+// alerts) and hunting permissions, consented in the home and second
+// tenants (a multi-tenant app serving a partner's customer; the third
+// tenant has not consented), and a read-only app (incidents and alerts)
+// consented in the home tenant only. clientCert may be nil.
 //
 // The sandbox app is also the gateway's own API (app ID URI
 // identity.GatewayResource, scope access_as_user, role Gateway.Call), allows
