@@ -2,6 +2,7 @@ package graphapi
 
 import (
 	"cmp"
+	"errors"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -294,5 +295,24 @@ func TestListAlertsOnlyTheCallersTenantAndScope(t *testing.T) {
 				t.Errorf("got %d alerts, want %d", len(got), len(want))
 			}
 		})
+	}
+}
+
+// TestSampleAlertsUseGraphMembers: every enum the sample alerts carry is a
+// member Graph sends, so that a client's strict decoder accepts it.
+func TestSampleAlertsUseGraphMembers(t *testing.T) {
+	f := newFixture(t)
+	for _, tenant := range f.store.Tenants() {
+		for _, inc := range f.store.List(tenant) {
+			for _, a := range inc.Alerts {
+				_, err1 := parseServiceSource(string(a.ServiceSource))
+				_, err2 := parseDetectionSource(string(a.DetectionSource))
+				_, err3 := parseAlertStatus(string(a.Status))
+				_, err4 := parseDetermination(string(a.Determination))
+				if err := errors.Join(err1, err2, err3, err4); err != nil {
+					t.Errorf("alert %s: %v", a.ID, err)
+				}
+			}
+		}
 	}
 }
