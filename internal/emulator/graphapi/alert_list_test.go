@@ -2,8 +2,8 @@ package graphapi
 
 import (
 	"cmp"
-	"errors"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
