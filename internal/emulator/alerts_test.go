@@ -3,6 +3,7 @@ package emulator
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -99,6 +100,18 @@ func TestAlertRoutesServedWithSandboxTokens(t *testing.T) {
 	inc, _ := e.Incident(identity.HomeTenantID, a.IncidentID)
 	if !inc.LastUpdateTime.Equal(got.LastUpdateTime) {
 		t.Errorf("incident last update %v, alert's %v: want the same stamp", inc.LastUpdateTime, got.LastUpdateTime)
+	}
+
+	// A direct change, as the portal makes it, shows in the API.
+	owner := "megan.bowen@contoso.com"
+	if _, err := e.UpdateAlert(identity.HomeTenantID, a.ID, store.AlertPatch{AssignedTo: &owner}); err != nil {
+		t.Fatal(err)
+	}
+	if got := callBody(t, e, http.MethodGet, alertURL, full, ""); got.body["assignedTo"] != owner {
+		t.Errorf("after UpdateAlert: assignedTo %v", got.body["assignedTo"])
+	}
+	if _, err := e.UpdateAlert(identity.HomeTenantID, "nope", store.AlertPatch{}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("UpdateAlert of an unknown alert: %v", err)
 	}
 }
 

@@ -96,6 +96,19 @@ func IsIncidentList(r Request) bool {
 	return r.API != APIEntra && classify(r.API, r.Method, r.Path) == RouteIncidentList
 }
 
+// UpdateAlert changes alert id of tenantID directly, as the portal would
+// (no API request is made or logged): store.Store.UpdateAlert, which gives
+// the alert and its incident a new last-update time. Errors are
+// store.ErrNotFound or wrap store.ErrInvalidPatch.
+func (e *Emulator) UpdateAlert(tenantID, id string, p store.AlertPatch) (store.Alert, error) {
+	st, err := e.incidentStore()
+	if err != nil {
+		return store.Alert{}, err
+	}
+	a, _, err := st.UpdateAlert(tenantID, id, p)
+	return a, err
+}
+
 // Alert returns alert id of tenantID as it is now (never lagged), or
 // store.ErrNotFound. The alert lives in its incident (Incident(tenantID,
 // alert.IncidentID).Alerts): Graph's alerts_v2 routes and the incidents'
