@@ -62,7 +62,7 @@ func TestGetAlert(t *testing.T) {
 	}{
 		{"unknown id", alertPath("da000000000000000000_-1"), http.StatusNotFound, "NotFound", "Alert da000000000000000000_-1 was not found"},
 		{"other tenant's id", alertPath(secondAlert.ID), http.StatusNotFound, "NotFound", "Alert " + secondAlert.ID + " was not found"},
-		{"query option", alertPath(a.ID) + "?$expand=evidence", http.StatusBadRequest, "BadRequest", "'$expand' is not supported"},
+		{"query option", alertPath(a.ID) + "?$expand=evidence", http.StatusBadRequest, "BadRequest", "'$expand' is not supported. This request takes no query options."},
 		{"unknown sub-resource", alertPath(a.ID) + "/evidence", http.StatusNotFound, "NotFound", "Resource not found"},
 	}
 	for _, tt := range tests {
