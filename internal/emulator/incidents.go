@@ -70,12 +70,13 @@ func (e *Emulator) Incident(tenantID string, id int64) (store.Incident, error) {
 	return st.Get(tenantID, id)
 }
 
-// SetListingLag makes the Graph and XDR incident lists (any filter, any
-// page) show a change only once it is d old by the wall clock, as Defender's
-// listings show some changes late: an incident changed within d is listed
-// as it was before those changes, one created within d is not listed. GET of
-// one incident is never lagged. d <= 0, the default, shows changes at once.
-// The sample data counts as made before Start. See store.Store.SetListingLag.
+// SetListingLag makes the Graph and XDR incident lists and Graph's alert
+// list (any filter, any page) show a change only once it is d old by the
+// wall clock, as Defender's listings show some changes late: an incident
+// (or alert) changed within d is listed as it was before those changes, one
+// created within d is not listed. GET of one incident or alert is never
+// lagged. d <= 0, the default, shows changes at once. The sample data
+// counts as made before Start. See store.Store.SetListingLag.
 func (e *Emulator) SetListingLag(d time.Duration) {
 	if e.store != nil {
 		e.store.SetListingLag(d)
