@@ -2,6 +2,7 @@ package graphapi
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"testing"
@@ -273,5 +274,27 @@ func TestAlertAuthorization(t *testing.T) {
 	}
 	if got, _, _ := f.store.GetAlert(identity.HomeTenantID, odd.ID); got.Status != store.AlertStatusInProgress {
 		t.Errorf("out-of-scope alert status %s: only the app's PATCH may have changed it", got.Status)
+	}
+}
+
+func TestAlertListIsLaggedGetIsNot(t *testing.T) {
+	f := newFixture(t)
+	f.store.SetListingLag(time.Hour)
+	a, _ := f.findAlert(func(a store.Alert, _ store.Incident) bool { return a.Status == store.AlertStatusNew })
+	got := decode[alertDTO](t, f.call(http.MethodPatch, alertPath(a.ID), `{"status":"inProgress"}`, &fullAccess), http.StatusOK)
+	filter := alertsPath + "?$filter=" + url.QueryEscape("lastUpdateDateTime ge "+got.LastUpdateDateTime)
+	if ids, _ := f.listAlertIDs(filter, &fullAccess); len(ids) != 0 {
+		t.Errorf("lagged list shows the change: %v", ids)
+	}
+	byIncident := alertsPath + "?$filter=" + url.QueryEscape("incidentId eq '"+got.IncidentID+"' and status eq 'new'")
+	if ids, _ := f.listAlertIDs(byIncident, &fullAccess); !slices.Contains(ids, a.ID) {
+		t.Errorf("lagged list does not show the alert as it was: %v", ids)
+	}
+	if seen := decode[alertDTO](t, f.call(http.MethodGet, alertPath(a.ID), "", &fullAccess), http.StatusOK); seen.Status != "inProgress" {
+		t.Errorf("GET is lagged: %s", seen.Status)
+	}
+	f.store.SetListingLag(0)
+	if ids, _ := f.listAlertIDs(filter, &fullAccess); !slices.Equal(ids, []string{a.ID}) {
+		t.Errorf("without the lag: %v, want [%s]", ids, a.ID)
 	}
 }
