@@ -213,3 +213,43 @@ func TestAlertRouteLimits(t *testing.T) {
 		}
 	}
 }
+
+func TestAlertsWithoutNextLink(t *testing.T) {
+	e := startReal(t)
+	token := tenantToken(t, e, identity.HomeTenantID, identity.GraphResource)
+	list := e.GraphURL() + "/security/alerts_v2?$top=5&$count=true"
+	if got := call(t, e, http.MethodGet, list, token); got.body["@odata.nextLink"] == nil {
+		t.Fatalf("without the fault: no nextLink in %v", got.body)
+	}
+	remove := e.InjectFault(AlertsWithoutNextLink(identity.HomeTenantID))
+	defer remove()
+	got := call(t, e, http.MethodGet, list, token)
+	values, _ := got.body["value"].([]any)
+	if got.status != 200 || got.body["@odata.nextLink"] != nil || len(values) != 5 || got.body["@odata.count"] == nil ||
+		got.body["@odata.context"] == nil {
+		t.Errorf("with the fault: %d, nextLink %v, %d values, count %v", got.status, got.body["@odata.nextLink"], len(values), got.body["@odata.count"])
+	}
+	a := firstAlert(t, e)
+	tests := []struct {
+		name, url, wantKey string
+	}{
+		{"one alert is served as is", e.GraphURL() + "/security/alerts_v2/" + a.ID, "id"},
+		{"incidents keep their nextLink", e.GraphURL() + "/security/incidents?$top=1", "@odata.nextLink"},
+	}
+	for _, tt := range tests {
+		if got := call(t, e, http.MethodGet, tt.url, token); got.status != 200 || got.body[tt.wantKey] == nil {
+			t.Errorf("%s: %d, %s missing", tt.name, got.status, tt.wantKey)
+		}
+	}
+	if other := call(t, e, http.MethodGet, list, tenantToken(t, e, identity.SecondTenantID, identity.GraphResource)); other.body["@odata.nextLink"] == nil {
+		t.Error("the fault of the home tenant dropped the second tenant's nextLink")
+	}
+	if s := e.RouteStat(APIGraph, identity.HomeTenantID, RouteAlertList); s.Accepted != 2 {
+		t.Errorf("alert-read accepted %d, want 2: a DropNextLink request is served for real", s.Accepted)
+	}
+	if fj := faultToJSON(AlertsWithoutNextLink("")); !fj.DropNextLink {
+		t.Errorf("control API form %+v", fj)
+	} else if back, err := fj.fault(); err != nil || back != AlertsWithoutNextLink("") {
+		t.Errorf("control API round trip: %+v, %v", back, err)
+	}
+}
