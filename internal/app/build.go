@@ -12,6 +12,7 @@ import (
 	"github.com/defender-gateway/gateway/internal/authctx"
 	"github.com/defender-gateway/gateway/internal/config"
 	"github.com/defender-gateway/gateway/internal/defender"
+	"github.com/defender-gateway/gateway/internal/defender/backends"
 	"github.com/defender-gateway/gateway/internal/defender/credentials"
 	"github.com/defender-gateway/gateway/internal/pagetoken"
 	"github.com/defender-gateway/gateway/internal/server"
@@ -288,7 +289,7 @@ func partnerTenants(cfg *config.Config) []authctx.PartnerTenant {
 	return out
 }
 
-// retryingBackends is defender.NewBackend with the configured retry policy,
+// retryingBackends is backends.New with the configured retry policy,
 // the upstream metrics and request timeouts: each attempt is bounded by DEFENDER_UPSTREAM_TIMEOUT
 // (the client's Timeout, which the defender client applies per attempt),
 // a hunting attempt by DEFENDER_HUNTING_CALL_TIMEOUT when that is longer.
@@ -299,7 +300,7 @@ func retryingBackends(cfg *config.Config, metrics *telemetry.Metrics) defender.B
 		opts.Retry = policy
 		opts.RequestTimeout = cfg.UpstreamTimeout
 		opts.HuntingRequestTimeout = cfg.Retry.HuntingCallTimeout
-		return defender.NewBackend(kind, opts)
+		return backends.New(kind, opts)
 	}
 }
 
