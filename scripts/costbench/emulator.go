@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/defender-gateway/gateway/internal/emulator"
@@ -38,28 +40,49 @@ func serveEmulator() error {
 	}
 	// The emulator logs every request; empty the log now and then so that a
 	// long run does not grow it (nor the emulator's work) without bound.
-	done := make(chan struct{})
+	lines := make(chan string)
 	go func() {
-		_, _ = io.Copy(io.Discard, os.Stdin)
-		close(done)
+		defer close(lines)
+		sc := bufio.NewScanner(os.Stdin)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
 	}()
 	tick := time.NewTicker(2 * time.Second)
 	defer tick.Stop()
 	for {
 		select {
-		case <-done:
-			return nil
+		case line, ok := <-lines:
+			if !ok {
+				return nil
+			}
+			if line == "count" {
+				fmt.Println(apiRequests(emu.Stats()))
+			}
 		case <-tick.C:
 			emu.ResetRequests()
 		}
 	}
 }
 
+// apiRequests is how many requests the emulator's Graph and XDR APIs have
+// accepted (Entra's token requests are not counted).
+func apiRequests(stats []emulator.RouteStats) int {
+	n := 0
+	for _, s := range stats {
+		if s.Route == emulator.RouteWholeAPI {
+			n += s.Accepted
+		}
+	}
+	return n
+}
+
 // emulatorProcess is a running emulator child.
 type emulatorProcess struct {
-	info  emulatorInfo
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
+	info   emulatorInfo
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stdout *bufio.Reader
 }
 
 // startEmulator starts this program in emulator mode and reads its info.
@@ -77,8 +100,8 @@ func startEmulator(self string) (*emulatorProcess, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	p := &emulatorProcess{cmd: cmd, stdin: stdin}
-	line, err := bufio.NewReader(stdout).ReadBytes('\n')
+	p := &emulatorProcess{cmd: cmd, stdin: stdin, stdout: bufio.NewReader(stdout)}
+	line, err := p.stdout.ReadBytes('\n')
 	if err == nil {
 		err = json.Unmarshal(line, &p.info)
 	}
@@ -90,6 +113,19 @@ func startEmulator(self string) (*emulatorProcess, error) {
 		return nil, fmt.Errorf("emulator child: %w", err)
 	}
 	return p, nil
+}
+
+// apiRequests asks the child how many API requests its emulator has
+// accepted so far. It is not safe for concurrent use.
+func (p *emulatorProcess) apiRequests() (int, error) {
+	if _, err := io.WriteString(p.stdin, "count\n"); err != nil {
+		return 0, err
+	}
+	line, err := p.stdout.ReadString('\n')
+	if err != nil {
+		return 0, fmt.Errorf("emulator child: %w", err)
+	}
+	return strconv.Atoi(strings.TrimSpace(line))
 }
 
 // stop closes the child's standard input and waits for it to exit.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -34,8 +35,9 @@ type gatewayProcess struct {
 
 // startGateway runs bin against the emulator on free loopback ports,
 // configured as e2e's appConfig does, and waits until it is healthy. Its
-// log goes to logFile.
-func startGateway(bin, dir string, emu emulatorInfo, logLevel, logFile string) (*gatewayProcess, error) {
+// log goes to logFile. Without coalesce, every call makes its own upstream
+// request, as the direct client's do.
+func startGateway(bin, dir string, emu emulatorInfo, logLevel string, coalesce bool, logFile string) (*gatewayProcess, error) {
 	grpcAddr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -56,7 +58,8 @@ func startGateway(bin, dir string, emu emulatorInfo, logLevel, logFile string) (
 	cmd := exec.Command(bin, "--tenant-id", identity.HomeTenantID, "--client-id", identity.ClientID,
 		"--backend", "graph", "--authority-host", emu.AuthorityHost, "--api-url", emu.GraphURL,
 		"--scope", identity.GraphResource+"/.default", "--grpc-addr", grpcAddr, "--http-addr", httpAddr,
-		"--shutdown-timeout", "5s", "--quota-file", quota, "--log-level", logLevel)
+		"--shutdown-timeout", "5s", "--quota-file", quota, "--log-level", logLevel,
+		"--coalesce-reads="+strconv.FormatBool(coalesce))
 	cmd.Env = append(os.Environ(), "SSL_CERT_FILE="+filepath.Join(dir, "ca.pem"),
 		"DEFENDER_CLIENT_SECRET="+identity.ClientSecret)
 	cmd.Stdout, cmd.Stderr = logOut, logOut

@@ -38,6 +38,7 @@ func main() {
 type measurement struct {
 	path, op string
 	calls    int
+	upstream int // the API requests the emulator accepted during the load
 	cpu      time.Duration
 	peakRSS  int64
 }
@@ -48,6 +49,7 @@ func (m measurement) msPerCall() float64 { return perCall(m.cpu, m.calls) }
 type settings struct {
 	getCalls, listCalls, warm, concurrency int
 	bin, ghz, logLevel                     string
+	coalesce                               bool
 }
 
 func run() error {
@@ -60,6 +62,7 @@ func run() error {
 	flag.StringVar(&s.bin, "bin", "", "the gateway binary (default: go build ./cmd/server into a temporary directory)")
 	flag.StringVar(&s.ghz, "ghz", "", "the ghz binary (default: ghz on PATH, then $(go env GOPATH)/bin/ghz)")
 	flag.StringVar(&s.logLevel, "log-level", "info", "the gateway's log level (its log goes to a temporary file)")
+	flag.BoolVar(&s.coalesce, "coalesce", false, "keep the gateway's coalescing of identical concurrent reads (off: every call goes upstream, as the direct client's do)")
 	flag.Parse()
 	if *quick {
 		s.getCalls, s.listCalls, s.warm = 300, 100, 50
@@ -105,9 +108,9 @@ func run() error {
 		for _, path := range []string{"direct", "grpc", "rest"} {
 			var m measurement
 			if path == "direct" {
-				m, err = measureDirect(self, dir, emu.info, s, op, n)
+				m, err = measureDirect(self, dir, emu, s, op, n)
 			} else {
-				m, err = measureGateway(dir, emu.info, s, path, op, n)
+				m, err = measureGateway(dir, emu, s, path, op, n)
 			}
 			if err != nil {
 				return fmt.Errorf("%s %s: %w", path, op, err)
@@ -121,23 +124,34 @@ func run() error {
 		if m.cpu <= 0 {
 			return fmt.Errorf("%s %s: no CPU time measured over %d calls: raise the call counts", m.path, m.op, m.calls)
 		}
+		if (m.path == "direct" || !s.coalesce) && m.upstream != m.calls {
+			return fmt.Errorf("%s %s: %d upstream requests for %d calls, want one each", m.path, m.op, m.upstream, m.calls)
+		}
 	}
 	host, _ := os.Hostname()
-	fmt.Printf("costbench: %d concurrent calls, Graph backend, GOMAXPROCS %d, NumCPU %d on %s, gateway log level %s\n\n",
-		s.concurrency, runtime.GOMAXPROCS(0), runtime.NumCPU(), host, s.logLevel)
+	fmt.Printf("costbench: %d concurrent calls, Graph backend, GOMAXPROCS %d, NumCPU %d on %s, gateway log level %s, coalescing %v\n\n",
+		s.concurrency, runtime.GOMAXPROCS(0), runtime.NumCPU(), host, s.logLevel, s.coalesce)
 	fmt.Print(table(rows))
 	return nil
 }
 
 // measureDirect runs the direct baseline in its own process.
-func measureDirect(self, dir string, emu emulatorInfo, s settings, op string, n int) (measurement, error) {
+func measureDirect(self, dir string, emu *emulatorProcess, s settings, op string, n int) (measurement, error) {
 	cmd := exec.Command(self, "direct", "-op", op, "-n", fmt.Sprint(n), "-c", fmt.Sprint(s.concurrency),
-		"-warm", fmt.Sprint(s.warm), "-authority", emu.AuthorityHost, "-api", emu.GraphURL)
+		"-warm", fmt.Sprint(s.warm), "-authority", emu.info.AuthorityHost, "-api", emu.info.GraphURL)
 	cmd.Env = append(os.Environ(), "SSL_CERT_FILE="+filepath.Join(dir, "ca.pem"))
 	cmd.Stderr = os.Stderr
+	before, err := emu.apiRequests()
+	if err != nil {
+		return measurement{}, err
+	}
 	out, err := cmd.Output()
 	if err != nil {
 		return measurement{}, fmt.Errorf("direct child: %w", err)
+	}
+	after, err := emu.apiRequests()
+	if err != nil {
+		return measurement{}, err
 	}
 	var rep childReport
 	if err := json.Unmarshal(bytes.TrimSpace(out), &rep); err != nil {
@@ -146,13 +160,15 @@ func measureDirect(self, dir string, emu emulatorInfo, s settings, op string, n 
 	if rep.Error != "" || rep.OK != rep.Calls {
 		return measurement{}, fmt.Errorf("direct: %d of %d OK: %s", rep.OK, rep.Calls, rep.Error)
 	}
-	return measurement{path: "direct", op: op, calls: rep.Calls, cpu: time.Duration(rep.CPUNanos), peakRSS: rep.PeakRSS}, nil
+	// The child's warm-up calls are counted too: one upstream request each.
+	return measurement{path: "direct", op: op, calls: rep.Calls, upstream: after - before - s.warm,
+		cpu: time.Duration(rep.CPUNanos), peakRSS: rep.PeakRSS}, nil
 }
 
 // measureGateway starts a fresh gateway, warms it, then measures the
 // gateway process's CPU time around n calls of op over path.
-func measureGateway(dir string, emu emulatorInfo, s settings, path, op string, n int) (measurement, error) {
-	g, err := startGateway(s.bin, dir, emu, s.logLevel, filepath.Join(dir, "gateway.log"))
+func measureGateway(dir string, emu *emulatorProcess, s settings, path, op string, n int) (measurement, error) {
+	g, err := startGateway(s.bin, dir, emu.info, s.logLevel, s.coalesce, filepath.Join(dir, "gateway.log"))
 	if err != nil {
 		return measurement{}, err
 	}
@@ -178,12 +194,20 @@ func measureGateway(dir string, emu emulatorInfo, s settings, path, op string, n
 		return measurement{}, fmt.Errorf("warm-up: %w", err)
 	}
 	pid := g.cmd.Process.Pid
+	reqBefore, err := emu.apiRequests()
+	if err != nil {
+		return measurement{}, err
+	}
 	before, err := processCPU(pid)
 	if err != nil {
 		return measurement{}, err
 	}
 	ok, callErr := load(n)
 	after, err := processCPU(pid)
+	if err != nil {
+		return measurement{}, err
+	}
+	reqAfter, err := emu.apiRequests()
 	if err != nil {
 		return measurement{}, err
 	}
@@ -194,7 +218,7 @@ func measureGateway(dir string, emu emulatorInfo, s settings, path, op string, n
 	if err != nil {
 		return measurement{}, err
 	}
-	return measurement{path: path, op: op, calls: n, cpu: after - before, peakRSS: rss}, nil
+	return measurement{path: path, op: op, calls: n, upstream: reqAfter - reqBefore, cpu: after - before, peakRSS: rss}, nil
 }
 
 // findGhz is the ghz binary to use.
