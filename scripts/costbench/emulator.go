@@ -88,6 +88,7 @@ type emulatorProcess struct {
 // startEmulator starts this program in emulator mode and reads its info.
 func startEmulator(self string) (*emulatorProcess, error) {
 	cmd := exec.Command(self, "emulator")
+	cmd.SysProcAttr = childAttr()
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

@@ -63,6 +63,7 @@ func startGateway(bin, dir string, emu emulatorInfo, logLevel string, coalesce b
 	cmd.Env = append(os.Environ(), "SSL_CERT_FILE="+filepath.Join(dir, "ca.pem"),
 		"DEFENDER_CLIENT_SECRET="+identity.ClientSecret)
 	cmd.Stdout, cmd.Stderr = logOut, logOut
+	cmd.SysProcAttr = childAttr()
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -89,6 +90,11 @@ func (g *gatewayProcess) stop() {
 		<-done
 	}
 }
+
+// childAttr makes a child process end with SIGTERM when costbench does
+// (Linux, like the /proc figures), so that an interrupted run leaves no
+// gateway, emulator or ghz behind.
+func childAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM} }
 
 func freeAddr() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -67,6 +67,7 @@ func runGhz(ghz, addr, op string, n, c int) (calls, ok int, err error) {
 	call := ghzCalls[op]
 	cmd := exec.Command(ghz, "--insecure", "--call", call.method, "-d", call.data,
 		"-n", strconv.Itoa(n), "-c", strconv.Itoa(c), "-t", "60s", "--format", "json", addr)
+	cmd.SysProcAttr = childAttr()
 	out, err := cmd.Output()
 	if err != nil {
 		return 0, 0, fmt.Errorf("ghz: %w", err)

@@ -141,6 +141,7 @@ func measureDirect(self, dir string, emu *emulatorProcess, s settings, op string
 		"-warm", fmt.Sprint(s.warm), "-authority", emu.info.AuthorityHost, "-api", emu.info.GraphURL)
 	cmd.Env = append(os.Environ(), "SSL_CERT_FILE="+filepath.Join(dir, "ca.pem"))
 	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = childAttr()
 	before, err := emu.apiRequests()
 	if err != nil {
 		return measurement{}, err
