@@ -57,6 +57,74 @@ type graphPage struct {
 	NextLink string          `json:"@odata.nextLink"`
 }
 
+// xdrIncident is the same for the XDR API, whose incidents carry their
+// alerts in lists too.
+type xdrIncident struct {
+	IncidentID     json.Number `json:"incidentId"`
+	IncidentName   string      `json:"incidentName"`
+	Status         string      `json:"status"`
+	Severity       string      `json:"severity"`
+	Classification string      `json:"classification"`
+	Determination  string      `json:"determination"`
+	AssignedTo     string      `json:"assignedTo"`
+	Tags           []string    `json:"tags"`
+	CreatedTime    time.Time   `json:"createdTime"`
+	LastUpdateTime time.Time   `json:"lastUpdateTime"`
+	Alerts         []xdrAlert  `json:"alerts"`
+}
+
+type xdrAlert struct {
+	AlertID       string    `json:"alertId"`
+	Title         string    `json:"title"`
+	Category      string    `json:"category"`
+	Status        string    `json:"status"`
+	Severity      string    `json:"severity"`
+	ServiceSource string    `json:"serviceSource"`
+	CreationTime  time.Time `json:"creationTime"`
+}
+
+type xdrPage struct {
+	Value    []xdrIncident `json:"value"`
+	NextLink string        `json:"@odata.nextLink"`
+}
+
+// upstream is one backend's requests and typed decoding.
+type upstream struct {
+	scope, getPath, listPath, prefer string
+	get, list                        func(body *json.Decoder) (id string, alertsOrIncidents int, err error)
+}
+
+var upstreams = map[string]upstream{
+	"graph": {
+		scope: identity.GraphResource + "/.default", getPath: "/security/incidents/" + benchIncident + "?$expand=alerts",
+		listPath: fmt.Sprintf("/security/incidents?$top=%d", benchPageSize), prefer: "include-unknown-enum-members",
+		get: func(d *json.Decoder) (string, int, error) {
+			var in graphIncident
+			err := d.Decode(&in)
+			return in.ID, len(in.Alerts), err
+		},
+		list: func(d *json.Decoder) (string, int, error) {
+			var page graphPage
+			err := d.Decode(&page)
+			return "", len(page.Value), err
+		},
+	},
+	"xdr": {
+		scope: identity.XDRResource + "/.default", getPath: "/api/incidents/" + benchIncident,
+		listPath: fmt.Sprintf("/api/incidents?$top=%d", benchPageSize),
+		get: func(d *json.Decoder) (string, int, error) {
+			var in xdrIncident
+			err := d.Decode(&in)
+			return in.IncidentID.String(), len(in.Alerts), err
+		},
+		list: func(d *json.Decoder) (string, int, error) {
+			var page xdrPage
+			err := d.Decode(&page)
+			return "", len(page.Value), err
+		},
+	},
+}
+
 // runDirect is the direct child: the same upstream calls as the gateway
 // makes, at the same concurrency, with its own CPU time measured around
 // the load. It prints a childReport as JSON.
@@ -67,10 +135,14 @@ func runDirect(args []string) error {
 	c := fs.Int("c", 50, "concurrent calls")
 	warm := fs.Int("warm", 100, "calls before the measurement")
 	authority := fs.String("authority", "", "the Entra authority host")
-	api := fs.String("api", "", "the Graph API URL")
-	scope := fs.String("scope", identity.GraphResource+"/.default", "the token scope")
+	api := fs.String("api", "", "the API URL (Graph's or XDR's)")
+	backend := fs.String("backend", "graph", "graph or xdr")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	up, known := upstreams[*backend]
+	if !known {
+		return fmt.Errorf("-backend %q: graph or xdr", *backend)
 	}
 	// The emulator's CA comes from SSL_CERT_FILE, as for the gateway.
 	tr := http.DefaultTransport.(*http.Transport).Clone()
@@ -78,13 +150,13 @@ func runDirect(args []string) error {
 	tr.MaxIdleConns = 2 * *c
 	hc := &http.Client{Transport: tr, Timeout: time.Minute}
 	tokens, err := credentials.NewApp(credentials.AppOptions{AuthorityHost: *authority, TenantID: identity.HomeTenantID,
-		ClientID: identity.ClientID, ClientSecret: identity.ClientSecret, Scope: *scope, HTTPClient: hc})
+		ClientID: identity.ClientID, ClientSecret: identity.ClientSecret, Scope: up.scope, HTTPClient: hc})
 	if err != nil {
 		return err
 	}
-	call := directGet(hc, tokens, *api+"/security/incidents/"+benchIncident+"?$expand=alerts")
+	call := directGet(hc, tokens, up, *api+up.getPath)
 	if *op == "list" {
-		call = directList(hc, tokens, fmt.Sprintf("%s/security/incidents?$top=%d", *api, benchPageSize))
+		call = directList(hc, tokens, up, *api+up.listPath)
 	}
 	if ok, err := loop(*warm, *c, call); err != nil {
 		return fmt.Errorf("warm-up: %d OK: %w", ok, err)
@@ -110,36 +182,46 @@ func runDirect(args []string) error {
 }
 
 // directGet fetches one incident with its alerts.
-func directGet(hc *http.Client, tokens *credentials.App, url string) func(context.Context) error {
+func directGet(hc *http.Client, tokens *credentials.App, up upstream, url string) func(context.Context) error {
 	return func(ctx context.Context) error {
-		var in graphIncident
-		if err := getJSON(ctx, hc, tokens, url, &in); err != nil {
+		var id string
+		var alerts int
+		err := getJSON(ctx, hc, tokens, url, up.prefer, func(d *json.Decoder) (err error) {
+			id, alerts, err = up.get(d)
+			return err
+		})
+		if err != nil {
 			return err
 		}
-		if in.ID != benchIncident || len(in.Alerts) == 0 {
-			return fmt.Errorf("incident %q with %d alerts", in.ID, len(in.Alerts))
+		if id != benchIncident || alerts == 0 {
+			return fmt.Errorf("incident %q with %d alerts", id, alerts)
 		}
 		return nil
 	}
 }
 
 // directList fetches one page of incidents.
-func directList(hc *http.Client, tokens *credentials.App, url string) func(context.Context) error {
+func directList(hc *http.Client, tokens *credentials.App, up upstream, url string) func(context.Context) error {
 	return func(ctx context.Context) error {
-		var page graphPage
-		if err := getJSON(ctx, hc, tokens, url, &page); err != nil {
+		var n int
+		err := getJSON(ctx, hc, tokens, url, up.prefer, func(d *json.Decoder) (err error) {
+			_, n, err = up.list(d)
+			return err
+		})
+		if err != nil {
 			return err
 		}
-		if len(page.Value) != benchPageSize {
-			return fmt.Errorf("%d incidents, want %d", len(page.Value), benchPageSize)
+		if n != benchPageSize {
+			return fmt.Errorf("%d incidents, want %d", n, benchPageSize)
 		}
 		return nil
 	}
 }
 
-// getJSON GETs url with a bearer token from MSAL's cache, the headers the
-// gateway sends to Graph, and decodes the body into v as it streams in.
-func getJSON(ctx context.Context, hc *http.Client, tokens *credentials.App, url string, v any) error {
+// getJSON GETs url with a bearer token from MSAL's cache and the headers
+// the gateway sends, and decodes the body with decode as it streams in.
+func getJSON(ctx context.Context, hc *http.Client, tokens *credentials.App, url, prefer string,
+	decode func(*json.Decoder) error) error {
 	token, err := tokens.Token(ctx)
 	if err != nil {
 		return err
@@ -150,7 +232,9 @@ func getJSON(ctx context.Context, hc *http.Client, tokens *credentials.App, url 
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Prefer", "include-unknown-enum-members")
+	if prefer != "" {
+		req.Header.Set("Prefer", prefer)
+	}
 	resp, err := hc.Do(req)
 	if err != nil {
 		return err
@@ -159,7 +243,7 @@ func getJSON(ctx context.Context, hc *http.Client, tokens *credentials.App, url 
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("HTTP %d", resp.StatusCode)
 	}
-	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+	if err := decode(json.NewDecoder(resp.Body)); err != nil {
 		return err
 	}
 	// Drain what follows the value (a newline) so the connection is reused.

@@ -24,6 +24,14 @@ type emulatorInfo struct {
 	CAPEM         string `json:"caPEM"`
 }
 
+// apiURL is the base URL of backend's API.
+func (e emulatorInfo) apiURL(backend string) string {
+	if backend == "xdr" {
+		return e.XDRURL
+	}
+	return e.GraphURL
+}
+
 // serveEmulator is the emulator child: it starts an emulator, prints its
 // addresses and CA as one JSON line, and serves until its standard input
 // closes (the parent ended or closed it).

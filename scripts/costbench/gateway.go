@@ -33,11 +33,11 @@ type gatewayProcess struct {
 	httpAddr string
 }
 
-// startGateway runs bin against the emulator on free loopback ports,
+// startGateway runs s.bin against the emulator on free loopback ports,
 // configured as e2e's appConfig does, and waits until it is healthy. Its
 // log goes to logFile. Without coalesce, every call makes its own upstream
 // request, as the direct client's do.
-func startGateway(bin, dir string, emu emulatorInfo, logLevel string, coalesce bool, logFile string) (*gatewayProcess, error) {
+func startGateway(bin, dir string, emu emulatorInfo, s settings, logFile string) (*gatewayProcess, error) {
 	grpcAddr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -55,11 +55,11 @@ func startGateway(bin, dir string, emu emulatorInfo, logLevel string, coalesce b
 		return nil, err
 	}
 	defer logOut.Close() // the child has its own descriptor
-	cmd := exec.Command(bin, "--tenant-id", identity.HomeTenantID, "--client-id", identity.ClientID,
-		"--backend", "graph", "--authority-host", emu.AuthorityHost, "--api-url", emu.GraphURL,
-		"--scope", identity.GraphResource+"/.default", "--grpc-addr", grpcAddr, "--http-addr", httpAddr,
-		"--shutdown-timeout", "5s", "--quota-file", quota, "--log-level", logLevel,
-		"--coalesce-reads="+strconv.FormatBool(coalesce))
+	cmd := exec.Command(s.bin, "--tenant-id", identity.HomeTenantID, "--client-id", identity.ClientID,
+		"--backend", s.backend, "--authority-host", emu.AuthorityHost, "--api-url", emu.apiURL(s.backend),
+		"--scope", upstreams[s.backend].scope, "--grpc-addr", grpcAddr, "--http-addr", httpAddr,
+		"--shutdown-timeout", "5s", "--quota-file", quota, "--log-level", s.logLevel,
+		"--coalesce-reads="+strconv.FormatBool(s.coalesce))
 	cmd.Env = append(os.Environ(), "SSL_CERT_FILE="+filepath.Join(dir, "ca.pem"),
 		"DEFENDER_CLIENT_SECRET="+identity.ClientSecret)
 	cmd.Stdout, cmd.Stderr = logOut, logOut

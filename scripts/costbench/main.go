@@ -48,7 +48,7 @@ func (m measurement) msPerCall() float64 { return perCall(m.cpu, m.calls) }
 // settings are the run's flags.
 type settings struct {
 	getCalls, listCalls, warm, concurrency int
-	bin, ghz, logLevel                     string
+	bin, ghz, logLevel, backend            string
 	coalesce                               bool
 }
 
@@ -62,10 +62,14 @@ func run() error {
 	flag.StringVar(&s.bin, "bin", "", "the gateway binary (default: go build ./cmd/server into a temporary directory)")
 	flag.StringVar(&s.ghz, "ghz", "", "the ghz binary (default: ghz on PATH, then $(go env GOPATH)/bin/ghz)")
 	flag.StringVar(&s.logLevel, "log-level", "info", "the gateway's log level (its log goes to a temporary file)")
+	flag.StringVar(&s.backend, "backend", "graph", "graph or xdr")
 	flag.BoolVar(&s.coalesce, "coalesce", false, "keep the gateway's coalescing of identical concurrent reads (off: every call goes upstream, as the direct client's do)")
 	flag.Parse()
 	if *quick {
 		s.getCalls, s.listCalls, s.warm = 300, 100, 50
+	}
+	if _, ok := upstreams[s.backend]; !ok {
+		return fmt.Errorf("-backend %q: graph or xdr", s.backend)
 	}
 	if s.getCalls <= 0 || s.listCalls <= 0 || s.warm <= 0 || s.concurrency <= 0 {
 		return errors.New("-get-calls, -list-calls, -warm and -c must be positive")
@@ -129,8 +133,8 @@ func run() error {
 		}
 	}
 	host, _ := os.Hostname()
-	fmt.Printf("costbench: %d concurrent calls, Graph backend, GOMAXPROCS %d, NumCPU %d on %s, gateway log level %s, coalescing %v\n\n",
-		s.concurrency, runtime.GOMAXPROCS(0), runtime.NumCPU(), host, s.logLevel, s.coalesce)
+	fmt.Printf("costbench: %d concurrent calls, %s backend, GOMAXPROCS %d, NumCPU %d on %s, gateway log level %s, coalescing %v\n\n",
+		s.concurrency, s.backend, runtime.GOMAXPROCS(0), runtime.NumCPU(), host, s.logLevel, s.coalesce)
 	fmt.Print(table(rows))
 	return nil
 }
@@ -138,7 +142,7 @@ func run() error {
 // measureDirect runs the direct baseline in its own process.
 func measureDirect(self, dir string, emu *emulatorProcess, s settings, op string, n int) (measurement, error) {
 	cmd := exec.Command(self, "direct", "-op", op, "-n", fmt.Sprint(n), "-c", fmt.Sprint(s.concurrency),
-		"-warm", fmt.Sprint(s.warm), "-authority", emu.info.AuthorityHost, "-api", emu.info.GraphURL)
+		"-warm", fmt.Sprint(s.warm), "-authority", emu.info.AuthorityHost, "-backend", s.backend, "-api", emu.info.apiURL(s.backend))
 	cmd.Env = append(os.Environ(), "SSL_CERT_FILE="+filepath.Join(dir, "ca.pem"))
 	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = childAttr()
@@ -169,7 +173,7 @@ func measureDirect(self, dir string, emu *emulatorProcess, s settings, op string
 // measureGateway starts a fresh gateway, warms it, then measures the
 // gateway process's CPU time around n calls of op over path.
 func measureGateway(dir string, emu *emulatorProcess, s settings, path, op string, n int) (measurement, error) {
-	g, err := startGateway(s.bin, dir, emu.info, s.logLevel, s.coalesce, filepath.Join(dir, "gateway.log"))
+	g, err := startGateway(s.bin, dir, emu.info, s, filepath.Join(dir, "gateway.log"))
 	if err != nil {
 		return measurement{}, err
 	}
