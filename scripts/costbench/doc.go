@@ -13,6 +13,7 @@
 // from /proc/PID/stat, read before and after the load, divided by the calls
 // made; the peak RSS is VmHWM from /proc/PID/status.
 //
-//	go run ./scripts/costbench          # the full run
-//	go run ./scripts/costbench -quick   # small call counts: proves it runs (.ci/run)
+//	go run ./scripts/costbench                # the full run, Graph backend
+//	go run ./scripts/costbench -backend xdr   # the XDR API
+//	go run ./scripts/costbench -quick         # small call counts: proves it runs (.ci/run)
 package main

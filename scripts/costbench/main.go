@@ -122,8 +122,13 @@ func run() error {
 			rows = append(rows, m)
 		}
 	}
-	// -quick asserts only sanity: every call OK (checked above) and every
-	// ratio computed, which needs some CPU time measured on every row.
+	host, _ := os.Hostname()
+	fmt.Printf("costbench: %d concurrent calls, %s backend, GOMAXPROCS %d, NumCPU %d on %s, gateway log level %s, coalescing %v\n\n",
+		s.concurrency, s.backend, runtime.GOMAXPROCS(0), runtime.NumCPU(), host, s.logLevel, s.coalesce)
+	fmt.Print(table(rows))
+	// -quick asserts only sanity: every call OK (checked above), one
+	// upstream request per call, and every ratio computed, which needs some
+	// CPU time measured on every row. The table is printed first.
 	for _, m := range rows {
 		if m.cpu <= 0 {
 			return fmt.Errorf("%s %s: no CPU time measured over %d calls: raise the call counts", m.path, m.op, m.calls)
@@ -132,10 +137,6 @@ func run() error {
 			return fmt.Errorf("%s %s: %d upstream requests for %d calls, want one each", m.path, m.op, m.upstream, m.calls)
 		}
 	}
-	host, _ := os.Hostname()
-	fmt.Printf("costbench: %d concurrent calls, %s backend, GOMAXPROCS %d, NumCPU %d on %s, gateway log level %s, coalescing %v\n\n",
-		s.concurrency, s.backend, runtime.GOMAXPROCS(0), runtime.NumCPU(), host, s.logLevel, s.coalesce)
-	fmt.Print(table(rows))
 	return nil
 }
 
