@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -117,33 +116,4 @@ func restClient(c int) *http.Client {
 	tr.MaxIdleConnsPerHost = c
 	tr.MaxIdleConns = 2 * c
 	return &http.Client{Transport: tr, Timeout: time.Minute}
-}
-
-// checkREST makes one REST call of op and checks its reply: the alerts of
-// the FULL view on Get, a page of benchPageSize on List. The measured loop
-// only reads the bodies.
-func checkREST(hc *http.Client, base, op string) error {
-	url := base + "/v1/tenants/default/incidents/" + benchIncident
-	if op == "list" {
-		url = fmt.Sprintf("%s/v1/tenants/default/incidents?page_size=%d", base, benchPageSize)
-	}
-	resp, err := hc.Get(url)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	var body struct {
-		Alerts    []json.RawMessage `json:"alerts"`
-		Incidents []json.RawMessage `json:"incidents"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("REST %s: HTTP %d: %v", op, resp.StatusCode, err)
-	}
-	if op == "get" && len(body.Alerts) == 0 {
-		return errors.New("REST get: no alerts: the default view should be FULL")
-	}
-	if op == "list" && len(body.Incidents) != benchPageSize {
-		return fmt.Errorf("REST list: %d incidents, want %d", len(body.Incidents), benchPageSize)
-	}
-	return nil
 }

@@ -191,10 +191,16 @@ func measureGateway(dir string, emu *emulatorProcess, s settings, path, op strin
 		defer hc.CloseIdleConnections()
 		return loop(calls, s.concurrency, restCall(hc, "http://"+g.httpAddr, op))
 	}
+	check := func() error { return checkGRPC(g.grpcAddr, op) }
 	if path == "rest" {
-		if err := checkREST(restClient(1), "http://"+g.httpAddr, op); err != nil {
-			return measurement{}, err
+		check = func() error {
+			hc := restClient(1)
+			defer hc.CloseIdleConnections()
+			return checkREST(hc, "http://"+g.httpAddr, op)
 		}
+	}
+	if err := check(); err != nil {
+		return measurement{}, err
 	}
 	if _, err := load(s.warm); err != nil {
 		return measurement{}, fmt.Errorf("warm-up: %w", err)
