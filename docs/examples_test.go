@@ -41,7 +41,7 @@ var (
 
 // documents are the files whose examples are checked, from the repository
 // root.
-var documents = []string{"README.md", "docs/auth.md", "docs/emulator.md", "docs/configuration.md", "docs/watch.md"}
+var documents = []string{"README.md", "docs/auth.md", "docs/emulator.md", "docs/configuration.md", "docs/watch.md", "docs/operations.md", "docs/observability.md", "docs/hunting.md", "docs/clients.md"}
 
 // example is one marked shell block.
 type example struct {

@@ -27,21 +27,7 @@ func TestMainAdminListener(t *testing.T) {
 	env := map[string]string{"DEFENDER_SANDBOX": "true", "DEFENDER_ADMIN_ADDR": adminAddr}
 	args := []string{"--grpc-addr", grpcAddr, "--http-addr", httpAddr}
 
-	var stdout, stderr syncBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	exit := make(chan int, 1)
-	go func() { exit <- app.Main(ctx, args, envOf(env), nil, &stdout, &stderr) }()
-	defer func() {
-		cancel()
-		if code := <-exit; code != 0 {
-			t.Errorf("exit code %d after cancel; stderr:\n%s", code, stderr.String())
-		}
-	}()
-	if !eventually(20*time.Second, func() bool {
-		return strings.Contains(stdout.String(), "Stop with Ctrl-C.") || len(exit) > 0
-	}) {
-		t.Fatalf("no banner within 20s; stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
-	}
+	startMain(t, args, env)
 
 	get := func(url string) (int, string) {
 		t.Helper()
@@ -63,6 +49,8 @@ func TestMainAdminListener(t *testing.T) {
 			{"http://" + adminAddr + "/metrics", http.StatusOK, "grpc_server_"},
 			{"http://" + httpAddr + "/metrics", http.StatusNotFound, "ROUTE_NOT_FOUND"},
 			{"http://" + httpAddr + "/healthz", http.StatusNotFound, "ROUTE_NOT_FOUND"},
+			// Profiles are served only with DEFENDER_PPROF (TestMainPprof).
+			{"http://" + adminAddr + "/debug/pprof/", http.StatusNotFound, ""},
 		}
 		for _, tt := range tests {
 			code, body := get(tt.url)
@@ -119,4 +107,58 @@ func TestMainAdminListener(t *testing.T) {
 			})
 		}
 	})
+}
+
+// startMain runs app.Main with args and env until the test ends, once it
+// printed its banner.
+func startMain(t *testing.T, args []string, env map[string]string) {
+	t.Helper()
+	var stdout, stderr syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	exit := make(chan int, 1)
+	go func() { exit <- app.Main(ctx, args, envOf(env), nil, &stdout, &stderr) }()
+	t.Cleanup(func() {
+		cancel()
+		if code := <-exit; code != 0 {
+			t.Errorf("exit code %d after cancel; stderr:\n%s", code, stderr.String())
+		}
+	})
+	if !eventually(20*time.Second, func() bool {
+		return strings.Contains(stdout.String(), "Stop with Ctrl-C.") || len(exit) > 0
+	}) {
+		t.Fatalf("no banner within 20s; stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	}
+}
+
+// TestMainPprof: with DEFENDER_PPROF the admin listener serves Go's
+// profiles (a CPU profile of the asked length, gzipped protobuf), refuses
+// a length its write deadline cannot cover, and the API listener still
+// serves none of them.
+func TestMainPprof(t *testing.T) {
+	grpcAddr, httpAddr, adminAddr := closedAddr(t), closedAddr(t), closedAddr(t)
+	startMain(t, []string{"--grpc-addr", grpcAddr, "--http-addr", httpAddr},
+		map[string]string{"DEFENDER_SANDBOX": "true", "DEFENDER_ADMIN_ADDR": adminAddr, "DEFENDER_PPROF": "true"})
+	tests := []struct {
+		url    string
+		want   int
+		prefix string // of the body
+	}{
+		{"http://" + adminAddr + "/debug/pprof/heap?debug=1", http.StatusOK, "heap profile:"},
+		{"http://" + adminAddr + "/debug/pprof/goroutine?debug=1", http.StatusOK, "goroutine profile:"},
+		{"http://" + adminAddr + "/debug/pprof/profile?seconds=1", http.StatusOK, "\x1f\x8b"},
+		{"http://" + adminAddr + "/debug/pprof/profile?seconds=900", http.StatusBadRequest, "seconds: must be"},
+		{"http://" + adminAddr + "/debug/pprof/trace?seconds=x", http.StatusBadRequest, "seconds: must be"},
+		{"http://" + httpAddr + "/debug/pprof/heap?debug=1", http.StatusNotFound, "{"},
+	}
+	for _, tt := range tests {
+		resp, err := http.Get(tt.url)
+		if err != nil {
+			t.Fatalf("GET %s: %v", tt.url, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.want || !strings.HasPrefix(string(b), tt.prefix) {
+			t.Errorf("GET %s = %d %.80q, want %d starting %q", tt.url, resp.StatusCode, b, tt.want, tt.prefix)
+		}
+	}
 }

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"errors"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -9,12 +8,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"google.golang.org/grpc/keepalive"
 
 	"github.com/defender-gateway/gateway/internal/authctx"
 	"github.com/defender-gateway/gateway/internal/config"
 	"github.com/defender-gateway/gateway/internal/defender"
+	"github.com/defender-gateway/gateway/internal/defender/backends"
 	"github.com/defender-gateway/gateway/internal/defender/credentials"
 	"github.com/defender-gateway/gateway/internal/pagetoken"
 	"github.com/defender-gateway/gateway/internal/server"
@@ -50,6 +49,8 @@ type Gateway struct {
 	// metrics.
 	Metrics  *telemetry.Metrics
 	Registry *prometheus.Registry
+	// closeIdle closes the upstream client's idle connections.
+	closeIdle func()
 	// reloadMu runs one Reload at a time: SIGHUP and the reload watch may
 	// ask together.
 	reloadMu sync.Mutex
@@ -92,6 +93,9 @@ func (g *Gateway) Close() {
 	g.logins.Close()
 	g.security.close()
 	g.shared.close()
+	if g.closeIdle != nil {
+		g.closeIdle()
+	}
 }
 
 // Build assembles the gateway from a validated configuration and binds its
@@ -101,7 +105,7 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	httpClient := upstreamClient(deps.HTTPClient, cfg.UpstreamTimeout)
+	httpClient, closeIdle := upstreamClient(deps.HTTPClient, cfg.UpstreamTimeout, cfg.UpstreamMaxIdleConnsPerHost)
 	registry, metrics, err := newMetrics()
 	if err != nil {
 		return nil, err
@@ -188,7 +192,7 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 		shared.close()
 		return nil, err
 	}
-	gw := &Gateway{logins: logins, security: security, shared: shared, Metrics: metrics, Registry: registry}
+	gw := &Gateway{logins: logins, security: security, shared: shared, Metrics: metrics, Registry: registry, closeIdle: closeIdle}
 	pageTokens, err := pageTokenCodec(cfg, shared)
 	if err != nil {
 		gw.Close()
@@ -239,6 +243,7 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 		MaxRequestBodyBytes: cfg.Transport.HTTPMaxBodyBytes,
 		Limits:              serverLimits(cfg.Transport),
 		AdminAddr:           cfg.Transport.AdminAddr,
+		Pprof:               cfg.Transport.Pprof,
 		Sandbox:             deps.Sandbox,
 		CallTimeouts: server.CallTimeouts{Default: cfg.Retry.CallTimeout, Hunting: cfg.Retry.HuntingCallTimeout,
 			StreamWrite: cfg.Transport.StreamWriteTimeout, Watch: cfg.Watch.MaxDuration + watchCallMargin},
@@ -292,7 +297,7 @@ func partnerTenants(cfg *config.Config) []authctx.PartnerTenant {
 	return out
 }
 
-// retryingBackends is defender.NewBackend with the configured retry policy,
+// retryingBackends is backends.New with the configured retry policy,
 // the upstream metrics and request timeouts: each attempt is bounded by DEFENDER_UPSTREAM_TIMEOUT
 // (the client's Timeout, which the defender client applies per attempt),
 // a hunting attempt by DEFENDER_HUNTING_CALL_TIMEOUT when that is longer.
@@ -303,24 +308,7 @@ func retryingBackends(cfg *config.Config, metrics *telemetry.Metrics) defender.B
 		opts.Retry = policy
 		opts.RequestTimeout = cfg.UpstreamTimeout
 		opts.HuntingRequestTimeout = cfg.Retry.HuntingCallTimeout
-		return defender.NewBackend(kind, opts)
-	}
-}
-
-// upstreamClient wraps the base client's transport with tracing and bounds
-// every upstream request by timeout (a caller's shorter deadline still wins).
-func upstreamClient(base *http.Client, timeout time.Duration) *http.Client {
-	transport := http.DefaultTransport
-	if base != nil && base.Transport != nil {
-		transport = base.Transport
-	}
-	return &http.Client{
-		Transport: otelhttp.NewTransport(transport),
-		Timeout:   timeout,
-		// Upstream redirects would carry the bearer token elsewhere.
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return errors.New("upstream redirects are not followed")
-		},
+		return backends.New(kind, opts)
 	}
 }
 

@@ -65,7 +65,7 @@ type Options struct {
 	Now       func() time.Time
 	// HTTPClient makes every upstream API request.
 	HTTPClient *http.Client
-	// NewBackend builds backend clients; defender.NewBackend in production.
+	// NewBackend builds backend clients; backends.New in production.
 	NewBackend defender.BackendFactory
 	Logger     *slog.Logger
 }

@@ -33,6 +33,9 @@ type Config struct {
 	PageTokenKey SecretBytes
 	// UpstreamTimeout bounds every upstream HTTP request.
 	UpstreamTimeout time.Duration
+	// UpstreamMaxIdleConnsPerHost is how many idle keep-alive connections
+	// the upstream HTTP client keeps per host (Entra ID, the API).
+	UpstreamMaxIdleConnsPerHost int
 	// ShutdownTimeout bounds the graceful shutdown.
 	ShutdownTimeout time.Duration
 	// LogLevel is debug, info, warn or error.
@@ -116,11 +119,15 @@ const (
 	DefaultBackend         = defender.BackendGraph
 	DefaultAuthorityHost   = "https://login.microsoftonline.com"
 	DefaultUpstreamTimeout = 60 * time.Second
-	DefaultShutdownTimeout = 15 * time.Second
-	DefaultLogLevel        = "info"
-	DefaultGRPCAddr        = ":50051"
-	DefaultHTTPAddr        = ":8080"
-	DefaultCallerAuth      = CallerAuthNone
+	// DefaultUpstreamMaxIdleConnsPerHost keeps a connection per call in
+	// flight for a busy gateway: Go's default of 2 makes every call beyond
+	// the second pay a new TLS handshake.
+	DefaultUpstreamMaxIdleConnsPerHost = 64
+	DefaultShutdownTimeout             = 15 * time.Second
+	DefaultLogLevel                    = "info"
+	DefaultGRPCAddr                    = ":50051"
+	DefaultHTTPAddr                    = ":8080"
+	DefaultCallerAuth                  = CallerAuthNone
 	// DefaultCallerAppRole and DefaultCallerScope are the app role and
 	// delegated scope a caller's token must carry; the gateway's app
 	// registration defines them (docs/auth.md).
@@ -166,22 +173,23 @@ var backendDefaults = map[defender.BackendKind]struct{ APIURL, Scope string }{
 // and scope are filled once the backend is known.
 func defaults() *Config {
 	c := &Config{
-		Backend:         DefaultBackend,
-		AuthorityHost:   DefaultAuthorityHost,
-		UpstreamTimeout: DefaultUpstreamTimeout,
-		ShutdownTimeout: DefaultShutdownTimeout,
-		LogLevel:        DefaultLogLevel,
-		GRPCAddr:        DefaultGRPCAddr,
-		HTTPAddr:        DefaultHTTPAddr,
-		CallerAuth:      DefaultCallerAuth,
-		CallerAppRole:   DefaultCallerAppRole,
-		CallerScope:     DefaultCallerScope,
-		Transport:       defaultTransport(),
-		Governor:        defaultGovernor(),
-		Redis:           defaultRedis(),
-		Quota:           defaultQuota(),
-		Retry:           defaultRetry(),
-		Watch:           defaultWatch(),
+		Backend:                     DefaultBackend,
+		AuthorityHost:               DefaultAuthorityHost,
+		UpstreamTimeout:             DefaultUpstreamTimeout,
+		UpstreamMaxIdleConnsPerHost: DefaultUpstreamMaxIdleConnsPerHost,
+		ShutdownTimeout:             DefaultShutdownTimeout,
+		LogLevel:                    DefaultLogLevel,
+		GRPCAddr:                    DefaultGRPCAddr,
+		HTTPAddr:                    DefaultHTTPAddr,
+		CallerAuth:                  DefaultCallerAuth,
+		CallerAppRole:               DefaultCallerAppRole,
+		CallerScope:                 DefaultCallerScope,
+		Transport:                   defaultTransport(),
+		Governor:                    defaultGovernor(),
+		Redis:                       defaultRedis(),
+		Quota:                       defaultQuota(),
+		Retry:                       defaultRetry(),
+		Watch:                       defaultWatch(),
 	}
 	c.SandboxEmulatorLimits = SandboxLimitsOff
 	return c

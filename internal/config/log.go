@@ -24,6 +24,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("scope", c.Scope),
 		slog.String("page_token_key", pageTokenKey),
 		slog.String("upstream_timeout", c.UpstreamTimeout.String()),
+		slog.Int("upstream_max_idle_conns_per_host", c.UpstreamMaxIdleConnsPerHost),
 		slog.String("shutdown_timeout", c.ShutdownTimeout.String()),
 		slog.String("log_level", c.LogLevel),
 		slog.String("grpc_addr", c.GRPCAddr),

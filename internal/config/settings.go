@@ -93,6 +93,8 @@ var coreSettings = []setting{
 		set: setPageTokenKey},
 	{env: "DEFENDER_UPSTREAM_TIMEOUT", flag: "upstream-timeout", def: "60s", usage: "Bound of every upstream HTTP request (Go duration).",
 		set: func(c *Config, v string) error { return setDuration(&c.UpstreamTimeout, v) }},
+	{env: "DEFENDER_UPSTREAM_MAX_IDLE_CONNS_PER_HOST", flag: "upstream-max-idle-conns-per-host", def: "64", usage: "Idle keep-alive connections the upstream HTTP client keeps per host (1 to 1024).",
+		set: func(c *Config, v string) error { return setInt(&c.UpstreamMaxIdleConnsPerHost, v) }},
 	{env: "DEFENDER_SHUTDOWN_TIMEOUT", flag: "shutdown-timeout", def: "15s", usage: "Bound of the graceful shutdown (Go duration).",
 		set: func(c *Config, v string) error { return setDuration(&c.ShutdownTimeout, v) }},
 	{env: "DEFENDER_LOG_LEVEL", flag: "log-level", def: DefaultLogLevel, usage: "Log level: debug, info, warn or error.",

@@ -59,6 +59,9 @@ type Transport struct {
 	// AdminAddr, when set, is the plaintext admin listener (health,
 	// metrics, reflection), which the API listeners then no longer serve.
 	AdminAddr string
+	// Pprof serves Go's runtime profiles under /debug/pprof/ on the admin
+	// listener (which it requires).
+	Pprof bool
 }
 
 // Defaults of the transport settings.
@@ -110,6 +113,8 @@ func defaultTransport() Transport {
 var transportSettings = []setting{
 	{env: "DEFENDER_ADMIN_ADDR", flag: "admin-addr", usage: "Plaintext admin listener, host:port: /healthz, /metrics, gRPC health and reflection move there from the API listeners. Empty: none.",
 		set: func(c *Config, v string) error { c.Transport.AdminAddr = strings.TrimSpace(v); return nil }},
+	{env: "DEFENDER_PPROF", flag: "pprof", def: "false", isBool: true, usage: "Serve Go's runtime profiles under /debug/pprof/ on the admin listener (requires DEFENDER_ADMIN_ADDR).",
+		set: func(c *Config, v string) error { return setBool(&c.Transport.Pprof, v) }},
 	{env: "DEFENDER_HTTP_MAX_BODY_BYTES", flag: "http-max-body-bytes", def: "1048576", usage: "Largest REST request body in bytes; larger is answered 413.",
 		set: func(c *Config, v string) error { return setInt64(&c.Transport.HTTPMaxBodyBytes, v) }},
 	{env: "DEFENDER_HTTP_MAX_HEADER_BYTES", flag: "http-max-header-bytes", def: "65536", usage: "Largest HTTP request line and headers in bytes; larger is answered 431.",
@@ -231,6 +236,9 @@ func (c *Config) validateTransport() []error {
 			add("DEFENDER_ADMIN_ADDR: %s is also an API listener's address", t.AdminAddr)
 		}
 	}
+	if t.Pprof && t.AdminAddr == "" {
+		add("DEFENDER_PPROF: requires DEFENDER_ADMIN_ADDR (profiles are never served on the API listeners)")
+	}
 	return errs
 }
 
@@ -250,6 +258,7 @@ func (t Transport) logAttrs() []slog.Attr {
 	}
 	return []slog.Attr{
 		slog.String("admin_addr", admin),
+		slog.Bool("pprof", t.Pprof),
 		slog.Int64("http_max_body_bytes", t.HTTPMaxBodyBytes),
 		slog.Int("http_max_header_bytes", t.HTTPMaxHeaderBytes),
 		slog.String("http_read_header_timeout", t.HTTPReadHeaderTimeout.String()),

@@ -18,6 +18,10 @@ func TestValidateTransport(t *testing.T) {
 			c.GRPCAddr, c.HTTPAddr, c.Transport.AdminAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 		}},
 		{name: "admin not host:port", mutate: func(c *Config) { c.Transport.AdminAddr = "9090" }, wantParts: []string{"DEFENDER_ADMIN_ADDR", "host:port"}},
+		{name: "pprof on the admin listener", mutate: func(c *Config) { c.Transport.AdminAddr, c.Transport.Pprof = "127.0.0.1:9090", true }},
+		{name: "pprof without an admin listener", mutate: func(c *Config) { c.Transport.Pprof = true }, wantParts: []string{"DEFENDER_PPROF: requires DEFENDER_ADMIN_ADDR"}},
+		{name: "upstream idle connections in range", mutate: func(c *Config) { c.UpstreamMaxIdleConnsPerHost = 0 },
+			wantParts: []string{"DEFENDER_UPSTREAM_MAX_IDLE_CONNS_PER_HOST: must be 1 to 1024, not 0"}},
 		{name: "admin on the HTTP port", mutate: func(c *Config) { c.Transport.AdminAddr = c.HTTPAddr }, wantParts: []string{"DEFENDER_ADMIN_ADDR", "API listener"}},
 		{name: "zero and negative sizes", mutate: func(c *Config) {
 			c.Transport.HTTPMaxBodyBytes, c.Transport.HTTPMaxHeaderBytes = 0, -1

@@ -51,6 +51,9 @@ func (c *Config) Validate() error {
 	if c.UpstreamTimeout <= 0 {
 		add("DEFENDER_UPSTREAM_TIMEOUT: must be positive, not %s", c.UpstreamTimeout)
 	}
+	if n := c.UpstreamMaxIdleConnsPerHost; n < 1 || n > 1024 {
+		add("DEFENDER_UPSTREAM_MAX_IDLE_CONNS_PER_HOST: must be 1 to 1024, not %d", n)
+	}
 	if c.ShutdownTimeout <= 0 {
 		add("DEFENDER_SHUTDOWN_TIMEOUT: must be positive, not %s", c.ShutdownTimeout)
 	}

@@ -127,6 +127,6 @@ type ClientOptions struct {
 	Observer Observer
 }
 
-// BackendFactory builds a backend client of a kind; NewBackend is the real
+// BackendFactory builds a backend client of a kind; backends.New is the real
 // one. Auth contexts take it injected.
 type BackendFactory func(kind BackendKind, opts ClientOptions) (Backend, error)

@@ -45,8 +45,8 @@ func WithGate(ctx context.Context, g Gate) context.Context {
 	return context.WithValue(ctx, gateKey{}, g)
 }
 
-// gateFrom returns ctx's gate, nil when none.
-func gateFrom(ctx context.Context) Gate {
+// GateFrom returns ctx's gate, nil when none.
+func GateFrom(ctx context.Context) Gate {
 	g, _ := ctx.Value(gateKey{}).(Gate)
 	return g
 }

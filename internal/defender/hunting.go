@@ -1,42 +1,30 @@
 package defender
 
-import (
-	"math"
-	"strconv"
-	"strings"
-	"time"
-)
+import "fmt"
 
-// huntingValue converts one decoded value by its column type.
-func huntingValue(colType string, v any) any {
-	if v == nil {
-		return nil
-	}
-	switch strings.ToLower(colType) {
-	case "datetime", "date":
-		if s, ok := v.(string); ok {
-			if t, ok := parseUpstreamTime(s); ok {
-				return t.Format(time.RFC3339Nano)
-			}
-		}
-	case "int", "int32", "int64", "long", "double", "real", "decimal", "float":
-		if s, ok := v.(string); ok {
-			if f, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
-				return f
-			}
-		}
-	case "boolean", "bool":
-		switch b := v.(type) {
-		case string:
-			if p, err := strconv.ParseBool(strings.TrimSpace(b)); err == nil {
-				return p
-			}
-		case float64:
-			if b == 0 || b == 1 {
-				return b == 1
-			}
-		}
-	}
-	// Already float64, bool, string, or Dynamic JSON: as decoded.
-	return v
+// HuntingSink receives a hunting result while the upstream body is being
+// decoded: the columns once, before any row; then each row, its values
+// typed by their columns (as RunHuntingQuery types them); and the stats
+// when the upstream sends them (XDR, before or after the rows). An error
+// of the sink stops the decoding and the upstream read; the call returns
+// it unchanged. The sink is called from the calling goroutine only.
+type HuntingSink interface {
+	Columns(cols []HuntingColumn) error
+	Row(row map[string]any) error
+	Stats(stats map[string]any) error
+}
+
+// DefaultMaxHuntingResultBytes bounds the body RunHuntingQuery reads when
+// the query names no bound: the largest documented result (Graph's 50 MB)
+// with room to spare.
+const DefaultMaxHuntingResultBytes = 64 << 20
+
+// ResultTooLargeError is RunHuntingQuery's answer to a result larger than
+// limit bytes: it names StreamQuery, which has no such bound.
+func ResultTooLargeError(limit int64) *Error {
+	return &Error{Kind: KindFailedPrecondition, Reason: ReasonResultTooLarge,
+		Message: fmt.Sprintf("the query result is larger than the %d bytes one RunQuery response may carry: "+
+			"use HuntingService.StreamQuery (REST POST /v1/{tenant=tenants/*}:streamHuntingQuery), "+
+			"or narrow the query (fewer columns, a shorter time window)", limit),
+		Metadata: map[string]string{"limit_bytes": fmt.Sprint(limit), "use": "HuntingService.StreamQuery"}}
 }

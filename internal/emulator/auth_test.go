@@ -27,8 +27,8 @@ func TestAPITokenCheck(t *testing.T) {
 		wantCode   string // error.code for failures
 		wantRoles  int    // for successes
 	}{
-		{"graph ok", graphURL, "Bearer " + graphToken, 0, http.StatusOK, "", 2},
-		{"graph lower-case scheme", graphURL, "bearer " + graphToken, 0, http.StatusOK, "", 2},
+		{"graph ok", graphURL, "Bearer " + graphToken, 0, http.StatusOK, "", 3},
+		{"graph lower-case scheme", graphURL, "bearer " + graphToken, 0, http.StatusOK, "", 3},
 		{"graph missing", graphURL, "", 0, http.StatusUnauthorized, "InvalidAuthenticationToken", 0},
 		{"graph empty bearer", graphURL, "Bearer ", 0, http.StatusUnauthorized, "InvalidAuthenticationToken", 0},
 		{"graph basic scheme", graphURL, "Basic " + graphToken, 0, http.StatusUnauthorized, "InvalidAuthenticationToken", 0},

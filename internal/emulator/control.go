@@ -108,6 +108,8 @@ type FaultJSON struct {
 	Reset      bool   `json:"reset,omitempty"`
 	Truncate   bool   `json:"truncate,omitempty"`
 	Malformed  bool   `json:"malformed,omitempty"`
+	// DropNextLink is Fault.DropNextLink.
+	DropNextLink bool `json:"dropNextLink,omitempty"`
 	// AfterHandler is Fault.AfterHandler.
 	AfterHandler bool `json:"afterHandler,omitempty"`
 }
@@ -145,7 +147,8 @@ func (fj FaultJSON) fault() (Fault, error) {
 	}
 	f := Fault{API: fj.API, Tenant: fj.Tenant, Method: fj.Method, PathPrefix: fj.PathPrefix, PathSuffix: fj.PathSuffix, Query: fj.Query,
 		Status: fj.Status, Code: fj.Code, Message: fj.Message, Times: fj.Times,
-		Reset: fj.Reset, Truncate: fj.Truncate, Malformed: fj.Malformed, AfterHandler: fj.AfterHandler}
+		Reset: fj.Reset, Truncate: fj.Truncate, Malformed: fj.Malformed, AfterHandler: fj.AfterHandler,
+		DropNextLink: fj.DropNextLink}
 	if fj.Times < 0 {
 		return Fault{}, errors.New("times must not be negative")
 	}
@@ -168,7 +171,8 @@ func (fj FaultJSON) fault() (Fault, error) {
 func faultToJSON(f Fault) FaultJSON {
 	fj := FaultJSON{API: f.API, Tenant: f.Tenant, Method: f.Method, PathPrefix: f.PathPrefix, PathSuffix: f.PathSuffix, Query: f.Query,
 		Status: f.Status, Code: f.Code, Message: f.Message, Times: f.Times,
-		Reset: f.Reset, Truncate: f.Truncate, Malformed: f.Malformed, AfterHandler: f.AfterHandler}
+		Reset: f.Reset, Truncate: f.Truncate, Malformed: f.Malformed, AfterHandler: f.AfterHandler,
+		DropNextLink: f.DropNextLink}
 	if f.RetryAfter > 0 {
 		fj.RetryAfter = f.RetryAfter.String()
 	}

@@ -12,9 +12,11 @@
 // logged (Requests); faults can be injected per API, route and tenant
 // (InjectFault); Options.Limits enforces the documented rate limits per
 // tenant; Stats counts accepted requests and 429s; ControlHandler serves
-// faults and stats over HTTP. UpdateIncident, CreateIncident and
-// RedirectIncident change incidents directly, as the portal would, and
-// SetListingLag makes the incident lists show changes late.
+// faults and stats over HTTP. UpdateIncident, CreateIncident,
+// RedirectIncident and UpdateAlert change incidents and their alerts
+// directly, as the portal would, and SetListingLag makes the incident and
+// alert lists show changes late. Graph serves the incidents' alerts as
+// alerts_v2 too (package graphapi).
 package emulator
 
 import (

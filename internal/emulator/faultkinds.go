@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -73,6 +74,15 @@ func ServerError(api, tenant, pathPrefix string, status int) Fault {
 // body in half (see Fault.Truncate).
 func Truncated(api, tenant, pathPrefix string) Fault {
 	return Fault{API: api, Tenant: tenant, PathPrefix: pathPrefix, Truncate: true}
+}
+
+// AlertsWithoutNextLink makes Graph's alert list (GET
+// /v1.0/security/alerts_v2, any options) of tenant ("" any) answer without
+// "@odata.nextLink", until removed: the alerts_v2 lists integrators report
+// in practice (reference §7.2, C5). Every page is otherwise served as is.
+func AlertsWithoutNextLink(tenant string) Fault {
+	return Fault{API: APIGraph, Tenant: tenant, Method: http.MethodGet,
+		PathPrefix: "/v1.0/security/alerts_v2", PathSuffix: "/security/alerts_v2", DropNextLink: true}
 }
 
 // Malformed answers api's requests under pathPrefix with 200 and a body that
@@ -180,6 +190,25 @@ func writeTruncated(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(buf.status)
 	_, _ = w.Write(body)
+}
+
+// writeWithoutNextLink serves r with next and sends its answer without the
+// "@odata.nextLink" member when the body is a JSON object that has one.
+func writeWithoutNextLink(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	buf := &bufferWriter{header: make(http.Header)}
+	next.ServeHTTP(buf, r)
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(buf.body.Bytes(), &members); err == nil {
+		if _, ok := members["@odata.nextLink"]; ok {
+			delete(members, "@odata.nextLink")
+			if body, err := json.Marshal(members); err == nil {
+				buf.body.Reset()
+				buf.body.Write(append(body, '\n'))
+				buf.header.Set("Content-Length", strconv.Itoa(buf.body.Len()))
+			}
+		}
+	}
+	buf.replay(w)
 }
 
 // writeMalformed answers status (200 when 0) with a non-JSON body labelled

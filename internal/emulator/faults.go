@@ -59,12 +59,18 @@ type Fault struct {
 	// Malformed answers Status (200 when 0) with a Content-Type of
 	// application/json and a body that is not JSON at all (an HTML page).
 	Malformed bool
+	// DropNextLink serves the request normally but removes
+	// "@odata.nextLink" from a JSON object answer (other answers pass
+	// unchanged): a list that stops after its first page, as integrators
+	// report of alerts_v2 (reference §7.2, C5). Status is ignored.
+	DropNextLink bool
 	// AfterHandler serves the request with the real handler first, so that
 	// a write is applied, and then fails its answer: the handler's answer
 	// is discarded and Delay, Reset, Malformed or Status apply as usual
 	// (with none of them, the handler's answer is sent after Delay). It
 	// makes an ambiguous failure: the client cannot tell that the request
-	// took effect. Truncate always serves the handler and ignores it.
+	// took effect. Truncate and DropNextLink always serve the handler and
+	// ignore it.
 	AfterHandler bool
 }
 
@@ -178,7 +184,7 @@ func (e *Emulator) injectFaults(api string, next http.Handler) http.Handler {
 			return
 		}
 		var served *bufferWriter
-		if f.AfterHandler && !f.Truncate {
+		if f.AfterHandler && !f.Truncate && !f.DropNextLink {
 			served = &bufferWriter{header: make(http.Header)}
 			next.ServeHTTP(served, r)
 		}
@@ -196,6 +202,8 @@ func (e *Emulator) injectFaults(api string, next http.Handler) http.Handler {
 			resetConnection(w)
 		case f.Truncate:
 			writeTruncated(w, r, next)
+		case f.DropNextLink:
+			writeWithoutNextLink(w, r, next)
 		case f.Malformed:
 			writeMalformed(w, f.Status)
 		case f.Status == 0 && served != nil:

@@ -70,12 +70,13 @@ func (e *Emulator) Incident(tenantID string, id int64) (store.Incident, error) {
 	return st.Get(tenantID, id)
 }
 
-// SetListingLag makes the Graph and XDR incident lists (any filter, any
-// page) show a change only once it is d old by the wall clock, as Defender's
-// listings show some changes late: an incident changed within d is listed
-// as it was before those changes, one created within d is not listed. GET of
-// one incident is never lagged. d <= 0, the default, shows changes at once.
-// The sample data counts as made before Start. See store.Store.SetListingLag.
+// SetListingLag makes the Graph and XDR incident lists and Graph's alert
+// list (any filter, any page) show a change only once it is d old by the
+// wall clock, as Defender's listings show some changes late: an incident
+// (or alert) changed within d is listed as it was before those changes, one
+// created within d is not listed. GET of one incident or alert is never
+// lagged. d <= 0, the default, shows changes at once. The sample data
+// counts as made before Start. See store.Store.SetListingLag.
 func (e *Emulator) SetListingLag(d time.Duration) {
 	if e.store != nil {
 		e.store.SetListingLag(d)
@@ -94,4 +95,30 @@ func (e *Emulator) IncidentListCalls() int64 { return e.requests.incidentListCou
 // Requests() with it.
 func IsIncidentList(r Request) bool {
 	return r.API != APIEntra && classify(r.API, r.Method, r.Path) == RouteIncidentList
+}
+
+// UpdateAlert changes alert id of tenantID directly, as the portal would
+// (no API request is made or logged): store.Store.UpdateAlert, which gives
+// the alert and its incident a new last-update time. Errors are
+// store.ErrNotFound or wrap store.ErrInvalidPatch.
+func (e *Emulator) UpdateAlert(tenantID, id string, p store.AlertPatch) (store.Alert, error) {
+	st, err := e.incidentStore()
+	if err != nil {
+		return store.Alert{}, err
+	}
+	a, _, err := st.UpdateAlert(tenantID, id, p)
+	return a, err
+}
+
+// Alert returns alert id of tenantID as it is now (never lagged), or
+// store.ErrNotFound. The alert lives in its incident (Incident(tenantID,
+// alert.IncidentID).Alerts): Graph's alerts_v2 routes and the incidents'
+// alerts show the same data.
+func (e *Emulator) Alert(tenantID, id string) (store.Alert, error) {
+	st, err := e.incidentStore()
+	if err != nil {
+		return store.Alert{}, err
+	}
+	a, _, err := st.GetAlert(tenantID, id)
+	return a, err
 }

@@ -21,6 +21,13 @@ const (
 	// RouteIncidentWrite is updating one incident (PATCH .../incidents/{id})
 	// and, on Graph, adding a comment (POST .../incidents/{id}/comments).
 	RouteIncidentWrite = "incident-write"
+	// RouteAlertList is listing alerts (Graph GET /v1.0/security/alerts_v2).
+	RouteAlertList = "alert-read"
+	// RouteAlertGet is reading one alert (Graph GET .../alerts_v2/{id}).
+	RouteAlertGet = "alert-get"
+	// RouteAlertWrite is updating one alert (Graph PATCH .../alerts_v2/{id})
+	// and adding a comment to it (POST .../alerts_v2/{id}/comments).
+	RouteAlertWrite = "alert-write"
 	// RouteHunting is advanced hunting (XDR POST /api/advancedhunting/run,
 	// Graph POST /v1.0/security/runHuntingQuery).
 	RouteHunting = "hunting"
@@ -58,9 +65,9 @@ type Limits struct {
 // DocumentedLimits returns the documented upstream limits: for XDR the
 // published per-API limits (list 50/min, get 100/min, update 50/min,
 // hunting 45/min, each also 1,500/h; the whole API 50/min and 1,500/h); for
-// Graph hunting 45/min, the incident routes 50/min and 1,500/h each (the
-// gateway's conservative defaults: Graph's are unconfirmed) and the whole
-// /security API 150/min.
+// Graph hunting 45/min, the incident and alert routes 50/min and 1,500/h
+// each (the gateway's conservative defaults: Graph's are unconfirmed) and
+// the whole /security API 150/min.
 func DocumentedLimits() Limits {
 	perMinHour := func(n int) []Window {
 		return []Window{{Count: n, Per: time.Minute}, {Count: 1500, Per: time.Hour}}
@@ -80,6 +87,9 @@ func DocumentedLimits() Limits {
 				RouteIncidentList:  perMinHour(50),
 				RouteIncidentGet:   perMinHour(50),
 				RouteIncidentWrite: perMinHour(50),
+				RouteAlertList:     perMinHour(50),
+				RouteAlertGet:      perMinHour(50),
+				RouteAlertWrite:    perMinHour(50),
 				RouteHunting:       {{Count: 45, Per: time.Minute}},
 			},
 			WholeAPI: []Window{{Count: 150, Per: time.Minute}},
@@ -102,6 +112,9 @@ func classify(api, method, path string) string {
 	case APIGraph:
 		if method == http.MethodPost && path == "/v1.0/security/runHuntingQuery" {
 			return RouteHunting
+		}
+		if rest, ok := strings.CutPrefix(path, "/v1.0/security/alerts_v2"); ok {
+			return classifyAlert(method, rest)
 		}
 		var ok bool
 		if rest, ok = strings.CutPrefix(path, "/v1.0/security/incidents"); !ok {
@@ -132,6 +145,27 @@ func classify(api, method, path string) string {
 		}
 	case api == APIGraph && method == http.MethodPost && strings.Count(rest, "/") == 2 && strings.HasSuffix(rest, "/comments"):
 		return RouteIncidentWrite
+	}
+	return ""
+}
+
+// classifyAlert returns the route family of a Graph alerts_v2 request,
+// rest being the path after /v1.0/security/alerts_v2.
+func classifyAlert(method, rest string) string {
+	switch {
+	case rest == "" || rest == "/":
+		if method == http.MethodGet {
+			return RouteAlertList
+		}
+	case strings.Count(rest, "/") == 1:
+		switch method {
+		case http.MethodGet:
+			return RouteAlertGet
+		case http.MethodPatch:
+			return RouteAlertWrite
+		}
+	case method == http.MethodPost && strings.Count(rest, "/") == 2 && strings.HasSuffix(rest, "/comments"):
+		return RouteAlertWrite
 	}
 	return ""
 }

@@ -23,7 +23,14 @@ func TestClassify(t *testing.T) {
 		{APIGraph, "PATCH", "/v1.0/security/incidents/7", RouteIncidentWrite},
 		{APIGraph, "POST", "/v1.0/security/incidents/7/comments", RouteIncidentWrite},
 		{APIGraph, "POST", "/v1.0/security/runHuntingQuery", RouteHunting},
-		{APIGraph, "GET", "/v1.0/security/alerts_v2", ""},
+		{APIGraph, "GET", "/v1.0/security/alerts_v2", RouteAlertList},
+		{APIGraph, "GET", "/v1.0/security/alerts_v2/da1_-2", RouteAlertGet},
+		{APIGraph, "PATCH", "/v1.0/security/alerts_v2/da1_-2", RouteAlertWrite},
+		{APIGraph, "POST", "/v1.0/security/alerts_v2/da1_-2/comments", RouteAlertWrite},
+		{APIGraph, "DELETE", "/v1.0/security/alerts_v2/da1_-2", ""},
+		{APIGraph, "POST", "/v1.0/security/alerts_v2", ""},
+		{APIGraph, "GET", "/v1.0/security/alerts_v2x", ""},
+		{APIGraph, "GET", "/v1.0/security/alerts", ""},
 		{APIEntra, "POST", "/x/oauth2/v2.0/token", ""},
 	}
 	for _, tt := range tests {
@@ -55,6 +62,9 @@ func TestDocumentedLimits(t *testing.T) {
 		{"xdr whole", l.XDR.WholeAPI, 50},
 		{"graph hunting", l.Graph.Routes[RouteHunting], 45},
 		{"graph get", l.Graph.Routes[RouteIncidentGet], 50},
+		{"graph alert list", l.Graph.Routes[RouteAlertList], 50},
+		{"graph alert get", l.Graph.Routes[RouteAlertGet], 50},
+		{"graph alert write", l.Graph.Routes[RouteAlertWrite], 50},
 		{"graph whole", l.Graph.WholeAPI, 150},
 	}
 	for _, tt := range tests {

@@ -43,7 +43,7 @@ func TestMSALClientCredentials(t *testing.T) {
 		{
 			name: "secret, graph", tenant: identity.HomeTenantID, clientID: identity.ClientID,
 			cred: secretCred(identity.ClientSecret), scope: identity.GraphResource + "/.default",
-			wantRoles: []string{identity.GraphIncidentReadWrite, identity.GraphHunting},
+			wantRoles: []string{identity.GraphIncidentReadWrite, identity.GraphHunting, identity.GraphAlertReadWrite},
 		},
 		{
 			name: "secret, domain authority", tenant: identity.HomeTenantDomain, clientID: identity.ClientID,
@@ -58,12 +58,12 @@ func TestMSALClientCredentials(t *testing.T) {
 		{
 			name: "certificate, domain authority", tenant: identity.HomeTenantDomain, clientID: identity.ClientID,
 			cred: certCred, scope: identity.GraphResource + "/.default",
-			wantRoles: []string{identity.GraphIncidentReadWrite, identity.GraphHunting},
+			wantRoles: []string{identity.GraphIncidentReadWrite, identity.GraphHunting, identity.GraphAlertReadWrite},
 		},
 		{
 			name: "read-only app", tenant: identity.HomeTenantID, clientID: identity.ReadOnlyClientID,
 			cred: secretCred(identity.ReadOnlyClientSecret), scope: identity.GraphResource + "/.default",
-			wantRoles: []string{identity.GraphIncidentRead},
+			wantRoles: []string{identity.GraphIncidentRead, identity.GraphAlertRead},
 		},
 		{
 			name: "wrong secret", tenant: identity.HomeTenantID, clientID: identity.ClientID,

@@ -62,7 +62,7 @@ func (ss services) GetServiceInfo() map[string]grpc.ServiceInfo {
 
 // newAdmin builds the admin HTTP server and its gRPC server, which holds
 // health and a reflection service describing api's services too.
-func newAdmin(api *grpc.Server, hs *health.Server, reg *prometheus.Registry, log *slog.Logger) (*http.Server, *grpc.Server) {
+func newAdmin(api *grpc.Server, hs *health.Server, reg *prometheus.Registry, withPprof bool, log *slog.Logger) (*http.Server, *grpc.Server) {
 	gs := grpc.NewServer(grpc.MaxRecvMsgSize(adminMaxRecvMsgBytes))
 	healthpb.RegisterHealthServer(gs, hs)
 	opts := reflection.ServerOptions{Services: services{api, gs}}
@@ -71,6 +71,9 @@ func newAdmin(api *grpc.Server, hs *health.Server, reg *prometheus.Registry, log
 
 	mux := http.NewServeMux()
 	registerHealthAndMetrics(mux, hs, reg)
+	if withPprof {
+		registerPprof(mux)
+	}
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if isGRPC(r) {
 			gs.ServeHTTP(w, r)
@@ -81,8 +84,11 @@ func newAdmin(api *grpc.Server, hs *health.Server, reg *prometheus.Registry, log
 	// gRPC health Watch streams are long-lived and send only on a change:
 	// no write deadline for gRPC; the HTTP routes are unary.
 	rules := func(r *http.Request) writeRule {
-		if isGRPC(r) {
+		switch {
+		case isGRPC(r):
 			return writeRule{}
+		case withPprof && isPprof(r):
+			return writeRule{total: pprofWriteTimeout}
 		}
 		return writeRule{total: adminWriteTimeout}
 	}

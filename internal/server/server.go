@@ -72,6 +72,9 @@ type Options struct {
 	// serves /healthz, /metrics, gRPC health and reflection, and the API
 	// listeners then serve none of them.
 	AdminAddr string
+	// Pprof serves Go's runtime profiles under /debug/pprof/ on the admin
+	// listener; without AdminAddr it serves nothing.
+	Pprof bool
 	// CallTimeouts bound every unary API call (DEFENDER_CALL_TIMEOUT and
 	// DEFENDER_HUNTING_CALL_TIMEOUT); zero fields take their defaults.
 	CallTimeouts CallTimeouts
@@ -187,7 +190,7 @@ func New(opts Options) (*Server, error) {
 	apiHealth, apiMetrics := hs, opts.Metrics
 	if opts.AdminAddr != "" {
 		apiHealth, apiMetrics = nil, nil
-		s.admin, s.adminGRPC = newAdmin(gs, hs, opts.Metrics, opts.Logger)
+		s.admin, s.adminGRPC = newAdmin(gs, hs, opts.Metrics, opts.Pprof, opts.Logger)
 		for name := range s.adminGRPC.GetServiceInfo() {
 			hs.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
 		}

@@ -57,13 +57,13 @@ func TestOnBehalfOf(t *testing.T) {
 		wantUPN   string
 	}{
 		{name: "graph", form: oboForm(identity.ClientID, identity.ClientSecret, alice, graph),
-			wantAud: identity.GraphResource, wantScp: identity.GraphIncidentReadWrite + " " + identity.GraphHunting, wantUPN: identity.AliceUPN},
+			wantAud: identity.GraphResource, wantScp: identity.GraphIncidentReadWrite + " " + identity.GraphHunting + " " + identity.GraphAlertReadWrite, wantUPN: identity.AliceUPN},
 		{name: "xdr, domain authority, api:// audience", tenant: identity.HomeTenantDomain,
 			form:    oboForm(identity.ClientID, identity.ClientSecret, f.userToken(t, UserTokenSpec{UPN: identity.BobUPN, Audience: identity.GatewayResource}), xdr),
 			wantAud: identity.XDRResource, wantScp: identity.XDRDelegatedIncidentReadWrite + " " + identity.XDRDelegatedHunting, wantUPN: identity.BobUPN},
 		{name: "second tenant user", tenant: identity.SecondTenantID,
 			form:    oboForm(identity.ClientID, identity.ClientSecret, f.userToken(t, UserTokenSpec{UPN: identity.CarolUPN}), graph),
-			wantAud: identity.GraphResource, wantScp: identity.GraphIncidentReadWrite + " " + identity.GraphHunting, wantUPN: identity.CarolUPN},
+			wantAud: identity.GraphResource, wantScp: identity.GraphIncidentReadWrite + " " + identity.GraphHunting + " " + identity.GraphAlertReadWrite, wantUPN: identity.CarolUPN},
 		{name: "forged", form: oboForm(identity.ClientID, identity.ClientSecret, f.userToken(t, UserTokenSpec{UPN: identity.AliceUPN, Forged: true}), graph),
 			wantError: "invalid_grant", wantCode: 50013},
 		{name: "expired", form: oboForm(identity.ClientID, identity.ClientSecret, f.userToken(t, UserTokenSpec{UPN: identity.AliceUPN,

@@ -21,10 +21,11 @@ func SandboxResources() []string {
 }
 
 // SandboxApps returns the emulator's well-known app registrations: the
-// sandbox app (secret and clientCert) with read/write and hunting
-// permissions, consented in the home and second tenants (a multi-tenant app
-// serving a partner's customer; the third tenant has not consented), and a
-// read-only app consented in the home tenant only. clientCert may be nil.
+// sandbox app (secret and clientCert) with read/write (incidents and
+// alerts) and hunting permissions, consented in the home and second
+// tenants (a multi-tenant app serving a partner's customer; the third
+// tenant has not consented), and a read-only app (incidents and alerts)
+// consented in the home tenant only. clientCert may be nil.
 //
 // The sandbox app is also the gateway's own API (app ID URI
 // identity.GatewayResource, scope access_as_user, role Gateway.Call), allows
@@ -46,13 +47,13 @@ func SandboxApps(clientCert *x509.Certificate) []App {
 			Secret:       identity.ClientSecret,
 			Certificates: certs,
 			Roles: map[string][]string{
-				identity.GraphResource:  {identity.GraphIncidentReadWrite, identity.GraphHunting},
+				identity.GraphResource:  {identity.GraphIncidentReadWrite, identity.GraphHunting, identity.GraphAlertReadWrite},
 				identity.XDRResource:    xdrFull,
 				identity.XDRResourceAlt: xdrFull,
 			},
 			ConsentedTenants: []string{identity.HomeTenantID, identity.SecondTenantID},
 			Delegated: map[string][]string{
-				identity.GraphResource:  {identity.GraphIncidentReadWrite, identity.GraphHunting},
+				identity.GraphResource:  {identity.GraphIncidentReadWrite, identity.GraphHunting, identity.GraphAlertReadWrite},
 				identity.XDRResource:    xdrDelegated,
 				identity.XDRResourceAlt: xdrDelegated,
 			},
@@ -64,7 +65,7 @@ func SandboxApps(clientCert *x509.Certificate) []App {
 			Name:     "Defender Gateway Sandbox (read-only)",
 			Secret:   identity.ReadOnlyClientSecret,
 			Roles: map[string][]string{
-				identity.GraphResource:  {identity.GraphIncidentRead},
+				identity.GraphResource:  {identity.GraphIncidentRead, identity.GraphAlertRead},
 				identity.XDRResource:    xdrRead,
 				identity.XDRResourceAlt: xdrRead,
 			},

@@ -109,7 +109,7 @@ func TestTokenEndpoint(t *testing.T) {
 		{
 			name: "secret, graph", form: secretForm(identity.ClientID, identity.ClientSecret, graphScope),
 			wantStatus: 200, wantAud: identity.GraphResource, wantACR: acrSecret,
-			wantRoles: []string{identity.GraphIncidentReadWrite, identity.GraphHunting},
+			wantRoles: []string{identity.GraphIncidentReadWrite, identity.GraphHunting, identity.GraphAlertReadWrite},
 		},
 		{
 			name: "secret, xdr alt resource, domain authority", tenant: identity.HomeTenantDomain,

@@ -1,6 +1,8 @@
 // Package graphapi is the emulator's fake Microsoft Graph v1.0 security API:
-// incidents (list, get, update, comment) and runHuntingQuery, over the
-// shared [store.Store].
+// incidents (list, get, update, comment), alerts_v2 (list, get, update,
+// comment) and runHuntingQuery, over the shared [store.Store]. Alerts are
+// the ones embedded in the store's incidents, so a change through either
+// resource shows in the other.
 //
 // The handler expects the emulator's token middleware to have verified the
 // bearer token and put its claims in the request context (see package

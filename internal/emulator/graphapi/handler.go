@@ -38,12 +38,20 @@ func New(st *store.Store) http.Handler {
 	read := access.Requirement{App: readPerms, Delegated: readPerms, Right: access.Read}
 	write := access.Requirement{App: writePerms, Delegated: writePerms, Right: access.Update}
 	hunt := access.Requirement{App: huntPerms, Delegated: huntPerms, Right: access.Hunt}
+	alertReadPerms := []string{identity.GraphAlertRead, identity.GraphAlertReadWrite}
+	alertWritePerms := []string{identity.GraphAlertReadWrite}
+	alertRead := access.Requirement{App: alertReadPerms, Delegated: alertReadPerms, Right: access.Read}
+	alertWrite := access.Requirement{App: alertWritePerms, Delegated: alertWritePerms, Right: access.Update}
 	mux := http.NewServeMux()
 	mux.Handle("GET "+incidentsPath, authorize(read, h.listIncidents))
 	mux.Handle("GET "+incidentsPath+"/{id}", authorize(read, h.getIncident))
 	mux.Handle("PATCH "+incidentsPath+"/{id}", authorize(write, h.updateIncident))
 	mux.Handle("POST "+incidentsPath+"/{id}/comments", authorize(write, h.addComment))
 	mux.Handle("POST /v1.0/security/runHuntingQuery", authorize(hunt, h.runHuntingQuery))
+	mux.Handle("GET "+alertsPath, authorize(alertRead, h.listAlerts))
+	mux.Handle("GET "+alertsPath+"/{id}", authorize(alertRead, h.getAlert))
+	mux.Handle("PATCH "+alertsPath+"/{id}", authorize(alertWrite, h.updateAlert))
+	mux.Handle("POST "+alertsPath+"/{id}/comments", authorize(alertWrite, h.addAlertComment))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		wire.WriteGraphError(w, r, http.StatusNotFound, "NotFound",
 			"Resource not found for the segment '"+lastSegment(r.URL.Path)+"' or method "+r.Method+" is not supported.")

@@ -19,7 +19,7 @@ var refTime = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 // fullAccess is an app token of the home tenant with every Graph permission.
 var fullAccess = claims.Claims{
 	TenantID: identity.HomeTenantID, AppID: identity.ClientID, Audience: identity.GraphResource,
-	Roles: []string{identity.GraphIncidentReadWrite, identity.GraphHunting},
+	Roles: []string{identity.GraphIncidentReadWrite, identity.GraphHunting, identity.GraphAlertReadWrite},
 }
 
 type fixture struct {

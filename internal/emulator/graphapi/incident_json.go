@@ -144,9 +144,9 @@ func toAlertJSON(a store.Alert, inc store.Incident) alertJSON {
 		LastUpdateDateTime:    formatTime(a.LastUpdateTime),
 		FirstActivityDateTime: formatTime(a.FirstActivity),
 		LastActivityDateTime:  formatTime(a.LastActivity),
-		Comments:              []commentJSON{},
+		Comments:              toComments(a.Comments),
 		Evidence:              make([]map[string]any, len(a.Evidence)),
-		SystemTags:            []string{},
+		SystemTags:            nonNil(a.SystemTags),
 	}
 	if !a.ResolvedTime.IsZero() {
 		t := formatTime(a.ResolvedTime)

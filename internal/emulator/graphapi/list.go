@@ -216,7 +216,10 @@ func parseSkipToken(s string) (position, error) {
 
 // nextLink is the request URL on the caller's host with the same options,
 // $skip consumed and $skiptoken set to after.
-func nextLink(r *http.Request, after position) string {
+func nextLink(r *http.Request, after position) string { return nextLinkWith(r, after.token()) }
+
+// nextLinkWith is nextLink with the $skiptoken value given.
+func nextLinkWith(r *http.Request, skipToken string) string {
 	var kept []string
 	for _, part := range strings.Split(r.URL.RawQuery, "&") {
 		key, _, _ := strings.Cut(part, "=")
@@ -225,6 +228,6 @@ func nextLink(r *http.Request, after position) string {
 		}
 		kept = append(kept, part)
 	}
-	kept = append(kept, "$skiptoken="+after.token())
+	kept = append(kept, "$skiptoken="+skipToken)
 	return baseURL(r) + r.URL.Path + "?" + strings.Join(kept, "&")
 }

@@ -15,6 +15,9 @@ func parseQuery(rawQuery string, allowed ...string) (url.Values, error) {
 	}
 	for key, values := range q {
 		if !containsString(allowed, key) {
+			if len(allowed) == 0 {
+				return nil, fmt.Errorf("Query option '%s' is not supported. This request takes no query options.", key)
+			}
 			return nil, fmt.Errorf("Query option '%s' is not supported. Supported options: %s.", key, strings.Join(allowed, ", "))
 		}
 		if len(values) > 1 {

@@ -41,6 +41,8 @@ const (
 	GraphIncidentRead      = "SecurityIncident.Read.All"
 	GraphIncidentReadWrite = "SecurityIncident.ReadWrite.All"
 	GraphHunting           = "ThreatHunting.Read.All"
+	GraphAlertRead         = "SecurityAlert.Read.All"
+	GraphAlertReadWrite    = "SecurityAlert.ReadWrite.All"
 	XDRIncidentRead        = "Incident.Read.All"
 	XDRIncidentReadWrite   = "Incident.ReadWrite.All"
 	XDRHunting             = "AdvancedHunting.Read.All"
@@ -48,7 +50,8 @@ const (
 
 // Delegated permissions (token `scp`) of the Defender XDR API. Graph's
 // delegated permissions share their names with the application ones
-// (GraphIncidentRead, GraphIncidentReadWrite, GraphHunting).
+// (GraphIncidentRead, GraphIncidentReadWrite, GraphHunting, GraphAlertRead,
+// GraphAlertReadWrite).
 const (
 	XDRDelegatedIncidentRead      = "Incident.Read"
 	XDRDelegatedIncidentReadWrite = "Incident.ReadWrite"

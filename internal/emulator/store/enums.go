@@ -113,6 +113,9 @@ const (
 	AlertStatusResolved   AlertStatus = "resolved"
 )
 
+// AlertStatuses lists every alert status.
+var AlertStatuses = []AlertStatus{AlertStatusNew, AlertStatusInProgress, AlertStatusResolved}
+
 // ServiceSource is the product that raised an alert (Graph spelling).
 type ServiceSource string
 
@@ -135,7 +138,7 @@ const (
 	DetectionEndpointEDR            DetectionSource = "microsoftDefenderForEndpoint"
 	DetectionCustomTI               DetectionSource = "customTi"
 	DetectionDefenderForIdentity    DetectionSource = "microsoftDefenderForIdentity"
-	DetectionCloudAppSecurity       DetectionSource = "microsoftCloudAppSecurity"
+	DetectionCloudAppSecurity       DetectionSource = "cloudAppSecurity"
 	DetectionDefenderForOffice      DetectionSource = "microsoftDefenderForOffice365"
 	DetectionEntraIDProtection      DetectionSource = "azureAdIdentityProtection"
 	DetectionAutomatedInvestigation DetectionSource = "automatedInvestigation"
@@ -157,6 +160,9 @@ const (
 
 // Valid reports whether s is a known status.
 func (s Status) Valid() bool { return contains(Statuses, s) }
+
+// Valid reports whether s is a known alert status.
+func (s AlertStatus) Valid() bool { return contains(AlertStatuses, s) }
 
 // Valid reports whether s is a known severity.
 func (s Severity) Valid() bool { return contains(Severities, s) }

@@ -31,6 +31,7 @@ func generate(p tenantProfile, now time.Time) []Incident {
 		id += 1 + int64(g.r.IntN(3)) // gaps, as merged incidents leave
 	}
 	g.linkRedirects(incidents)
+	addAlertExtras(p, incidents)
 	return incidents
 }
 
@@ -151,6 +152,8 @@ func (g *generator) alert(inc *Incident, index int) Alert {
 		FirstActivity:      first,
 		LastActivity:       g.between(first, created),
 		InvestigationState: "UnsupportedAlertType",
+		Comments:           []Comment{},
+		SystemTags:         []string{},
 	}
 	a.ProviderAlertID = a.ID
 	a.WebURL = fmt.Sprintf("https://security.microsoft.com/alerts/%s?tid=%s", a.ID, g.p.tenantID)

@@ -63,6 +63,10 @@ type Alert struct {
 	WebURL             string
 	Devices            []Device
 	Evidence           []Evidence
+	// Comments are the alert's own comments (Graph alerts_v2), oldest
+	// first; the incident's comments are separate.
+	Comments   []Comment
+	SystemTags []string
 }
 
 // Device is a machine involved in an alert.
@@ -154,6 +158,8 @@ func (inc Incident) clone() Incident {
 func (a Alert) clone() Alert {
 	a.MitreTechniques = cloneSlice(a.MitreTechniques)
 	a.Devices = cloneSlice(a.Devices)
+	a.Comments = cloneSlice(a.Comments)
+	a.SystemTags = cloneSlice(a.SystemTags)
 	evidence := make([]Evidence, len(a.Evidence))
 	for i, e := range a.Evidence {
 		evidence[i] = e.clone()
