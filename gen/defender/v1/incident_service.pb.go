@@ -9,8 +9,10 @@ package defenderv1
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
+	code "google.golang.org/genproto/googleapis/rpc/code"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
@@ -467,11 +469,13 @@ func (x *TimeRange) GetEndTime() *timestamppb.Timestamp {
 // The request of ListIncidents.
 type ListIncidentsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The tenant, `tenants/{tenant}`.
+	// The tenant, `tenants/{tenant}`, or `tenants/-` for every tenant the
+	// caller may use.
 	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
 	// The most incidents to return. 0 means the default, 50; the maximum is
 	// 500. The gateway makes as many upstream calls as the page needs (Graph
-	// pages hold at most 50 incidents, XDR pages at most 100).
+	// pages hold at most 50 incidents, XDR pages at most 100). On
+	// `tenants/-` the limit applies to the merged page.
 	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// The `next_page_token` of a previous call with the same parent, filters
 	// and view, by the same caller in the same auth context (and, in the user
@@ -597,10 +601,17 @@ type ListIncidentsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The incidents of this page.
 	Incidents []*Incident `protobuf:"bytes,1,rep,name=incidents,proto3" json:"incidents,omitempty"`
-	// A token for the next page, or empty on the last page.
+	// A token for the next page, or empty on the last page. On `tenants/-`
+	// it carries every tenant's position.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// On `tenants/-`: the tenants (`tenants/{tenant id}`) whose incidents
+	// could not be read (AIP-217), so this page and the rest of the listing
+	// lack them. Empty otherwise.
+	Unreachable []string `protobuf:"bytes,3,rep,name=unreachable,proto3" json:"unreachable,omitempty"`
+	// Why each tenant of `unreachable` could not be read, in the same order.
+	UnreachableDetails []*UnreachableTenant `protobuf:"bytes,4,rep,name=unreachable_details,json=unreachableDetails,proto3" json:"unreachable_details,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *ListIncidentsResponse) Reset() {
@@ -647,6 +658,106 @@ func (x *ListIncidentsResponse) GetNextPageToken() string {
 	return ""
 }
 
+func (x *ListIncidentsResponse) GetUnreachable() []string {
+	if x != nil {
+		return x.Unreachable
+	}
+	return nil
+}
+
+func (x *ListIncidentsResponse) GetUnreachableDetails() []*UnreachableTenant {
+	if x != nil {
+		return x.UnreachableDetails
+	}
+	return nil
+}
+
+// Why one tenant of a listing on `tenants/-` could not be read: the error
+// the same call on that tenant alone would have returned.
+type UnreachableTenant struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant, `tenants/{tenant id}`.
+	Tenant string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// The gRPC code of the failure, e.g. FAILED_PRECONDITION for a tenant
+	// whose administrator has not consented, RESOURCE_EXHAUSTED for a
+	// throttled one.
+	Code code.Code `protobuf:"varint,2,opt,name=code,proto3,enum=google.rpc.Code" json:"code,omitempty"`
+	// The ErrorInfo reason, e.g. CONSENT_REQUIRED or UPSTREAM_THROTTLED.
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The caller-safe message of the failure.
+	Message string `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
+	// When the failure says when to retry (a throttled tenant), how long to
+	// wait.
+	RetryDelay    *durationpb.Duration `protobuf:"bytes,5,opt,name=retry_delay,json=retryDelay,proto3" json:"retry_delay,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnreachableTenant) Reset() {
+	*x = UnreachableTenant{}
+	mi := &file_defender_v1_incident_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnreachableTenant) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnreachableTenant) ProtoMessage() {}
+
+func (x *UnreachableTenant) ProtoReflect() protoreflect.Message {
+	mi := &file_defender_v1_incident_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnreachableTenant.ProtoReflect.Descriptor instead.
+func (*UnreachableTenant) Descriptor() ([]byte, []int) {
+	return file_defender_v1_incident_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *UnreachableTenant) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *UnreachableTenant) GetCode() code.Code {
+	if x != nil {
+		return x.Code
+	}
+	return code.Code(0)
+}
+
+func (x *UnreachableTenant) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *UnreachableTenant) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *UnreachableTenant) GetRetryDelay() *durationpb.Duration {
+	if x != nil {
+		return x.RetryDelay
+	}
+	return nil
+}
+
 // The request of GetIncident.
 type GetIncidentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -660,7 +771,7 @@ type GetIncidentRequest struct {
 
 func (x *GetIncidentRequest) Reset() {
 	*x = GetIncidentRequest{}
-	mi := &file_defender_v1_incident_service_proto_msgTypes[7]
+	mi := &file_defender_v1_incident_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -672,7 +783,7 @@ func (x *GetIncidentRequest) String() string {
 func (*GetIncidentRequest) ProtoMessage() {}
 
 func (x *GetIncidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_defender_v1_incident_service_proto_msgTypes[7]
+	mi := &file_defender_v1_incident_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -685,7 +796,7 @@ func (x *GetIncidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetIncidentRequest.ProtoReflect.Descriptor instead.
 func (*GetIncidentRequest) Descriptor() ([]byte, []int) {
-	return file_defender_v1_incident_service_proto_rawDescGZIP(), []int{7}
+	return file_defender_v1_incident_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetIncidentRequest) GetName() string {
@@ -725,7 +836,7 @@ type UpdateIncidentRequest struct {
 
 func (x *UpdateIncidentRequest) Reset() {
 	*x = UpdateIncidentRequest{}
-	mi := &file_defender_v1_incident_service_proto_msgTypes[8]
+	mi := &file_defender_v1_incident_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -737,7 +848,7 @@ func (x *UpdateIncidentRequest) String() string {
 func (*UpdateIncidentRequest) ProtoMessage() {}
 
 func (x *UpdateIncidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_defender_v1_incident_service_proto_msgTypes[8]
+	mi := &file_defender_v1_incident_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -750,7 +861,7 @@ func (x *UpdateIncidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateIncidentRequest.ProtoReflect.Descriptor instead.
 func (*UpdateIncidentRequest) Descriptor() ([]byte, []int) {
-	return file_defender_v1_incident_service_proto_rawDescGZIP(), []int{8}
+	return file_defender_v1_incident_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *UpdateIncidentRequest) GetIncident() *Incident {
@@ -785,7 +896,7 @@ var File_defender_v1_incident_service_proto protoreflect.FileDescriptor
 
 const file_defender_v1_incident_service_proto_rawDesc = "" +
 	"\n" +
-	"\"defender/v1/incident_service.proto\x12\vdefender.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1adefender/v1/incident.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xef\x05\n" +
+	"\"defender/v1/incident_service.proto\x12\vdefender.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1adefender/v1/incident.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15google/rpc/code.proto\"\xef\x05\n" +
 	"\x15WatchIncidentsRequest\x12n\n" +
 	"\x06parent\x18\x01 \x01(\tBV\xe0A\x02\xfaA\x1b\x12\x19defender.gateway/Incident\xbaH2r0\x10\x01\x18\xac\x022)^tenants/[A-Za-z0-9][A-Za-z0-9.-]{0,252}$R\x06parent\x12O\n" +
 	"\bstatuses\x18\x02 \x03(\x0e2\x1b.defender.v1.IncidentStatusB\x16\xe0A\x01\xbaH\x10\x92\x01\r\x10\b\"\t\x82\x01\x06\x10\x01 \x00 \x01R\bstatuses\x12K\n" +
@@ -819,9 +930,9 @@ const file_defender_v1_incident_service_proto_rawDesc = "" +
 	"\tTimeRange\x12>\n" +
 	"\n" +
 	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x01R\tstartTime\x12:\n" +
-	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x01R\aendTime\"\xea\x06\n" +
-	"\x14ListIncidentsRequest\x12n\n" +
-	"\x06parent\x18\x01 \x01(\tBV\xe0A\x02\xfaA\x1b\x12\x19defender.gateway/Incident\xbaH2r0\x10\x01\x18\xac\x022)^tenants/[A-Za-z0-9][A-Za-z0-9.-]{0,252}$R\x06parent\x12*\n" +
+	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x01R\aendTime\"\xee\x06\n" +
+	"\x14ListIncidentsRequest\x12r\n" +
+	"\x06parent\x18\x01 \x01(\tBZ\xe0A\x02\xfaA\x1b\x12\x19defender.gateway/Incident\xbaH6r4\x10\x01\x18\xac\x022-^tenants/(-|[A-Za-z0-9][A-Za-z0-9.-]{0,252})$R\x06parent\x12*\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\r\xe0A\x01\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12*\n" +
 	"\n" +
 	"page_token\x18\x03 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80@R\tpageToken\x12O\n" +
@@ -834,10 +945,19 @@ const file_defender_v1_incident_service_proto_rawDesc = "" +
 	"assignedTo\x12G\n" +
 	"\x11create_time_range\x18\a \x01(\v2\x16.defender.v1.TimeRangeB\x03\xe0A\x01R\x0fcreateTimeRange\x12G\n" +
 	"\x11update_time_range\x18\b \x01(\v2\x16.defender.v1.TimeRangeB\x03\xe0A\x01R\x0fupdateTimeRange\x12:\n" +
-	"\x04view\x18\t \x01(\x0e2\x19.defender.v1.IncidentViewB\v\xe0A\x01\xbaH\x05\x82\x01\x02\x10\x01R\x04view\"t\n" +
+	"\x04view\x18\t \x01(\x0e2\x19.defender.v1.IncidentViewB\v\xe0A\x01\xbaH\x05\x82\x01\x02\x10\x01R\x04view\"\xe7\x01\n" +
 	"\x15ListIncidentsResponse\x123\n" +
 	"\tincidents\x18\x01 \x03(\v2\x15.defender.v1.IncidentR\tincidents\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xd3\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12 \n" +
+	"\vunreachable\x18\x03 \x03(\tR\vunreachable\x12O\n" +
+	"\x13unreachable_details\x18\x04 \x03(\v2\x1e.defender.v1.UnreachableTenantR\x12unreachableDetails\"\xbf\x01\n" +
+	"\x11UnreachableTenant\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12$\n" +
+	"\x04code\x18\x02 \x01(\x0e2\x10.google.rpc.CodeR\x04code\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x18\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage\x12:\n" +
+	"\vretry_delay\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\n" +
+	"retryDelay\"\xd3\x01\n" +
 	"\x12GetIncidentRequest\x12\x80\x01\n" +
 	"\x04name\x18\x01 \x01(\tBl\xe0A\x02\xfaA\x1b\n" +
 	"\x19defender.gateway/Incident\xbaHHrF\x10\x01\x18\xac\x022?^tenants/[A-Za-z0-9][A-Za-z0-9.-]{0,252}/incidents/[0-9]{1,19}$R\x04name\x12:\n" +
@@ -868,7 +988,7 @@ func file_defender_v1_incident_service_proto_rawDescGZIP() []byte {
 }
 
 var file_defender_v1_incident_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_defender_v1_incident_service_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_defender_v1_incident_service_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_defender_v1_incident_service_proto_goTypes = []any{
 	(IncidentChange_ChangeType)(0), // 0: defender.v1.IncidentChange.ChangeType
 	(*WatchIncidentsRequest)(nil),  // 1: defender.v1.WatchIncidentsRequest
@@ -878,52 +998,58 @@ var file_defender_v1_incident_service_proto_goTypes = []any{
 	(*TimeRange)(nil),              // 5: defender.v1.TimeRange
 	(*ListIncidentsRequest)(nil),   // 6: defender.v1.ListIncidentsRequest
 	(*ListIncidentsResponse)(nil),  // 7: defender.v1.ListIncidentsResponse
-	(*GetIncidentRequest)(nil),     // 8: defender.v1.GetIncidentRequest
-	(*UpdateIncidentRequest)(nil),  // 9: defender.v1.UpdateIncidentRequest
-	(IncidentStatus)(0),            // 10: defender.v1.IncidentStatus
-	(Severity)(0),                  // 11: defender.v1.Severity
-	(IncidentView)(0),              // 12: defender.v1.IncidentView
-	(*Incident)(nil),               // 13: defender.v1.Incident
-	(*timestamppb.Timestamp)(nil),  // 14: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),  // 15: google.protobuf.FieldMask
+	(*UnreachableTenant)(nil),      // 8: defender.v1.UnreachableTenant
+	(*GetIncidentRequest)(nil),     // 9: defender.v1.GetIncidentRequest
+	(*UpdateIncidentRequest)(nil),  // 10: defender.v1.UpdateIncidentRequest
+	(IncidentStatus)(0),            // 11: defender.v1.IncidentStatus
+	(Severity)(0),                  // 12: defender.v1.Severity
+	(IncidentView)(0),              // 13: defender.v1.IncidentView
+	(*Incident)(nil),               // 14: defender.v1.Incident
+	(*timestamppb.Timestamp)(nil),  // 15: google.protobuf.Timestamp
+	(code.Code)(0),                 // 16: google.rpc.Code
+	(*durationpb.Duration)(nil),    // 17: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil),  // 18: google.protobuf.FieldMask
 }
 var file_defender_v1_incident_service_proto_depIdxs = []int32{
-	10, // 0: defender.v1.WatchIncidentsRequest.statuses:type_name -> defender.v1.IncidentStatus
-	11, // 1: defender.v1.WatchIncidentsRequest.severities:type_name -> defender.v1.Severity
+	11, // 0: defender.v1.WatchIncidentsRequest.statuses:type_name -> defender.v1.IncidentStatus
+	12, // 1: defender.v1.WatchIncidentsRequest.severities:type_name -> defender.v1.Severity
 	5,  // 2: defender.v1.WatchIncidentsRequest.create_time_range:type_name -> defender.v1.TimeRange
-	12, // 3: defender.v1.WatchIncidentsRequest.view:type_name -> defender.v1.IncidentView
+	13, // 3: defender.v1.WatchIncidentsRequest.view:type_name -> defender.v1.IncidentView
 	3,  // 4: defender.v1.WatchIncidentsResponse.change:type_name -> defender.v1.IncidentChange
 	4,  // 5: defender.v1.WatchIncidentsResponse.heartbeat:type_name -> defender.v1.WatchHeartbeat
 	0,  // 6: defender.v1.IncidentChange.type:type_name -> defender.v1.IncidentChange.ChangeType
-	13, // 7: defender.v1.IncidentChange.incident:type_name -> defender.v1.Incident
-	13, // 8: defender.v1.IncidentChange.target:type_name -> defender.v1.Incident
-	14, // 9: defender.v1.WatchHeartbeat.time:type_name -> google.protobuf.Timestamp
-	14, // 10: defender.v1.WatchHeartbeat.watermark:type_name -> google.protobuf.Timestamp
-	14, // 11: defender.v1.TimeRange.start_time:type_name -> google.protobuf.Timestamp
-	14, // 12: defender.v1.TimeRange.end_time:type_name -> google.protobuf.Timestamp
-	10, // 13: defender.v1.ListIncidentsRequest.statuses:type_name -> defender.v1.IncidentStatus
-	11, // 14: defender.v1.ListIncidentsRequest.severities:type_name -> defender.v1.Severity
+	14, // 7: defender.v1.IncidentChange.incident:type_name -> defender.v1.Incident
+	14, // 8: defender.v1.IncidentChange.target:type_name -> defender.v1.Incident
+	15, // 9: defender.v1.WatchHeartbeat.time:type_name -> google.protobuf.Timestamp
+	15, // 10: defender.v1.WatchHeartbeat.watermark:type_name -> google.protobuf.Timestamp
+	15, // 11: defender.v1.TimeRange.start_time:type_name -> google.protobuf.Timestamp
+	15, // 12: defender.v1.TimeRange.end_time:type_name -> google.protobuf.Timestamp
+	11, // 13: defender.v1.ListIncidentsRequest.statuses:type_name -> defender.v1.IncidentStatus
+	12, // 14: defender.v1.ListIncidentsRequest.severities:type_name -> defender.v1.Severity
 	5,  // 15: defender.v1.ListIncidentsRequest.create_time_range:type_name -> defender.v1.TimeRange
 	5,  // 16: defender.v1.ListIncidentsRequest.update_time_range:type_name -> defender.v1.TimeRange
-	12, // 17: defender.v1.ListIncidentsRequest.view:type_name -> defender.v1.IncidentView
-	13, // 18: defender.v1.ListIncidentsResponse.incidents:type_name -> defender.v1.Incident
-	12, // 19: defender.v1.GetIncidentRequest.view:type_name -> defender.v1.IncidentView
-	13, // 20: defender.v1.UpdateIncidentRequest.incident:type_name -> defender.v1.Incident
-	15, // 21: defender.v1.UpdateIncidentRequest.update_mask:type_name -> google.protobuf.FieldMask
-	14, // 22: defender.v1.UpdateIncidentRequest.expect_update_time:type_name -> google.protobuf.Timestamp
-	6,  // 23: defender.v1.IncidentService.ListIncidents:input_type -> defender.v1.ListIncidentsRequest
-	8,  // 24: defender.v1.IncidentService.GetIncident:input_type -> defender.v1.GetIncidentRequest
-	9,  // 25: defender.v1.IncidentService.UpdateIncident:input_type -> defender.v1.UpdateIncidentRequest
-	1,  // 26: defender.v1.IncidentService.WatchIncidents:input_type -> defender.v1.WatchIncidentsRequest
-	7,  // 27: defender.v1.IncidentService.ListIncidents:output_type -> defender.v1.ListIncidentsResponse
-	13, // 28: defender.v1.IncidentService.GetIncident:output_type -> defender.v1.Incident
-	13, // 29: defender.v1.IncidentService.UpdateIncident:output_type -> defender.v1.Incident
-	2,  // 30: defender.v1.IncidentService.WatchIncidents:output_type -> defender.v1.WatchIncidentsResponse
-	27, // [27:31] is the sub-list for method output_type
-	23, // [23:27] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	13, // 17: defender.v1.ListIncidentsRequest.view:type_name -> defender.v1.IncidentView
+	14, // 18: defender.v1.ListIncidentsResponse.incidents:type_name -> defender.v1.Incident
+	8,  // 19: defender.v1.ListIncidentsResponse.unreachable_details:type_name -> defender.v1.UnreachableTenant
+	16, // 20: defender.v1.UnreachableTenant.code:type_name -> google.rpc.Code
+	17, // 21: defender.v1.UnreachableTenant.retry_delay:type_name -> google.protobuf.Duration
+	13, // 22: defender.v1.GetIncidentRequest.view:type_name -> defender.v1.IncidentView
+	14, // 23: defender.v1.UpdateIncidentRequest.incident:type_name -> defender.v1.Incident
+	18, // 24: defender.v1.UpdateIncidentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	15, // 25: defender.v1.UpdateIncidentRequest.expect_update_time:type_name -> google.protobuf.Timestamp
+	6,  // 26: defender.v1.IncidentService.ListIncidents:input_type -> defender.v1.ListIncidentsRequest
+	9,  // 27: defender.v1.IncidentService.GetIncident:input_type -> defender.v1.GetIncidentRequest
+	10, // 28: defender.v1.IncidentService.UpdateIncident:input_type -> defender.v1.UpdateIncidentRequest
+	1,  // 29: defender.v1.IncidentService.WatchIncidents:input_type -> defender.v1.WatchIncidentsRequest
+	7,  // 30: defender.v1.IncidentService.ListIncidents:output_type -> defender.v1.ListIncidentsResponse
+	14, // 31: defender.v1.IncidentService.GetIncident:output_type -> defender.v1.Incident
+	14, // 32: defender.v1.IncidentService.UpdateIncident:output_type -> defender.v1.Incident
+	2,  // 33: defender.v1.IncidentService.WatchIncidents:output_type -> defender.v1.WatchIncidentsResponse
+	30, // [30:34] is the sub-list for method output_type
+	26, // [26:30] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_defender_v1_incident_service_proto_init() }
@@ -942,7 +1068,7 @@ func file_defender_v1_incident_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_defender_v1_incident_service_proto_rawDesc), len(file_defender_v1_incident_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   9,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
