@@ -214,7 +214,8 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 		HTTPAddr: cfg.HTTPAddr,
 		Services: server.Services{
 			Incidents: service.NewIncidentService(gov, pageTokens, logger,
-				service.WithWatch(gw.watch, cfg.Watch.Heartbeat, 0, cfg.Watch.MaxDuration)),
+				service.WithWatch(gw.watch, cfg.Watch.Heartbeat, 0, cfg.Watch.MaxDuration),
+				service.WithFanout(contexts, cfg.Fanout.Concurrency)),
 			Hunting: service.NewHuntingService(gov, logger, service.WithMaxResultBytes(cfg.Transport.HuntingMaxResultBytes)),
 			Auth:    service.NewAuthService(contexts, logins, logger),
 			Quota:   service.NewQuotaService(contexts, quotaReader, logger),
