@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/defender-gateway/gateway/internal/defender"
 )
@@ -79,9 +80,11 @@ type mergedIncident struct {
 // The first read of every tenant runs concurrently, at most m.concurrency
 // at once; later reads are made one at a time, as the merge needs them.
 func (m merger) page(ctx context.Context, tenants []*mergeTenant, size int) []mergedIncident {
+	ctx, cancel := tenantsContext(ctx)
+	defer cancel()
 	m.fillAll(ctx, tenants, size)
 	out := make([]mergedIncident, 0, size)
-	for len(out) < size && ctx.Err() == nil {
+	for len(out) < size {
 		var best *mergeTenant
 		for _, t := range tenants {
 			if !t.active() {
@@ -109,11 +112,34 @@ func (m merger) page(ctx context.Context, tenants []*mergeTenant, size int) []me
 			}
 			best.pos = tenantPosition{Cursor: best.next}
 			if len(out) < size {
+				if ctx.Err() != nil {
+					// The tenants' time is over: end the page here, and the
+					// next call reads on from this position.
+					return out
+				}
 				m.fill(ctx, best, size-len(out))
 			}
 		}
 	}
 	return out
+}
+
+// tenantReserve is the share of the call's remaining time kept back from
+// the tenants' reads, so that a tenant still waiting (for its quota, or a
+// slow upstream) when it is over becomes unreachable and the call still
+// answers with the others, instead of every tenant failing with the
+// caller's deadline.
+const tenantReserve = 10 // percent
+
+// tenantsContext is ctx with a deadline tenantReserve percent earlier than
+// ctx's, when it has one.
+func tenantsContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	left := time.Until(deadline)
+	return context.WithDeadline(ctx, deadline.Add(-left*tenantReserve/100))
 }
 
 // fillAll reads every active tenant once, concurrently.

@@ -426,3 +426,34 @@ func TestFanoutTokenSize(t *testing.T) {
 		t.Errorf("2000 tenants: %v, want RESOURCE_EXHAUSTED", err)
 	}
 }
+
+// blockingBackend answers no listing before its context ends.
+type blockingBackend struct{ *fakeBackend }
+
+func (b blockingBackend) ListIncidents(ctx context.Context, _ defender.ListQuery) (*defender.IncidentPage, error) {
+	<-ctx.Done()
+	return nil, &defender.Error{Kind: defender.KindDeadlineExceeded, Reason: defender.ReasonDeadlineExceeded, Message: "the deadline passed", Cause: ctx.Err()}
+}
+
+// TestFanoutSlowTenant: a tenant still waiting when the tenants' share of
+// the deadline is over is unreachable, and the call answers with the
+// others before the caller's deadline.
+func TestFanoutSlowTenant(t *testing.T) {
+	a := timedBackend([2]int{10, 0}, [2]int{9, 1})
+	slow := blockingBackend{&fakeBackend{kind: defender.BackendGraph}}
+	svc := newFanoutService(t, fanoutResolver{backends: map[string]defender.Backend{tenantA: a, tenantB: slow}}, "default", tenantB)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	resp, err := svc.ListIncidents(ctx, &defenderv1.ListIncidentsRequest{Parent: "tenants/-"})
+	if err != nil {
+		t.Fatalf("ListIncidents = %v, want the fast tenant's page", err)
+	}
+	if len(resp.GetIncidents()) != 2 || !slices.Equal(resp.GetUnreachable(), []string{"tenants/" + tenantB}) ||
+		resp.GetUnreachableDetails()[0].GetCode() != code.Code_DEADLINE_EXCEEDED {
+		t.Errorf("page %d incidents, unreachable %v %v; want 2 and the slow tenant, DEADLINE_EXCEEDED",
+			len(resp.GetIncidents()), resp.GetUnreachable(), resp.GetUnreachableDetails())
+	}
+	if ctx.Err() != nil {
+		t.Error("the call answered only at the caller's deadline")
+	}
+}
