@@ -317,3 +317,61 @@ func TestListAcrossTenantsPolicy(t *testing.T) {
 		}
 	}
 }
+
+// TestListAcrossTenantsFilters: the filters apply to every tenant as to one
+// (XDR's severity filter is the gateway's own), and page_size to the merged
+// page: the merged listing is exactly the tenants' filtered listings.
+func TestListAcrossTenantsFilters(t *testing.T) {
+	forEachPartner(t, func(t *testing.T, g *gateway, c client) {
+		ctx := context.Background()
+		filtered := func(parent, token string, size int32) *defenderv1.ListIncidentsRequest {
+			return &defenderv1.ListIncidentsRequest{Parent: parent, PageSize: size, PageToken: token,
+				Statuses:   []defenderv1.IncidentStatus{defenderv1.IncidentStatus_INCIDENT_STATUS_ACTIVE, defenderv1.IncidentStatus_INCIDENT_STATUS_IN_PROGRESS},
+				Severities: []defenderv1.Severity{defenderv1.Severity_SEVERITY_HIGH}}
+		}
+		var want []listed
+		for _, tenant := range []string{identity.HomeTenantID, identity.SecondTenantID} {
+			token := ""
+			for {
+				resp, err := c.ListIncidents(ctx, filtered("tenants/"+tenant, token, 100))
+				mustOK(t, err)
+				for _, in := range resp.GetIncidents() {
+					want = append(want, listedOf(in))
+				}
+				if token = resp.GetNextPageToken(); token == "" {
+					break
+				}
+			}
+		}
+		slices.SortStableFunc(want, mergedBefore)
+		if len(want) < 10 {
+			t.Fatalf("only %d incidents match; the test needs more", len(want))
+		}
+		var got []string
+		token := ""
+		for {
+			resp, err := c.ListIncidents(ctx, filtered(everyTenant, token, 7))
+			mustOK(t, err)
+			if len(resp.GetIncidents()) > 7 {
+				t.Fatalf("a merged page of %d incidents, page size 7", len(resp.GetIncidents()))
+			}
+			for _, in := range resp.GetIncidents() {
+				if in.GetSeverity() != defenderv1.Severity_SEVERITY_HIGH || in.GetStatus() == defenderv1.IncidentStatus_INCIDENT_STATUS_RESOLVED {
+					t.Errorf("%s does not match the filter: %v %v", in.GetName(), in.GetSeverity(), in.GetStatus())
+				}
+				got = append(got, in.GetName())
+			}
+			if token = resp.GetNextPageToken(); token == "" {
+				break
+			}
+		}
+		if len(got) != len(want) {
+			t.Fatalf("merged %d incidents, the tenants' filtered listings %d", len(got), len(want))
+		}
+		for i := range got {
+			if got[i] != want[i].name {
+				t.Fatalf("merged incident %d is %s, want %s", i, got[i], want[i].name)
+			}
+		}
+	})
+}
