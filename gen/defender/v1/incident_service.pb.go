@@ -9,10 +9,8 @@ package defenderv1
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
-	code "google.golang.org/genproto/googleapis/rpc/code"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
-	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
@@ -672,92 +670,6 @@ func (x *ListIncidentsResponse) GetUnreachableDetails() []*UnreachableTenant {
 	return nil
 }
 
-// Why one tenant of a listing on `tenants/-` could not be read: the error
-// the same call on that tenant alone would have returned.
-type UnreachableTenant struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// The tenant, `tenants/{tenant id}`.
-	Tenant string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
-	// The gRPC code of the failure, e.g. FAILED_PRECONDITION for a tenant
-	// whose administrator has not consented, RESOURCE_EXHAUSTED for a
-	// throttled one.
-	Code code.Code `protobuf:"varint,2,opt,name=code,proto3,enum=google.rpc.Code" json:"code,omitempty"`
-	// The ErrorInfo reason, e.g. CONSENT_REQUIRED or UPSTREAM_THROTTLED.
-	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
-	// The caller-safe message of the failure.
-	Message string `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
-	// When the failure says when to retry (a throttled tenant), how long to
-	// wait.
-	RetryDelay    *durationpb.Duration `protobuf:"bytes,5,opt,name=retry_delay,json=retryDelay,proto3" json:"retry_delay,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *UnreachableTenant) Reset() {
-	*x = UnreachableTenant{}
-	mi := &file_defender_v1_incident_service_proto_msgTypes[7]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *UnreachableTenant) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*UnreachableTenant) ProtoMessage() {}
-
-func (x *UnreachableTenant) ProtoReflect() protoreflect.Message {
-	mi := &file_defender_v1_incident_service_proto_msgTypes[7]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use UnreachableTenant.ProtoReflect.Descriptor instead.
-func (*UnreachableTenant) Descriptor() ([]byte, []int) {
-	return file_defender_v1_incident_service_proto_rawDescGZIP(), []int{7}
-}
-
-func (x *UnreachableTenant) GetTenant() string {
-	if x != nil {
-		return x.Tenant
-	}
-	return ""
-}
-
-func (x *UnreachableTenant) GetCode() code.Code {
-	if x != nil {
-		return x.Code
-	}
-	return code.Code(0)
-}
-
-func (x *UnreachableTenant) GetReason() string {
-	if x != nil {
-		return x.Reason
-	}
-	return ""
-}
-
-func (x *UnreachableTenant) GetMessage() string {
-	if x != nil {
-		return x.Message
-	}
-	return ""
-}
-
-func (x *UnreachableTenant) GetRetryDelay() *durationpb.Duration {
-	if x != nil {
-		return x.RetryDelay
-	}
-	return nil
-}
-
 // The request of GetIncident.
 type GetIncidentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -771,7 +683,7 @@ type GetIncidentRequest struct {
 
 func (x *GetIncidentRequest) Reset() {
 	*x = GetIncidentRequest{}
-	mi := &file_defender_v1_incident_service_proto_msgTypes[8]
+	mi := &file_defender_v1_incident_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -783,7 +695,7 @@ func (x *GetIncidentRequest) String() string {
 func (*GetIncidentRequest) ProtoMessage() {}
 
 func (x *GetIncidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_defender_v1_incident_service_proto_msgTypes[8]
+	mi := &file_defender_v1_incident_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -796,7 +708,7 @@ func (x *GetIncidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetIncidentRequest.ProtoReflect.Descriptor instead.
 func (*GetIncidentRequest) Descriptor() ([]byte, []int) {
-	return file_defender_v1_incident_service_proto_rawDescGZIP(), []int{8}
+	return file_defender_v1_incident_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetIncidentRequest) GetName() string {
@@ -836,7 +748,7 @@ type UpdateIncidentRequest struct {
 
 func (x *UpdateIncidentRequest) Reset() {
 	*x = UpdateIncidentRequest{}
-	mi := &file_defender_v1_incident_service_proto_msgTypes[9]
+	mi := &file_defender_v1_incident_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -848,7 +760,7 @@ func (x *UpdateIncidentRequest) String() string {
 func (*UpdateIncidentRequest) ProtoMessage() {}
 
 func (x *UpdateIncidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_defender_v1_incident_service_proto_msgTypes[9]
+	mi := &file_defender_v1_incident_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -861,7 +773,7 @@ func (x *UpdateIncidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateIncidentRequest.ProtoReflect.Descriptor instead.
 func (*UpdateIncidentRequest) Descriptor() ([]byte, []int) {
-	return file_defender_v1_incident_service_proto_rawDescGZIP(), []int{9}
+	return file_defender_v1_incident_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *UpdateIncidentRequest) GetIncident() *Incident {
@@ -896,7 +808,7 @@ var File_defender_v1_incident_service_proto protoreflect.FileDescriptor
 
 const file_defender_v1_incident_service_proto_rawDesc = "" +
 	"\n" +
-	"\"defender/v1/incident_service.proto\x12\vdefender.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1adefender/v1/incident.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15google/rpc/code.proto\"\xef\x05\n" +
+	"\"defender/v1/incident_service.proto\x12\vdefender.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1adefender/v1/incident.proto\x1a\x1ddefender/v1/unreachable.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xef\x05\n" +
 	"\x15WatchIncidentsRequest\x12n\n" +
 	"\x06parent\x18\x01 \x01(\tBV\xe0A\x02\xfaA\x1b\x12\x19defender.gateway/Incident\xbaH2r0\x10\x01\x18\xac\x022)^tenants/[A-Za-z0-9][A-Za-z0-9.-]{0,252}$R\x06parent\x12O\n" +
 	"\bstatuses\x18\x02 \x03(\x0e2\x1b.defender.v1.IncidentStatusB\x16\xe0A\x01\xbaH\x10\x92\x01\r\x10\b\"\t\x82\x01\x06\x10\x01 \x00 \x01R\bstatuses\x12K\n" +
@@ -950,14 +862,7 @@ const file_defender_v1_incident_service_proto_rawDesc = "" +
 	"\tincidents\x18\x01 \x03(\v2\x15.defender.v1.IncidentR\tincidents\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12 \n" +
 	"\vunreachable\x18\x03 \x03(\tR\vunreachable\x12O\n" +
-	"\x13unreachable_details\x18\x04 \x03(\v2\x1e.defender.v1.UnreachableTenantR\x12unreachableDetails\"\xbf\x01\n" +
-	"\x11UnreachableTenant\x12\x16\n" +
-	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12$\n" +
-	"\x04code\x18\x02 \x01(\x0e2\x10.google.rpc.CodeR\x04code\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x18\n" +
-	"\amessage\x18\x04 \x01(\tR\amessage\x12:\n" +
-	"\vretry_delay\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\n" +
-	"retryDelay\"\xd3\x01\n" +
+	"\x13unreachable_details\x18\x04 \x03(\v2\x1e.defender.v1.UnreachableTenantR\x12unreachableDetails\"\xd3\x01\n" +
 	"\x12GetIncidentRequest\x12\x80\x01\n" +
 	"\x04name\x18\x01 \x01(\tBl\xe0A\x02\xfaA\x1b\n" +
 	"\x19defender.gateway/Incident\xbaHHrF\x10\x01\x18\xac\x022?^tenants/[A-Za-z0-9][A-Za-z0-9.-]{0,252}/incidents/[0-9]{1,19}$R\x04name\x12:\n" +
@@ -988,7 +893,7 @@ func file_defender_v1_incident_service_proto_rawDescGZIP() []byte {
 }
 
 var file_defender_v1_incident_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_defender_v1_incident_service_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_defender_v1_incident_service_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_defender_v1_incident_service_proto_goTypes = []any{
 	(IncidentChange_ChangeType)(0), // 0: defender.v1.IncidentChange.ChangeType
 	(*WatchIncidentsRequest)(nil),  // 1: defender.v1.WatchIncidentsRequest
@@ -998,58 +903,54 @@ var file_defender_v1_incident_service_proto_goTypes = []any{
 	(*TimeRange)(nil),              // 5: defender.v1.TimeRange
 	(*ListIncidentsRequest)(nil),   // 6: defender.v1.ListIncidentsRequest
 	(*ListIncidentsResponse)(nil),  // 7: defender.v1.ListIncidentsResponse
-	(*UnreachableTenant)(nil),      // 8: defender.v1.UnreachableTenant
-	(*GetIncidentRequest)(nil),     // 9: defender.v1.GetIncidentRequest
-	(*UpdateIncidentRequest)(nil),  // 10: defender.v1.UpdateIncidentRequest
-	(IncidentStatus)(0),            // 11: defender.v1.IncidentStatus
-	(Severity)(0),                  // 12: defender.v1.Severity
-	(IncidentView)(0),              // 13: defender.v1.IncidentView
-	(*Incident)(nil),               // 14: defender.v1.Incident
-	(*timestamppb.Timestamp)(nil),  // 15: google.protobuf.Timestamp
-	(code.Code)(0),                 // 16: google.rpc.Code
-	(*durationpb.Duration)(nil),    // 17: google.protobuf.Duration
-	(*fieldmaskpb.FieldMask)(nil),  // 18: google.protobuf.FieldMask
+	(*GetIncidentRequest)(nil),     // 8: defender.v1.GetIncidentRequest
+	(*UpdateIncidentRequest)(nil),  // 9: defender.v1.UpdateIncidentRequest
+	(IncidentStatus)(0),            // 10: defender.v1.IncidentStatus
+	(Severity)(0),                  // 11: defender.v1.Severity
+	(IncidentView)(0),              // 12: defender.v1.IncidentView
+	(*Incident)(nil),               // 13: defender.v1.Incident
+	(*timestamppb.Timestamp)(nil),  // 14: google.protobuf.Timestamp
+	(*UnreachableTenant)(nil),      // 15: defender.v1.UnreachableTenant
+	(*fieldmaskpb.FieldMask)(nil),  // 16: google.protobuf.FieldMask
 }
 var file_defender_v1_incident_service_proto_depIdxs = []int32{
-	11, // 0: defender.v1.WatchIncidentsRequest.statuses:type_name -> defender.v1.IncidentStatus
-	12, // 1: defender.v1.WatchIncidentsRequest.severities:type_name -> defender.v1.Severity
+	10, // 0: defender.v1.WatchIncidentsRequest.statuses:type_name -> defender.v1.IncidentStatus
+	11, // 1: defender.v1.WatchIncidentsRequest.severities:type_name -> defender.v1.Severity
 	5,  // 2: defender.v1.WatchIncidentsRequest.create_time_range:type_name -> defender.v1.TimeRange
-	13, // 3: defender.v1.WatchIncidentsRequest.view:type_name -> defender.v1.IncidentView
+	12, // 3: defender.v1.WatchIncidentsRequest.view:type_name -> defender.v1.IncidentView
 	3,  // 4: defender.v1.WatchIncidentsResponse.change:type_name -> defender.v1.IncidentChange
 	4,  // 5: defender.v1.WatchIncidentsResponse.heartbeat:type_name -> defender.v1.WatchHeartbeat
 	0,  // 6: defender.v1.IncidentChange.type:type_name -> defender.v1.IncidentChange.ChangeType
-	14, // 7: defender.v1.IncidentChange.incident:type_name -> defender.v1.Incident
-	14, // 8: defender.v1.IncidentChange.target:type_name -> defender.v1.Incident
-	15, // 9: defender.v1.WatchHeartbeat.time:type_name -> google.protobuf.Timestamp
-	15, // 10: defender.v1.WatchHeartbeat.watermark:type_name -> google.protobuf.Timestamp
-	15, // 11: defender.v1.TimeRange.start_time:type_name -> google.protobuf.Timestamp
-	15, // 12: defender.v1.TimeRange.end_time:type_name -> google.protobuf.Timestamp
-	11, // 13: defender.v1.ListIncidentsRequest.statuses:type_name -> defender.v1.IncidentStatus
-	12, // 14: defender.v1.ListIncidentsRequest.severities:type_name -> defender.v1.Severity
+	13, // 7: defender.v1.IncidentChange.incident:type_name -> defender.v1.Incident
+	13, // 8: defender.v1.IncidentChange.target:type_name -> defender.v1.Incident
+	14, // 9: defender.v1.WatchHeartbeat.time:type_name -> google.protobuf.Timestamp
+	14, // 10: defender.v1.WatchHeartbeat.watermark:type_name -> google.protobuf.Timestamp
+	14, // 11: defender.v1.TimeRange.start_time:type_name -> google.protobuf.Timestamp
+	14, // 12: defender.v1.TimeRange.end_time:type_name -> google.protobuf.Timestamp
+	10, // 13: defender.v1.ListIncidentsRequest.statuses:type_name -> defender.v1.IncidentStatus
+	11, // 14: defender.v1.ListIncidentsRequest.severities:type_name -> defender.v1.Severity
 	5,  // 15: defender.v1.ListIncidentsRequest.create_time_range:type_name -> defender.v1.TimeRange
 	5,  // 16: defender.v1.ListIncidentsRequest.update_time_range:type_name -> defender.v1.TimeRange
-	13, // 17: defender.v1.ListIncidentsRequest.view:type_name -> defender.v1.IncidentView
-	14, // 18: defender.v1.ListIncidentsResponse.incidents:type_name -> defender.v1.Incident
-	8,  // 19: defender.v1.ListIncidentsResponse.unreachable_details:type_name -> defender.v1.UnreachableTenant
-	16, // 20: defender.v1.UnreachableTenant.code:type_name -> google.rpc.Code
-	17, // 21: defender.v1.UnreachableTenant.retry_delay:type_name -> google.protobuf.Duration
-	13, // 22: defender.v1.GetIncidentRequest.view:type_name -> defender.v1.IncidentView
-	14, // 23: defender.v1.UpdateIncidentRequest.incident:type_name -> defender.v1.Incident
-	18, // 24: defender.v1.UpdateIncidentRequest.update_mask:type_name -> google.protobuf.FieldMask
-	15, // 25: defender.v1.UpdateIncidentRequest.expect_update_time:type_name -> google.protobuf.Timestamp
-	6,  // 26: defender.v1.IncidentService.ListIncidents:input_type -> defender.v1.ListIncidentsRequest
-	9,  // 27: defender.v1.IncidentService.GetIncident:input_type -> defender.v1.GetIncidentRequest
-	10, // 28: defender.v1.IncidentService.UpdateIncident:input_type -> defender.v1.UpdateIncidentRequest
-	1,  // 29: defender.v1.IncidentService.WatchIncidents:input_type -> defender.v1.WatchIncidentsRequest
-	7,  // 30: defender.v1.IncidentService.ListIncidents:output_type -> defender.v1.ListIncidentsResponse
-	14, // 31: defender.v1.IncidentService.GetIncident:output_type -> defender.v1.Incident
-	14, // 32: defender.v1.IncidentService.UpdateIncident:output_type -> defender.v1.Incident
-	2,  // 33: defender.v1.IncidentService.WatchIncidents:output_type -> defender.v1.WatchIncidentsResponse
-	30, // [30:34] is the sub-list for method output_type
-	26, // [26:30] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	12, // 17: defender.v1.ListIncidentsRequest.view:type_name -> defender.v1.IncidentView
+	13, // 18: defender.v1.ListIncidentsResponse.incidents:type_name -> defender.v1.Incident
+	15, // 19: defender.v1.ListIncidentsResponse.unreachable_details:type_name -> defender.v1.UnreachableTenant
+	12, // 20: defender.v1.GetIncidentRequest.view:type_name -> defender.v1.IncidentView
+	13, // 21: defender.v1.UpdateIncidentRequest.incident:type_name -> defender.v1.Incident
+	16, // 22: defender.v1.UpdateIncidentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	14, // 23: defender.v1.UpdateIncidentRequest.expect_update_time:type_name -> google.protobuf.Timestamp
+	6,  // 24: defender.v1.IncidentService.ListIncidents:input_type -> defender.v1.ListIncidentsRequest
+	8,  // 25: defender.v1.IncidentService.GetIncident:input_type -> defender.v1.GetIncidentRequest
+	9,  // 26: defender.v1.IncidentService.UpdateIncident:input_type -> defender.v1.UpdateIncidentRequest
+	1,  // 27: defender.v1.IncidentService.WatchIncidents:input_type -> defender.v1.WatchIncidentsRequest
+	7,  // 28: defender.v1.IncidentService.ListIncidents:output_type -> defender.v1.ListIncidentsResponse
+	13, // 29: defender.v1.IncidentService.GetIncident:output_type -> defender.v1.Incident
+	13, // 30: defender.v1.IncidentService.UpdateIncident:output_type -> defender.v1.Incident
+	2,  // 31: defender.v1.IncidentService.WatchIncidents:output_type -> defender.v1.WatchIncidentsResponse
+	28, // [28:32] is the sub-list for method output_type
+	24, // [24:28] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_defender_v1_incident_service_proto_init() }
@@ -1058,6 +959,7 @@ func file_defender_v1_incident_service_proto_init() {
 		return
 	}
 	file_defender_v1_incident_proto_init()
+	file_defender_v1_unreachable_proto_init()
 	file_defender_v1_incident_service_proto_msgTypes[1].OneofWrappers = []any{
 		(*WatchIncidentsResponse_Change)(nil),
 		(*WatchIncidentsResponse_Heartbeat)(nil),
@@ -1068,7 +970,7 @@ func file_defender_v1_incident_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_defender_v1_incident_service_proto_rawDesc), len(file_defender_v1_incident_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   10,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
