@@ -120,14 +120,32 @@ func (s *IncidentService) listAcross(ctx context.Context, req *defenderv1.ListIn
 // context serves only the user's own tenant; the others are not the
 // caller's to use and are left out, as are those the policy denies.
 func (s *IncidentService) firstTenants(ctx context.Context) ([]*fanoutTenant, error) {
+	out, err := fanoutTargets(ctx, s.resolver, s.fanout.tenants)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range out {
+		if t.err == nil {
+			t.state.Bind = tenantBind(t.target)
+			t.merge = &mergeTenant{tenant: t.target.Tenant, backend: t.target.Backend}
+		}
+	}
+	return out, nil
+}
+
+// fanoutTargets resolves every served tenant that the caller's policy
+// allows in this call's method; a user context serves only the user's own
+// tenant. A tenant that fails to resolve is kept with its error, named as
+// configured. Each is recorded as touched for the audit record.
+func fanoutTargets(ctx context.Context, resolver Resolver, lister TenantLister) ([]*fanoutTenant, error) {
 	r := caller.FromContext(ctx)
 	var out []*fanoutTenant
 	seen := map[string]bool{}
-	for _, name := range s.fanout.tenants.ServedTenants() {
+	for _, name := range lister.ServedTenants() {
 		if r != nil && r.AuthorizeTenant != nil && r.AuthorizeTenant(name) != nil {
 			continue
 		}
-		target, err := resolveTarget(ctx, s.resolver, name)
+		target, err := resolveTarget(ctx, resolver, name)
 		if e, ok := defender.AsError(err); ok && e.Reason == defender.ReasonUserTenantMismatch {
 			continue
 		}
@@ -137,8 +155,7 @@ func (s *IncidentService) firstTenants(ctx context.Context) ([]*fanoutTenant, er
 				continue
 			}
 			seen[target.Tenant] = true
-			t.state = fanoutTenantState{Tenant: target.Tenant, Bind: tenantBind(target)}
-			t.merge = &mergeTenant{tenant: target.Tenant, backend: target.Backend}
+			t.state = fanoutTenantState{Tenant: target.Tenant}
 		}
 		touch(r, t.state.Tenant)
 		out = append(out, t)
@@ -149,7 +166,7 @@ func (s *IncidentService) firstTenants(ctx context.Context) ([]*fanoutTenant, er
 			who = "caller " + r.Identity.Name
 		}
 		return nil, defender.Errorf(defender.KindPermissionDenied, defender.ReasonCallerTenantNotAllowed,
-			"%s may list incidents in no tenant the gateway serves", who)
+			"%s may make this call in no tenant the gateway serves", who)
 	}
 	return out, nil
 }
@@ -198,7 +215,7 @@ func (s *IncidentService) fanoutResponse(ctx context.Context, tenants []*fanoutT
 			resp.UnreachableDetails = append(resp.UnreachableDetails, storedUnreachable(t.state))
 			next = append(next, t.state)
 		case t.err != nil:
-			u, f := s.unreachable(ctx, t.state.Tenant, t.err)
+			u, f := unreachableOf(ctx, s.errs, t.state.Tenant, t.err)
 			resp.Unreachable = append(resp.Unreachable, u.GetTenant())
 			resp.UnreachableDetails = append(resp.UnreachableDetails, u)
 			next = append(next, fanoutTenantState{Tenant: t.state.Tenant, Failure: f})
@@ -216,11 +233,11 @@ func (s *IncidentService) fanoutResponse(ctx context.Context, tenants []*fanoutT
 	return resp, nil
 }
 
-// unreachable describes a tenant's failure as the call of that tenant alone
+// unreachableOf describes a tenant's failure as the call of that tenant alone
 // would have returned it, logs it, and returns what a token keeps of it.
-func (s *IncidentService) unreachable(ctx context.Context, tenant string, err error) (*defenderv1.UnreachableTenant, *fanoutFailure) {
+func unreachableOf(ctx context.Context, errs errorReporter, tenant string, err error) (*defenderv1.UnreachableTenant, *fanoutFailure) {
 	st := ToStatus(err)
-	s.errs.log.Log(ctx, logLevel(st.Code()), "tenant unreachable in a listing across tenants",
+	errs.log.Log(ctx, logLevel(st.Code()), "tenant unreachable in a call across tenants",
 		slog.String("tenant", tenant), slog.String("code", st.Code().String()), slog.Any("error", err))
 	u := &defenderv1.UnreachableTenant{
 		Tenant:  tenantsCollection + "/" + tenant,
