@@ -55,6 +55,8 @@ type Config struct {
 	Retry    Retry
 	// Watch is WatchIncidents' pollers and streams.
 	Watch Watch
+	// Fanout is the views across tenants (tenants/-).
+	Fanout Fanout
 	// Sandbox runs the gateway against its in-process emulator.
 	Sandbox bool
 	// SandboxEmulatorLimits is SandboxLimitsDocumented or SandboxLimitsOff:
@@ -190,6 +192,7 @@ func defaults() *Config {
 		Quota:                       defaultQuota(),
 		Retry:                       defaultRetry(),
 		Watch:                       defaultWatch(),
+		Fanout:                      defaultFanout(),
 	}
 	c.SandboxEmulatorLimits = SandboxLimitsOff
 	return c

@@ -59,5 +59,5 @@ func (c Config) LogValue() slog.Value {
 		slog.String("quota_max_wait", c.Quota.MaxWait.String()),
 		slog.Int("quota_max_queued", c.Quota.MaxQueued),
 		slog.String("quota_default_hold", c.Quota.DefaultHold.String()),
-	}, slices.Concat(c.Transport.logAttrs(), c.Redis.LogAttrs(), c.Retry.logAttrs(), c.Watch.logAttrs())...)...)
+	}, slices.Concat(c.Transport.logAttrs(), c.Redis.LogAttrs(), c.Retry.logAttrs(), c.Watch.logAttrs(), c.Fanout.logAttrs())...)...)
 }

@@ -28,7 +28,7 @@ type setting struct {
 // core ones, then the transport's (transport.go), the governor's
 // (governor.go), Redis's (redis.go), the quota's (quota.go) and the
 // retries' (retry.go).
-var settings = slices.Concat(coreSettings, transportSettings, governorSettings, redisSettings, quotaSettings, retrySettings, watchSettings)
+var settings = slices.Concat(coreSettings, transportSettings, governorSettings, redisSettings, quotaSettings, retrySettings, watchSettings, fanoutSettings)
 
 var coreSettings = []setting{
 	{env: "DEFENDER_TENANT_ID", flag: "tenant-id", usage: "Home tenant: its GUID or a verified domain. Required unless --sandbox.",

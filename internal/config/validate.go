@@ -71,6 +71,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateTransport()...)
 	errs = append(errs, c.validateGovernor()...)
 	errs = append(errs, c.validateWatch()...)
+	errs = append(errs, c.validateFanout()...)
 	errs = append(errs, c.validateRedis()...)
 	errs = append(errs, c.validateQuota()...)
 	errs = append(errs, c.validateRetry()...)
