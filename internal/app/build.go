@@ -31,6 +31,9 @@ type Dependencies struct {
 	Logger     *slog.Logger
 	// Sandbox serves /sandbox/ on the HTTP listener; only --sandbox sets it.
 	Sandbox http.Handler
+	// TraceUpstream traces every upstream request (otelhttp spans and the
+	// trace context headers); run sets it when tracing is on.
+	TraceUpstream bool
 }
 
 // Gateway is an assembled, listening gateway.
@@ -105,7 +108,7 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	httpClient, closeIdle := upstreamClient(deps.HTTPClient, cfg.UpstreamTimeout, cfg.UpstreamMaxIdleConnsPerHost)
+	httpClient, closeIdle := upstreamClient(deps.HTTPClient, cfg.UpstreamTimeout, cfg.UpstreamMaxIdleConnsPerHost, deps.TraceUpstream)
 	registry, metrics, err := newMetrics()
 	if err != nil {
 		return nil, err

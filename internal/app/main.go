@@ -87,7 +87,7 @@ func run(ctx context.Context, cfg *config.Config, getenv func(string) string, st
 	if tracing.Enabled() {
 		logger.Info("tracing on", "exporter", getenv("OTEL_TRACES_EXPORTER"), "service_name", getenv("OTEL_SERVICE_NAME"))
 	}
-	deps := Dependencies{Logger: logger}
+	deps := Dependencies{Logger: logger, TraceUpstream: tracing.Enabled()}
 	if cfg.Sandbox {
 		emu, err := emulator.Start(sandboxEmulatorOptions(cfg, logger.With("component", "emulator")))
 		if err != nil {
