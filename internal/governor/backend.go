@@ -106,10 +106,13 @@ func read[T any](ctx context.Context, b *backend, family defender.Family, key st
 	if !b.g.coalesce {
 		return fetch(ctx)
 	}
-	v, err := b.g.flights.do(ctx, key, func(ctx context.Context) (any, error) { return fetch(ctx) },
+	v, exclusive, err := b.g.flights.do(ctx, key, func(ctx context.Context) (any, error) { return fetch(ctx) },
 		func() { b.g.metrics.ReadCoalesced(string(family)) })
 	if err != nil {
 		return nil, err
+	}
+	if exclusive { // no other caller joined: nobody else holds it
+		return v.(*T), nil
 	}
 	return clone(v.(*T)), nil
 }

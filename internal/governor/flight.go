@@ -42,16 +42,20 @@ type flight struct {
 
 	deadline time.Time // zero: none
 	waiters  int       // guarded by group.mu
-	cancel   context.CancelFunc
+	// joins counts every caller that joined, leavers included (guarded by
+	// group.mu; final once done is closed, as the flight has left the map).
+	joins  int
+	cancel context.CancelFunc
 }
 
 func newGroup() *group { return &group{m: map[string]*flight{}} }
 
 // do returns the result of fn for key, shared with the concurrent callers
-// of key. fn must not keep its result: the callers share it (they copy).
-// joined, when not nil, is called each time the caller joins a call
-// already in flight rather than starting one.
-func (g *group) do(ctx context.Context, key string, fn func(context.Context) (any, error), joined func()) (any, error) {
+// of key. fn must not keep its result. exclusive says no other caller
+// joined the call, so the result is the caller's alone; otherwise the
+// callers share it and must copy it. joined, when not nil, is called each
+// time the caller joins a call already in flight rather than starting one.
+func (g *group) do(ctx context.Context, key string, fn func(context.Context) (any, error), joined func()) (val any, exclusive bool, err error) {
 	own, hasOwn := ctx.Deadline()
 	for attempt := 0; ; attempt++ {
 		f, shared := g.join(ctx, key, fn)
@@ -60,15 +64,15 @@ func (g *group) do(ctx context.Context, key string, fn func(context.Context) (an
 		}
 		select {
 		case <-f.done:
-			g.leave(key, f)
+			alone := g.leave(key, f)
 			laterThanLeader := !f.deadline.IsZero() && (!hasOwn || own.After(f.deadline))
 			if f.err != nil && f.expired && ctx.Err() == nil && laterThanLeader && attempt < maxRetries {
 				continue
 			}
-			return f.val, f.err
+			return f.val, alone, f.err
 		case <-ctx.Done():
 			g.leave(key, f)
-			return nil, contextError(ctx)
+			return nil, false, contextError(ctx)
 		}
 	}
 }
@@ -80,9 +84,10 @@ func (g *group) join(ctx context.Context, key string, fn func(context.Context) (
 	defer g.mu.Unlock()
 	if f, ok := g.m[key]; ok {
 		f.waiters++
+		f.joins++
 		return f, true
 	}
-	f = &flight{done: make(chan struct{}), waiters: 1}
+	f = &flight{done: make(chan struct{}), waiters: 1, joins: 1}
 	var fctx context.Context
 	detached := context.WithoutCancel(ctx)
 	if d, ok := ctx.Deadline(); ok {
@@ -114,10 +119,12 @@ func (g *group) run(ctx context.Context, key string, f *flight, fn func(context.
 	f.val, f.err = fn(ctx)
 }
 
-// leave stops counting a waiter; the last one cancels the call.
-func (g *group) leave(key string, f *flight) {
+// leave stops counting a waiter; the last one cancels the call. It
+// reports whether the caller was the call's only one.
+func (g *group) leave(key string, f *flight) (alone bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	alone = f.joins == 1
 	f.waiters--
 	if f.waiters == 0 {
 		f.cancel()
@@ -125,6 +132,7 @@ func (g *group) leave(key string, f *flight) {
 			delete(g.m, key)
 		}
 	}
+	return alone
 }
 
 // forget makes the next callers of every key starting with prefix start a

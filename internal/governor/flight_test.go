@@ -136,3 +136,32 @@ func TestWriteStartsNewReads(t *testing.T) {
 		t.Errorf("backend calls = %d, want 3 (read, update, read begun after the update)", got)
 	}
 }
+
+// TestExclusiveResult: a caller alone on its call is told so (its read
+// skips the copy); callers that shared one are not, even the one that
+// left before the result (it joined, so the others must copy).
+func TestExclusiveResult(t *testing.T) {
+	g := newGroup()
+	ctx := t.Context()
+	result := &defender.Incident{ID: "7"}
+	v, exclusive, err := g.do(ctx, "k", func(context.Context) (any, error) { return result, nil }, nil)
+	if err != nil || v != result || !exclusive {
+		t.Fatalf("alone: %v, exclusive %v, %v; want the call's own result, exclusive", v, exclusive, err)
+	}
+
+	release := make(chan struct{})
+	fn := func(context.Context) (any, error) { <-release; return result, nil }
+	leaving, leave := context.WithCancel(ctx)
+	left := make(chan error, 1)
+	go func() { _, _, err := g.do(leaving, "k", fn, nil); left <- err }()
+	waitFor(t, "the first caller to wait", func() bool { return g.waiting() == 1 })
+	got := make(chan bool, 1)
+	go func() { _, exclusive, _ := g.do(ctx, "k", fn, nil); got <- exclusive }()
+	waitFor(t, "the second caller to join", func() bool { return g.waiting() == 2 })
+	leave()
+	<-left
+	close(release)
+	if <-got {
+		t.Error("a caller that shared its call was told its result is its own")
+	}
+}
