@@ -63,15 +63,17 @@ func TakeInt64(m map[string]any, path string) int64 {
 // walk returns the map holding the last key of a dotted path, nil when an
 // intermediate value is not an object.
 func walk(m map[string]any, path string) (map[string]any, string) {
-	keys := strings.Split(path, ".")
-	for _, k := range keys[:len(keys)-1] {
+	for {
+		k, rest, nested := strings.Cut(path, ".") // no allocation, unlike Split: once per field of every evidence
+		if !nested {
+			return m, path
+		}
 		next, ok := m[k].(map[string]any)
 		if !ok {
 			return nil, ""
 		}
-		m = next
+		m, path = next, rest
 	}
-	return m, keys[len(keys)-1]
 }
 
 // ScalarString returns a string as is and a number or bool as text; ""
