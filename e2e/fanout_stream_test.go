@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	defenderv1 "github.com/defender-gateway/gateway/gen/defender/v1"
+	"github.com/defender-gateway/gateway/internal/emulator"
 	"github.com/defender-gateway/gateway/internal/emulator/identity"
 )
 
@@ -131,6 +132,122 @@ func TestStreamQueryAcrossTenants(t *testing.T) {
 					wantStatus(t, err, codes.InvalidArgument, "INVALID_ARGUMENT", "tenants")
 				})
 			}
+		})
+	}
+}
+
+// twoTenantsHuntingPolicy allows soc-bot to hunt in the home tenant and
+// fabrikam (not northwind, which is on the partner allow-list too).
+const twoTenantsHuntingPolicy = `
+callers:
+  - identity: api-key:soc-bot
+    tenants: [default, ` + identity.SecondTenantID + `]
+    operations: [hunting.run]
+`
+
+// TestStreamQueryAcrossTenantsPolicy: a caller allowed two tenants streams
+// exactly those two (northwind is not even tried); a subset naming
+// northwind is PERMISSION_DENIED naming it; the audit record of the stream
+// lists the tenants touched.
+func TestStreamQueryAcrossTenantsPolicy(t *testing.T) {
+	emu := startEmulator(t)
+	auditFile := t.TempDir() + "/audit.jsonl"
+	g := startGateway(t, emu, partnerConfig(t, emu, "graph",
+		"--partner-tenants", identity.SecondTenantID+"=Fabrikam,"+identity.ThirdTenantDomain+"=Northwind",
+		"--caller-auth", "api-key", "--api-keys-file", apiKeysFile(t),
+		"--policy-file", writeFile(t, "policy.yaml", twoTenantsHuntingPolicy), "--audit-log-file", auditFile))
+	ctx := withHeaders(context.Background(), "x-api-key", socKey)
+	const kql = "AlertInfo | summarize count() by Severity"
+	for _, tr := range streamTransports {
+		t.Run(tr.name, func(t *testing.T) {
+			s := tr.run(ctx, g, t, &defenderv1.StreamQueryRequest{Tenant: everyTenant, Query: kql})
+			mustOK(t, s.err)
+			seen := map[string]bool{}
+			for _, row := range streamedRows(t, s, "") {
+				seen[strings.Fields(row)[0]] = true
+			}
+			if len(seen) != 2 || !seen["tenants/"+identity.HomeTenantID] || !seen["tenants/"+identity.SecondTenantID] {
+				t.Errorf("rows of %v, want exactly the home tenant and fabrikam", seen)
+			}
+			wantUnreachable(t, streamUnreachable(s), nil)
+			s = tr.run(ctx, g, t, &defenderv1.StreamQueryRequest{Tenant: everyTenant, Query: kql, Tenants: []string{"tenants/" + identity.ThirdTenantDomain}})
+			wantStatus(t, s.err, codes.PermissionDenied, "CALLER_TENANT_NOT_ALLOWED", "tenants[0]", identity.ThirdTenantDomain)
+		})
+	}
+	var records int
+	for _, rec := range auditRecords(t, auditFile) {
+		if rec["resource"] != everyTenant || rec["code"] != "OK" {
+			continue
+		}
+		records++
+		touched, _ := rec["tenants"].([]any)
+		if len(touched) != 2 || slices.Contains(touched, any(identity.ThirdTenantID)) {
+			t.Errorf("the stream's record touched %v, want the home tenant and fabrikam", touched)
+		}
+	}
+	if records != len(streamTransports) {
+		t.Errorf("%d audit records of a stream on tenants/-, want %d", records, len(streamTransports))
+	}
+}
+
+// TestStreamQueryAcrossTenantsFaults: a tenant over its hunting CPU quota is
+// unreachable in the end; a tenant whose body is cut part way is
+// unreachable too, the rows it streamed before the cut sent and no others.
+func TestStreamQueryAcrossTenantsFaults(t *testing.T) {
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			api, route := emulator.APIGraph, "/v1.0/security/runHuntingQuery"
+			if backend == "xdr" {
+				api, route = emulator.APIXDR, "/api/advancedhunting/run"
+			}
+			emu := startEmulator(t)
+			g := startGateway(t, emu, partnerConfig(t, emu, backend,
+				"--partner-tenants", identity.SecondTenantID+"=Fabrikam,"+identity.ThirdTenantDomain+"=Northwind"))
+			ctx := context.Background()
+			const kql = "DeviceEvents | take 200"
+			whole := func(tenant string) []string {
+				s := streamGRPC(ctx, g, t, &defenderv1.StreamQueryRequest{Tenant: "tenants/" + tenant, Query: kql})
+				mustOK(t, s.err)
+				return streamedRows(t, s, "tenants/"+tenant)
+			}
+			home, fabrikam := whole(identity.HomeTenantID), whole(identity.SecondTenantID)
+
+			remove := emu.InjectFault(emulator.Truncated(api, identity.SecondTenantID, route))
+			s := streamGRPC(ctx, g, t, &defenderv1.StreamQueryRequest{Tenant: everyTenant, Query: kql, MaxBatchRows: 10})
+			remove()
+			mustOK(t, s.err)
+			var gotHome, gotFabrikam []string
+			for _, row := range streamedRows(t, s, "") {
+				switch strings.Fields(row)[0] {
+				case "tenants/" + identity.HomeTenantID:
+					gotHome = append(gotHome, row)
+				case "tenants/" + identity.SecondTenantID:
+					gotFabrikam = append(gotFabrikam, row)
+					if !slices.Contains(fabrikam, row) {
+						t.Errorf("a row of fabrikam's cut body it does not have: %s", row)
+					}
+				default:
+					t.Errorf("a row of another tenant: %s", row)
+				}
+			}
+			if !slices.Equal(gotHome, home) || len(gotFabrikam) == 0 || len(gotFabrikam) >= len(fabrikam) {
+				t.Errorf("%d home rows (want %d), %d of fabrikam's %d", len(gotHome), len(home), len(gotFabrikam), len(fabrikam))
+			}
+			wantUnreachable(t, streamUnreachable(s), map[string][2]string{
+				"tenants/" + identity.SecondTenantID: {"UNAVAILABLE", "UPSTREAM_MALFORMED_RESPONSE"},
+				"tenants/" + identity.ThirdTenantID:  {"FAILED_PRECONDITION", "CONSENT_REQUIRED"},
+			})
+
+			emu.InjectFault(emulator.HuntingCPUQuota(api, identity.SecondTenantID))
+			s = streamGRPC(ctx, g, t, &defenderv1.StreamQueryRequest{Tenant: everyTenant, Query: kql})
+			mustOK(t, s.err)
+			if got := streamedRows(t, s, ""); !slices.Equal(got, home) {
+				t.Errorf("%d rows while fabrikam is over its quota, want the home tenant's %d", len(got), len(home))
+			}
+			wantUnreachable(t, streamUnreachable(s), map[string][2]string{
+				"tenants/" + identity.SecondTenantID: {"RESOURCE_EXHAUSTED", "UPSTREAM_THROTTLED"},
+				"tenants/" + identity.ThirdTenantID:  {"FAILED_PRECONDITION", "CONSENT_REQUIRED"},
+			})
 		})
 	}
 }
