@@ -113,9 +113,9 @@ func TestStreamQueryAcrossTenants(t *testing.T) {
 				})
 			}
 
-			// RunQuery takes the same subset.
+			// RunQuery and ListIncidents take the same subset.
 			for _, c := range g.clients(t) {
-				t.Run("RunQuery/"+c.name(), func(t *testing.T) {
+				t.Run("RunQuery and ListIncidents/"+c.name(), func(t *testing.T) {
 					resp, err := c.RunQuery(ctx, &defenderv1.RunQueryRequest{Tenant: everyTenant, Query: kql, Tenants: []string{"tenants/" + identity.SecondTenantID}})
 					mustOK(t, err)
 					if len(resp.GetRows()) == 0 || len(resp.GetUnreachable()) != 0 {
@@ -130,6 +130,32 @@ func TestStreamQueryAcrossTenants(t *testing.T) {
 					wantStatus(t, err, codes.PermissionDenied, "CALLER_TENANT_NOT_ALLOWED", "tenants[1]")
 					_, err = c.RunQuery(ctx, &defenderv1.RunQueryRequest{Tenant: everyTenant, Query: kql, Tenants: []string{"tenants/" + identity.HomeTenantID, "tenants/" + identity.HomeTenantID}})
 					wantStatus(t, err, codes.InvalidArgument, "INVALID_ARGUMENT", "tenants")
+
+					// ListIncidents takes it too, on every page.
+					var token string
+					pages := 0
+					for {
+						page, err := c.ListIncidents(ctx, &defenderv1.ListIncidentsRequest{Parent: everyTenant, PageSize: 100, PageToken: token,
+							Tenants: []string{identity.SecondTenantID}})
+						mustOK(t, err)
+						pages++
+						if len(page.GetUnreachable()) != 0 {
+							t.Fatalf("unreachable %v in a subset of fabrikam", page.GetUnreachable())
+						}
+						for _, in := range page.GetIncidents() {
+							if !strings.HasPrefix(in.GetName(), "tenants/"+identity.SecondTenantID+"/") {
+								t.Fatalf("incident %s in a subset of fabrikam", in.GetName())
+							}
+						}
+						if token = page.GetNextPageToken(); token == "" {
+							break
+						}
+					}
+					if pages < 2 {
+						t.Errorf("%d pages of fabrikam's incidents, want several", pages)
+					}
+					_, err = c.ListIncidents(ctx, &defenderv1.ListIncidentsRequest{Parent: everyTenant, Tenants: []string{"tenants/" + identity.ThirdTenantDomain, "not a tenant"}})
+					wantStatus(t, err, codes.InvalidArgument, "INVALID_ARGUMENT", "tenants[1]")
 				})
 			}
 		})

@@ -75,10 +75,11 @@ func (s *IncidentService) listAcross(ctx context.Context, req *defenderv1.ListIn
 		return nil, fieldError("parent", "tenants/- is not served by this gateway")
 	}
 	fp := fanoutFingerprintOf(ctx, filter, alerts)
+	fp.Subset = req.GetTenants()
 	first := req.GetPageToken() == ""
 	var tenants []*fanoutTenant
 	if first {
-		if tenants, err = s.firstTenants(ctx); err != nil {
+		if tenants, err = s.firstTenants(ctx, req.GetTenants()); err != nil {
 			return nil, err
 		}
 	} else {
@@ -118,11 +119,12 @@ func (s *IncidentService) listAcross(ctx context.Context, req *defenderv1.ListIn
 }
 
 // firstTenants are the tenants of a new listing: each served tenant that
-// the caller's policy allows in this call's method, resolved. A user
-// context serves only the user's own tenant; the others are not the
-// caller's to use and are left out, as are those the policy denies.
-func (s *IncidentService) firstTenants(ctx context.Context) ([]*fanoutTenant, error) {
-	out, err := fanoutTargets(ctx, s.resolver, s.fanout.tenants)
+// the caller's policy allows in this call's method, resolved, or those of
+// the request's tenants (fanout_subset.go). A user context serves only the
+// user's own tenant; the others are not the caller's to use and are left
+// out, as are those the policy denies.
+func (s *IncidentService) firstTenants(ctx context.Context, subset []string) ([]*fanoutTenant, error) {
+	out, err := fanoutSelect(ctx, s.resolver, s.fanout.tenants, subset)
 	if err != nil {
 		return nil, err
 	}
