@@ -18,9 +18,10 @@ import (
 // own column of that name (any case) is replaced.
 const TenantColumn = "GatewayTenant"
 
-// WithHuntingFanout serves RunQuery on tenants/-: the query runs in every
-// tenant of tenants that the caller's policy allows, at most concurrency at
-// once. Without it, tenants/- is INVALID_ARGUMENT.
+// WithHuntingFanout serves RunQuery and StreamQuery on tenants/-: the query
+// runs in every tenant of tenants that the caller's policy allows (or the
+// request's subset of them), at most concurrency at once. Without it,
+// tenants/- is INVALID_ARGUMENT.
 func WithHuntingFanout(tenants TenantLister, concurrency int) HuntingOption {
 	return func(s *HuntingService) {
 		if concurrency < 1 {

@@ -2,9 +2,12 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/code"
 	"google.golang.org/grpc/codes"
@@ -207,5 +210,48 @@ func TestQuerySubset(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// countingStream counts the streams in flight across its backends.
+type countingStream struct {
+	*fakeBackend
+	inFlight, most *atomic.Int32
+}
+
+func (b countingStream) StreamHuntingQuery(ctx context.Context, q defender.HuntingQuery, sink defender.HuntingSink) error {
+	n := b.inFlight.Add(1)
+	defer b.inFlight.Add(-1)
+	for {
+		m := b.most.Load()
+		if n <= m || b.most.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	time.Sleep(5 * time.Millisecond)
+	return b.fakeBackend.StreamHuntingQuery(ctx, q, sink)
+}
+
+// TestStreamQueryAcrossTenantsConcurrency: at most the configured number of
+// tenants stream at once, and every tenant's rows still come.
+func TestStreamQueryAcrossTenantsConcurrency(t *testing.T) {
+	var inFlight, most atomic.Int32
+	backends := map[string]defender.Backend{}
+	var served []string
+	for i := range 6 {
+		id := fmt.Sprintf("%08d-0000-0000-0000-000000000000", i)
+		backends[id] = countingStream{huntingBackend(map[string]any{"Device": id}), &inFlight, &most}
+		served = append(served, id)
+	}
+	svc := newHuntingFanout(t, fanoutResolver{backends: backends}, served...)
+	stream := &recordedStream{ctx: context.Background()}
+	if err := svc.StreamQuery(&defenderv1.StreamQueryRequest{Tenant: "tenants/-", Query: "x"}, stream); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(streamedRows(t, stream.sent)); got != 6 {
+		t.Errorf("%d rows, want one of each of 6 tenants", got)
+	}
+	if m := most.Load(); m > 2 || m < 1 {
+		t.Errorf("%d tenants streamed at once, want at most 2", m)
 	}
 }
