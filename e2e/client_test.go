@@ -130,6 +130,9 @@ func (c *restClient) ListIncidents(ctx context.Context, r *defenderv1.ListIncide
 	if r.GetView() != 0 {
 		q.Set("view", r.GetView().String())
 	}
+	for _, t := range r.GetTenants() {
+		q.Add("tenants", t)
+	}
 	out := &defenderv1.ListIncidentsResponse{}
 	return out, c.do(ctx, http.MethodGet, "/v1/"+r.GetParent()+"/incidents", q, nil, out)
 }

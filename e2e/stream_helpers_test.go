@@ -12,6 +12,7 @@ import (
 
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -62,6 +63,12 @@ func streamREST(ctx context.Context, g *gateway, t *testing.T, req *defenderv1.S
 		t.Fatal(err)
 	}
 	hr.Header.Set("Content-Type", "application/json")
+	md, _ := metadata.FromOutgoingContext(ctx) // withHeaders, as the REST client sends them
+	for k, vs := range md {
+		for _, v := range vs {
+			hr.Header.Add(k, v)
+		}
+	}
 	resp, err := http.DefaultClient.Do(hr)
 	if err != nil {
 		t.Fatal(err)

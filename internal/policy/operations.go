@@ -56,7 +56,7 @@ var methodRules = map[string]Rule{
 	defenderv1.IncidentService_UpdateIncident_FullMethodName: {OpIncidentsWrite, true, false},
 	defenderv1.IncidentService_WatchIncidents_FullMethodName: {OpIncidentsRead, true, false},
 	defenderv1.HuntingService_RunQuery_FullMethodName:        {OpHuntingRun, true, true},
-	defenderv1.HuntingService_StreamQuery_FullMethodName:     {OpHuntingRun, true, false},
+	defenderv1.HuntingService_StreamQuery_FullMethodName:     {OpHuntingRun, true, true},
 	defenderv1.AuthService_GetConsentUrl_FullMethodName:      {OpAuthAdmin, true, false},
 	defenderv1.AuthService_StartDeviceLogin_FullMethodName:   {OpAuthAdmin, true, false},
 	defenderv1.AuthService_GetDeviceLogin_FullMethodName:     {OpAuthAdmin, true, false},

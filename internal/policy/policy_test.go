@@ -178,8 +178,10 @@ func TestAuthorize(t *testing.T) {
 			&defenderv1.RunQueryRequest{Tenant: "tenants/-", Query: "x"}, ""},
 		{"wildcard query still needs the operation", apiKeyCaller("reader"), defenderv1.HuntingService_RunQuery_FullMethodName,
 			&defenderv1.RunQueryRequest{Tenant: "tenants/-", Query: "x"}, defender.ReasonOperationNotAllowed},
-		{"no wildcard for a stream", apiKeyCaller("soc-bot"), defenderv1.HuntingService_StreamQuery_FullMethodName,
-			&defenderv1.StreamQueryRequest{Tenant: "tenants/-", Query: "x"}, defender.ReasonCallerTenantNotAllowed},
+		{"wildcard stream query", apiKeyCaller("soc-bot"), defenderv1.HuntingService_StreamQuery_FullMethodName,
+			&defenderv1.StreamQueryRequest{Tenant: "tenants/-", Query: "x"}, ""},
+		{"wildcard stream query still needs the operation", apiKeyCaller("reader"), defenderv1.HuntingService_StreamQuery_FullMethodName,
+			&defenderv1.StreamQueryRequest{Tenant: "tenants/-", Query: "x"}, defender.ReasonOperationNotAllowed},
 		{"any account", withAccount(&caller.Request{Identity: caller.Identity{Kind: caller.KindCertificate, Name: "mtls:spiffe://corp/any-account"}}, "zed@contoso.onmicrosoft.com"),
 			defenderv1.IncidentService_GetIncident_FullMethodName, getIn("default"), ""},
 	}

@@ -50,6 +50,8 @@ type fanoutTenant struct {
 	target authctx.Target
 	merge  *mergeTenant // nil when it is not read on this call
 	err    error        // failed on this call before it was read
+	// configured is the tenant's name in the gateway's configuration.
+	configured string
 }
 
 // listAcross is ListIncidents on tenants/-: the tenants' pages merged in
@@ -73,10 +75,11 @@ func (s *IncidentService) listAcross(ctx context.Context, req *defenderv1.ListIn
 		return nil, fieldError("parent", "tenants/- is not served by this gateway")
 	}
 	fp := fanoutFingerprintOf(ctx, filter, alerts)
+	fp.Subset = req.GetTenants()
 	first := req.GetPageToken() == ""
 	var tenants []*fanoutTenant
 	if first {
-		if tenants, err = s.firstTenants(ctx); err != nil {
+		if tenants, err = s.firstTenants(ctx, req.GetTenants()); err != nil {
 			return nil, err
 		}
 	} else {
@@ -116,11 +119,12 @@ func (s *IncidentService) listAcross(ctx context.Context, req *defenderv1.ListIn
 }
 
 // firstTenants are the tenants of a new listing: each served tenant that
-// the caller's policy allows in this call's method, resolved. A user
-// context serves only the user's own tenant; the others are not the
-// caller's to use and are left out, as are those the policy denies.
-func (s *IncidentService) firstTenants(ctx context.Context) ([]*fanoutTenant, error) {
-	out, err := fanoutTargets(ctx, s.resolver, s.fanout.tenants)
+// the caller's policy allows in this call's method, resolved, or those of
+// the request's tenants (fanout_subset.go). A user context serves only the
+// user's own tenant; the others are not the caller's to use and are left
+// out, as are those the policy denies.
+func (s *IncidentService) firstTenants(ctx context.Context, subset []string) ([]*fanoutTenant, error) {
+	out, err := fanoutSelect(ctx, s.resolver, s.fanout.tenants, subset)
 	if err != nil {
 		return nil, err
 	}
@@ -139,6 +143,20 @@ func (s *IncidentService) firstTenants(ctx context.Context) ([]*fanoutTenant, er
 // configured. Each is recorded as touched for the audit record.
 func fanoutTargets(ctx context.Context, resolver Resolver, lister TenantLister) ([]*fanoutTenant, error) {
 	r := caller.FromContext(ctx)
+	out := allowedTargets(ctx, resolver, lister)
+	if len(out) == 0 {
+		return nil, noTenantError(r)
+	}
+	for _, t := range out {
+		touch(r, t.state.Tenant)
+	}
+	return out, nil
+}
+
+// allowedTargets is fanoutTargets without the audit record: every served
+// tenant the caller may use in this call's method, resolved.
+func allowedTargets(ctx context.Context, resolver Resolver, lister TenantLister) []*fanoutTenant {
+	r := caller.FromContext(ctx)
 	var out []*fanoutTenant
 	seen := map[string]bool{}
 	for _, name := range lister.ServedTenants() {
@@ -149,7 +167,7 @@ func fanoutTargets(ctx context.Context, resolver Resolver, lister TenantLister) 
 		if e, ok := defender.AsError(err); ok && e.Reason == defender.ReasonUserTenantMismatch {
 			continue
 		}
-		t := &fanoutTenant{state: fanoutTenantState{Tenant: name}, target: target, err: err}
+		t := &fanoutTenant{state: fanoutTenantState{Tenant: name}, target: target, err: err, configured: name}
 		if err == nil {
 			if seen[target.Tenant] {
 				continue
@@ -157,18 +175,20 @@ func fanoutTargets(ctx context.Context, resolver Resolver, lister TenantLister) 
 			seen[target.Tenant] = true
 			t.state = fanoutTenantState{Tenant: target.Tenant}
 		}
-		touch(r, t.state.Tenant)
 		out = append(out, t)
 	}
-	if len(out) == 0 {
-		who := "the caller"
-		if r != nil {
-			who = "caller " + r.Identity.Name
-		}
-		return nil, defender.Errorf(defender.KindPermissionDenied, defender.ReasonCallerTenantNotAllowed,
-			"%s may make this call in no tenant the gateway serves", who)
+	return out
+}
+
+// noTenantError is the failure of a call on tenants/- by a caller that may
+// use no tenant the gateway serves.
+func noTenantError(r *caller.Request) error {
+	who := "the caller"
+	if r != nil {
+		who = "caller " + r.Identity.Name
 	}
-	return out, nil
+	return defender.Errorf(defender.KindPermissionDenied, defender.ReasonCallerTenantNotAllowed,
+		"%s may make this call in no tenant the gateway serves", who)
 }
 
 // resumeTenants are the tenants of a token: those that failed stay

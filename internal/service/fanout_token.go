@@ -59,11 +59,12 @@ type fanoutFailure struct {
 const maxFailureMessage = 300
 
 // fanoutFingerprint is what a fan-out token may continue: the same caller
-// (and user) with the same filter and view.
+// (and user) with the same filter, view and tenants subset.
 type fanoutFingerprint struct {
 	Caller, User string
 	Filter       defender.IncidentFilter
 	WithAlerts   bool
+	Subset       []string // the request's tenants, as named
 }
 
 func fanoutFingerprintOf(ctx context.Context, filter defender.IncidentFilter, withAlerts bool) fanoutFingerprint {
@@ -81,6 +82,9 @@ func (f fanoutFingerprint) digest() string {
 		f.Caller, f.User, q.Statuses, q.Severities, q.AssignedTo,
 		utc(q.CreatedFrom), utc(q.CreatedBefore), utc(q.UpdatedFrom), utc(q.UpdatedBefore),
 		f.WithAlerts)
+	if len(f.Subset) > 0 { // absent without a subset: tokens issued before it stay valid
+		fmt.Fprintf(h, " tenants %q", f.Subset)
+	}
 	return base64.RawURLEncoding.EncodeToString(h.Sum(nil))
 }
 

@@ -62,6 +62,9 @@ func (s *HuntingService) RunQuery(ctx context.Context, req *defenderv1.RunQueryR
 }
 
 func (s *HuntingService) runQuery(ctx context.Context, req *defenderv1.RunQueryRequest) (*defenderv1.RunQueryResponse, error) {
+	if err := checkSubset(req.GetTenant(), req.GetTenants()); err != nil {
+		return nil, err
+	}
 	if req.GetTenant() == wildcardParent {
 		return s.runAcross(ctx, req)
 	}
@@ -101,11 +104,26 @@ func (s *HuntingService) StreamQuery(req *defenderv1.StreamQueryRequest, stream 
 }
 
 func (s *HuntingService) streamQuery(ctx context.Context, req *defenderv1.StreamQueryRequest, stream defenderv1.HuntingService_StreamQueryServer) error {
+	if err := checkSubset(req.GetTenant(), req.GetTenants()); err != nil {
+		return err
+	}
+	if req.GetTenant() == wildcardParent {
+		return s.streamAcross(ctx, req, stream)
+	}
 	target, q, err := s.huntingQuery(ctx, req.GetTenant(), req.GetQuery(), req.GetTimespan())
 	if err != nil {
 		return err
 	}
-	send := func(m *defenderv1.StreamQueryResponse) error {
+	sink := newBatchSink(streamSender(ctx, stream), int(req.GetMaxBatchRows()))
+	if err := target.Backend.StreamHuntingQuery(ctx, q, sink); err != nil {
+		return err
+	}
+	return sink.finish()
+}
+
+// streamSender sends the messages of a StreamQuery.
+func streamSender(ctx context.Context, stream defenderv1.HuntingService_StreamQueryServer) func(*defenderv1.StreamQueryResponse) error {
+	return func(m *defenderv1.StreamQueryResponse) error {
 		if err := stream.Send(m); err != nil {
 			if ctx.Err() != nil {
 				return context.Cause(ctx) // gone, past its deadline, or not reading
@@ -114,11 +132,6 @@ func (s *HuntingService) streamQuery(ctx context.Context, req *defenderv1.Stream
 		}
 		return nil
 	}
-	sink := newBatchSink(send, int(req.GetMaxBatchRows()))
-	if err := target.Backend.StreamHuntingQuery(ctx, q, sink); err != nil {
-		return err
-	}
-	return sink.finish()
 }
 
 // huntingQuery checks a query's fields and resolves its tenant.

@@ -18,9 +18,10 @@ import (
 // own column of that name (any case) is replaced.
 const TenantColumn = "GatewayTenant"
 
-// WithHuntingFanout serves RunQuery on tenants/-: the query runs in every
-// tenant of tenants that the caller's policy allows, at most concurrency at
-// once. Without it, tenants/- is INVALID_ARGUMENT.
+// WithHuntingFanout serves RunQuery and StreamQuery on tenants/-: the query
+// runs in every tenant of tenants that the caller's policy allows (or the
+// request's subset of them), at most concurrency at once. Without it,
+// tenants/- is INVALID_ARGUMENT.
 func WithHuntingFanout(tenants TenantLister, concurrency int) HuntingOption {
 	return func(s *HuntingService) {
 		if concurrency < 1 {
@@ -32,7 +33,8 @@ func WithHuntingFanout(tenants TenantLister, concurrency int) HuntingOption {
 
 // runAcross is RunQuery on tenants/-: the query in each tenant, each within
 // that tenant's quota, the rows of all in one result with TenantColumn,
-// tenant by tenant in the served order. A tenant that fails is reported in
+// tenant by tenant in the served order (or that of the request's
+// tenants, fanout_subset.go). A tenant that fails is reported in
 // unreachable; the call fails for bad input, when the caller may use no
 // tenant, when every tenant fails (with the first failure, e.g. a KQL
 // error every tenant reports), or when the whole result is over the
@@ -47,7 +49,7 @@ func (s *HuntingService) runAcross(ctx context.Context, req *defenderv1.RunQuery
 	if s.fanout.tenants == nil {
 		return nil, fieldError("tenant", "tenants/- is not served by this gateway")
 	}
-	tenants, err := fanoutTargets(ctx, s.resolver, s.fanout.tenants)
+	tenants, err := fanoutSelect(ctx, s.resolver, s.fanout.tenants, req.GetTenants())
 	if err != nil {
 		return nil, err
 	}

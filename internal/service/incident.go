@@ -55,6 +55,9 @@ func (s *IncidentService) ListIncidents(ctx context.Context, req *defenderv1.Lis
 }
 
 func (s *IncidentService) listIncidents(ctx context.Context, req *defenderv1.ListIncidentsRequest) (*defenderv1.ListIncidentsResponse, error) {
+	if err := checkSubset(req.GetParent(), req.GetTenants()); err != nil {
+		return nil, err
+	}
 	if req.GetParent() == wildcardParent {
 		return s.listAcross(ctx, req)
 	}

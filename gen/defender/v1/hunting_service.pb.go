@@ -37,7 +37,13 @@ type RunQueryRequest struct {
 	// The time range to query, as ISO-8601: `start/end`, `P30D/end`,
 	// `start/P30D`, a duration such as `P7D`, or a start time. Graph only; the
 	// upstream default is the last 30 days. The XDR backend rejects it.
-	Timespan      string `protobuf:"bytes,3,opt,name=timespan,proto3" json:"timespan,omitempty"`
+	Timespan string `protobuf:"bytes,3,opt,name=timespan,proto3" json:"timespan,omitempty"`
+	// On `tenants/-` only: run in just these tenants, in this order, rather
+	// than in every tenant the caller may use. Each is `tenants/{tenant}` or
+	// the tenant id or domain alone, at most 50, no duplicates; each must be
+	// one the caller may use (PERMISSION_DENIED naming it otherwise). Setting
+	// it on a single tenant is INVALID_ARGUMENT.
+	Tenants       []string `protobuf:"bytes,4,rep,name=tenants,proto3" json:"tenants,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -93,10 +99,18 @@ func (x *RunQueryRequest) GetTimespan() string {
 	return ""
 }
 
+func (x *RunQueryRequest) GetTenants() []string {
+	if x != nil {
+		return x.Tenants
+	}
+	return nil
+}
+
 // The request of StreamQuery: RunQuery's, and the batch size.
 type StreamQueryRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The tenant, `tenants/{tenant}`.
+	// The tenant, `tenants/{tenant}`, or `tenants/-` for every tenant the
+	// caller may use.
 	Tenant string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
 	// The KQL query, at most 30,000 characters. It may span lines (tab, line
 	// feed and carriage return are allowed) but holds no other control
@@ -108,7 +122,13 @@ type StreamQueryRequest struct {
 	Timespan string `protobuf:"bytes,3,opt,name=timespan,proto3" json:"timespan,omitempty"`
 	// The most rows in one batch message, 1 to 10,000; 0 (unset) is 1,000.
 	// A batch also ends once it holds about 1 MiB.
-	MaxBatchRows  int32 `protobuf:"varint,4,opt,name=max_batch_rows,json=maxBatchRows,proto3" json:"max_batch_rows,omitempty"`
+	MaxBatchRows int32 `protobuf:"varint,4,opt,name=max_batch_rows,json=maxBatchRows,proto3" json:"max_batch_rows,omitempty"`
+	// On `tenants/-` only: run in just these tenants, in this order, rather
+	// than in every tenant the caller may use. Each is `tenants/{tenant}` or
+	// the tenant id or domain alone, at most 50, no duplicates; each must be
+	// one the caller may use (PERMISSION_DENIED naming it otherwise). Setting
+	// it on a single tenant is INVALID_ARGUMENT.
+	Tenants       []string `protobuf:"bytes,5,rep,name=tenants,proto3" json:"tenants,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -169,6 +189,13 @@ func (x *StreamQueryRequest) GetMaxBatchRows() int32 {
 		return x.MaxBatchRows
 	}
 	return 0
+}
+
+func (x *StreamQueryRequest) GetTenants() []string {
+	if x != nil {
+		return x.Tenants
+	}
+	return nil
 }
 
 // A result column.
@@ -469,7 +496,11 @@ type QueryRowBatch struct {
 	// The rows, each keyed by column name.
 	Rows []*structpb.Struct `protobuf:"bytes,1,rep,name=rows,proto3" json:"rows,omitempty"`
 	// The index in the result of the first row of this batch (0-based).
-	FirstRow      int64 `protobuf:"varint,2,opt,name=first_row,json=firstRow,proto3" json:"first_row,omitempty"`
+	FirstRow int64 `protobuf:"varint,2,opt,name=first_row,json=firstRow,proto3" json:"first_row,omitempty"`
+	// On `tenants/-`: the tenant all rows of this batch come from,
+	// `tenants/{tenant id}`, as in their `GatewayTenant` column. Empty
+	// otherwise.
+	Tenant        string `protobuf:"bytes,3,opt,name=tenant,proto3" json:"tenant,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -518,6 +549,13 @@ func (x *QueryRowBatch) GetFirstRow() int64 {
 	return 0
 }
 
+func (x *QueryRowBatch) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
 // The end of a streamed result.
 type QueryEnd struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -527,10 +565,22 @@ type QueryEnd struct {
 	Stats *structpb.Struct `protobuf:"bytes,2,opt,name=stats,proto3" json:"stats,omitempty"`
 	// True when row_count is the upstream's limit of 100,000 rows: the
 	// result may have been cut there. Split the query by time window
-	// (docs/hunting.md).
+	// (docs/hunting.md). On `tenants/-`: true when any tenant's result
+	// reached it.
 	RowLimitReached bool `protobuf:"varint,3,opt,name=row_limit_reached,json=rowLimitReached,proto3" json:"row_limit_reached,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// On `tenants/-`: every column of the result by RunQuery's rule
+	// (`GatewayTenant` first, then every tenant's columns in order of first
+	// appearance). The schema message lists those of the tenants that had
+	// answered when it was sent; a tenant that started later may add more.
+	Columns []*Column `protobuf:"bytes,4,rep,name=columns,proto3" json:"columns,omitempty"`
+	// On `tenants/-`: the tenants (`tenants/{tenant id}`) where the query
+	// could not run or failed part way (AIP-217). The rows a tenant streamed
+	// before it failed were sent; the result lacks the rest.
+	Unreachable []string `protobuf:"bytes,5,rep,name=unreachable,proto3" json:"unreachable,omitempty"`
+	// Why each tenant of `unreachable` failed, in the same order.
+	UnreachableDetails []*UnreachableTenant `protobuf:"bytes,6,rep,name=unreachable_details,json=unreachableDetails,proto3" json:"unreachable_details,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *QueryEnd) Reset() {
@@ -584,24 +634,47 @@ func (x *QueryEnd) GetRowLimitReached() bool {
 	return false
 }
 
+func (x *QueryEnd) GetColumns() []*Column {
+	if x != nil {
+		return x.Columns
+	}
+	return nil
+}
+
+func (x *QueryEnd) GetUnreachable() []string {
+	if x != nil {
+		return x.Unreachable
+	}
+	return nil
+}
+
+func (x *QueryEnd) GetUnreachableDetails() []*UnreachableTenant {
+	if x != nil {
+		return x.UnreachableDetails
+	}
+	return nil
+}
+
 var File_defender_v1_hunting_service_proto protoreflect.FileDescriptor
 
 const file_defender_v1_hunting_service_proto_rawDesc = "" +
 	"\n" +
-	"!defender/v1/hunting_service.proto\x12\vdefender.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1ddefender/v1/unreachable.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xa4\x05\n" +
+	"!defender/v1/hunting_service.proto\x12\vdefender.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1ddefender/v1/unreachable.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\"\x84\x06\n" +
 	"\x0fRunQueryRequest\x12T\n" +
 	"\x06tenant\x18\x01 \x01(\tB<\xe0A\x02\xbaH6r4\x10\x01\x18\xac\x022-^tenants/(-|[A-Za-z0-9][A-Za-z0-9.-]{0,252})$R\x06tenant\x12\xa0\x02\n" +
 	"\x05query\x18\x02 \x01(\tB\x89\x02\xe0A\x02\xbaH\x82\x02\xba\x01\xf6\x01\n" +
 	"\vstring.text\x12\x88\x01must not contain control characters other than tab, line feed and carriage return (NUL included), or bidirectional formatting characters\x1a\\this.matches(r'^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\x{202a}-\\x{202e}\\x{2066}-\\x{2069}]*$')r\x06\x10\x01\x18\xb0\xea\x01R\x05query\x12\x97\x02\n" +
 	"\btimespan\x18\x03 \x01(\tB\xfa\x01\xe0A\x01\xbaH\xf3\x01\xba\x01\xeb\x01\n" +
-	"\x12string.single_line\x12xmust not contain control characters (NUL included), line or paragraph separators, or bidirectional formatting characters\x1a[this.matches(r'^[^\\x00-\\x1f\\x7f-\\x9f\\x{2028}\\x{2029}\\x{202a}-\\x{202e}\\x{2066}-\\x{2069}]*$')r\x02\x18dR\btimespan\"\xd8\x05\n" +
-	"\x12StreamQueryRequest\x12P\n" +
-	"\x06tenant\x18\x01 \x01(\tB8\xe0A\x02\xbaH2r0\x10\x01\x18\xac\x022)^tenants/[A-Za-z0-9][A-Za-z0-9.-]{0,252}$R\x06tenant\x12\xa0\x02\n" +
+	"\x12string.single_line\x12xmust not contain control characters (NUL included), line or paragraph separators, or bidirectional formatting characters\x1a[this.matches(r'^[^\\x00-\\x1f\\x7f-\\x9f\\x{2028}\\x{2029}\\x{202a}-\\x{202e}\\x{2066}-\\x{2069}]*$')r\x02\x18dR\btimespan\x12^\n" +
+	"\atenants\x18\x04 \x03(\tBD\xe0A\x01\xbaH>\x92\x01;\x102\x18\x01\"5r3\x10\x01\x18\xac\x022,^(tenants/)?[A-Za-z0-9][A-Za-z0-9.-]{0,252}$R\atenants\"\xbc\x06\n" +
+	"\x12StreamQueryRequest\x12T\n" +
+	"\x06tenant\x18\x01 \x01(\tB<\xe0A\x02\xbaH6r4\x10\x01\x18\xac\x022-^tenants/(-|[A-Za-z0-9][A-Za-z0-9.-]{0,252})$R\x06tenant\x12\xa0\x02\n" +
 	"\x05query\x18\x02 \x01(\tB\x89\x02\xe0A\x02\xbaH\x82\x02\xba\x01\xf6\x01\n" +
 	"\vstring.text\x12\x88\x01must not contain control characters other than tab, line feed and carriage return (NUL included), or bidirectional formatting characters\x1a\\this.matches(r'^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\x{202a}-\\x{202e}\\x{2066}-\\x{2069}]*$')r\x06\x10\x01\x18\xb0\xea\x01R\x05query\x12\x97\x02\n" +
 	"\btimespan\x18\x03 \x01(\tB\xfa\x01\xe0A\x01\xbaH\xf3\x01\xba\x01\xeb\x01\n" +
 	"\x12string.single_line\x12xmust not contain control characters (NUL included), line or paragraph separators, or bidirectional formatting characters\x1a[this.matches(r'^[^\\x00-\\x1f\\x7f-\\x9f\\x{2028}\\x{2029}\\x{202a}-\\x{202e}\\x{2066}-\\x{2069}]*$')r\x02\x18dR\btimespan\x123\n" +
-	"\x0emax_batch_rows\x18\x04 \x01(\x05B\r\xe0A\x01\xbaH\a\x1a\x05\x18\x90N(\x00R\fmaxBatchRows\"0\n" +
+	"\x0emax_batch_rows\x18\x04 \x01(\x05B\r\xe0A\x01\xbaH\a\x1a\x05\x18\x90N(\x00R\fmaxBatchRows\x12^\n" +
+	"\atenants\x18\x05 \x03(\tBD\xe0A\x01\xbaH>\x92\x01;\x102\x18\x01\"5r3\x10\x01\x18\xac\x022,^(tenants/)?[A-Za-z0-9][A-Za-z0-9.-]{0,252}$R\atenants\"0\n" +
 	"\x06Column\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\"\x90\x02\n" +
@@ -617,14 +690,18 @@ const file_defender_v1_hunting_service_proto_rawDesc = "" +
 	"\x03end\x18\x03 \x01(\v2\x15.defender.v1.QueryEndH\x00R\x03endB\x06\n" +
 	"\x04part\"<\n" +
 	"\vQuerySchema\x12-\n" +
-	"\acolumns\x18\x01 \x03(\v2\x13.defender.v1.ColumnR\acolumns\"Y\n" +
+	"\acolumns\x18\x01 \x03(\v2\x13.defender.v1.ColumnR\acolumns\"q\n" +
 	"\rQueryRowBatch\x12+\n" +
 	"\x04rows\x18\x01 \x03(\v2\x17.google.protobuf.StructR\x04rows\x12\x1b\n" +
-	"\tfirst_row\x18\x02 \x01(\x03R\bfirstRow\"\x82\x01\n" +
+	"\tfirst_row\x18\x02 \x01(\x03R\bfirstRow\x12\x16\n" +
+	"\x06tenant\x18\x03 \x01(\tR\x06tenant\"\xa4\x02\n" +
 	"\bQueryEnd\x12\x1b\n" +
 	"\trow_count\x18\x01 \x01(\x03R\browCount\x12-\n" +
 	"\x05stats\x18\x02 \x01(\v2\x17.google.protobuf.StructR\x05stats\x12*\n" +
-	"\x11row_limit_reached\x18\x03 \x01(\bR\x0frowLimitReached2\x97\x02\n" +
+	"\x11row_limit_reached\x18\x03 \x01(\bR\x0frowLimitReached\x12-\n" +
+	"\acolumns\x18\x04 \x03(\v2\x13.defender.v1.ColumnR\acolumns\x12 \n" +
+	"\vunreachable\x18\x05 \x03(\tR\vunreachable\x12O\n" +
+	"\x13unreachable_details\x18\x06 \x03(\v2\x1e.defender.v1.UnreachableTenantR\x12unreachableDetails2\x97\x02\n" +
 	"\x0eHuntingService\x12z\n" +
 	"\bRunQuery\x12\x1c.defender.v1.RunQueryRequest\x1a\x1d.defender.v1.RunQueryResponse\"1\x82\xd3\xe4\x93\x02+:\x01*\"&/v1/{tenant=tenants/*}:runHuntingQuery\x12\x88\x01\n" +
 	"\vStreamQuery\x12\x1f.defender.v1.StreamQueryRequest\x1a .defender.v1.StreamQueryResponse\"4\x82\xd3\xe4\x93\x02.:\x01*\")/v1/{tenant=tenants/*}:streamHuntingQuery0\x01B@Z>github.com/defender-gateway/gateway/gen/defender/v1;defenderv1b\x06proto3"
@@ -665,15 +742,17 @@ var file_defender_v1_hunting_service_proto_depIdxs = []int32{
 	2,  // 7: defender.v1.QuerySchema.columns:type_name -> defender.v1.Column
 	8,  // 8: defender.v1.QueryRowBatch.rows:type_name -> google.protobuf.Struct
 	8,  // 9: defender.v1.QueryEnd.stats:type_name -> google.protobuf.Struct
-	0,  // 10: defender.v1.HuntingService.RunQuery:input_type -> defender.v1.RunQueryRequest
-	1,  // 11: defender.v1.HuntingService.StreamQuery:input_type -> defender.v1.StreamQueryRequest
-	3,  // 12: defender.v1.HuntingService.RunQuery:output_type -> defender.v1.RunQueryResponse
-	4,  // 13: defender.v1.HuntingService.StreamQuery:output_type -> defender.v1.StreamQueryResponse
-	12, // [12:14] is the sub-list for method output_type
-	10, // [10:12] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	2,  // 10: defender.v1.QueryEnd.columns:type_name -> defender.v1.Column
+	9,  // 11: defender.v1.QueryEnd.unreachable_details:type_name -> defender.v1.UnreachableTenant
+	0,  // 12: defender.v1.HuntingService.RunQuery:input_type -> defender.v1.RunQueryRequest
+	1,  // 13: defender.v1.HuntingService.StreamQuery:input_type -> defender.v1.StreamQueryRequest
+	3,  // 14: defender.v1.HuntingService.RunQuery:output_type -> defender.v1.RunQueryResponse
+	4,  // 15: defender.v1.HuntingService.StreamQuery:output_type -> defender.v1.StreamQueryResponse
+	14, // [14:16] is the sub-list for method output_type
+	12, // [12:14] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_defender_v1_hunting_service_proto_init() }

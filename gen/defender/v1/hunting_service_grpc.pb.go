@@ -38,7 +38,8 @@ type HuntingServiceClient interface {
 	//
 	// The tenant `tenants/-` (AIP-159) runs the query in every tenant the
 	// caller may use (the home tenant and the partner allow-list, intersected
-	// with the caller's policy), each within its own quota. The rows of all
+	// with the caller's policy), each within its own quota. `tenants` names a
+	// subset of those instead. The rows of all
 	// tenants come in one result, tenant by tenant in the served order, each
 	// with the column `GatewayTenant` (first, type `string`: the tenant's
 	// name, `tenants/{tenant id}`); the columns are every tenant's, in order
@@ -61,6 +62,18 @@ type HuntingServiceClient interface {
 	// Errors: as RunQuery's, before the first message; a failure after it
 	// (the upstream connection lost mid-result) ends the stream with
 	// UNAVAILABLE, and the caller must run the query again.
+	//
+	// The tenant `tenants/-` runs the query in every tenant the caller may use
+	// (or those named in `tenants`), each within its own quota, at most the
+	// gateway's fan-out concurrency at once. The schema comes first:
+	// `GatewayTenant` (type `string`) then the columns of the tenants running
+	// when it is sent, in order of first appearance (RunQuery's rule);
+	// `QueryEnd.columns` has every tenant's. Then each tenant's row batches as
+	// they arrive, tenants interleaved, every batch of one tenant (named in
+	// `QueryRowBatch.tenant` and in each row's `GatewayTenant`). A tenant that
+	// fails, before its first row or part way, is listed in
+	// `QueryEnd.unreachable`; its rows sent so far stay sent. The call fails
+	// only for bad input or when every tenant fails before the schema.
 	StreamQuery(ctx context.Context, in *StreamQueryRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamQueryResponse], error)
 }
 
@@ -116,7 +129,8 @@ type HuntingServiceServer interface {
 	//
 	// The tenant `tenants/-` (AIP-159) runs the query in every tenant the
 	// caller may use (the home tenant and the partner allow-list, intersected
-	// with the caller's policy), each within its own quota. The rows of all
+	// with the caller's policy), each within its own quota. `tenants` names a
+	// subset of those instead. The rows of all
 	// tenants come in one result, tenant by tenant in the served order, each
 	// with the column `GatewayTenant` (first, type `string`: the tenant's
 	// name, `tenants/{tenant id}`); the columns are every tenant's, in order
@@ -139,6 +153,18 @@ type HuntingServiceServer interface {
 	// Errors: as RunQuery's, before the first message; a failure after it
 	// (the upstream connection lost mid-result) ends the stream with
 	// UNAVAILABLE, and the caller must run the query again.
+	//
+	// The tenant `tenants/-` runs the query in every tenant the caller may use
+	// (or those named in `tenants`), each within its own quota, at most the
+	// gateway's fan-out concurrency at once. The schema comes first:
+	// `GatewayTenant` (type `string`) then the columns of the tenants running
+	// when it is sent, in order of first appearance (RunQuery's rule);
+	// `QueryEnd.columns` has every tenant's. Then each tenant's row batches as
+	// they arrive, tenants interleaved, every batch of one tenant (named in
+	// `QueryRowBatch.tenant` and in each row's `GatewayTenant`). A tenant that
+	// fails, before its first row or part way, is listed in
+	// `QueryEnd.unreachable`; its rows sent so far stay sent. The call fails
+	// only for bad input or when every tenant fails before the schema.
 	StreamQuery(*StreamQueryRequest, grpc.ServerStreamingServer[StreamQueryResponse]) error
 	mustEmbedUnimplementedHuntingServiceServer()
 }

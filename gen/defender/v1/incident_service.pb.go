@@ -496,7 +496,13 @@ type ListIncidentsRequest struct {
 	// Only incidents last updated in this range. Use it to poll for changes.
 	UpdateTimeRange *TimeRange `protobuf:"bytes,8,opt,name=update_time_range,json=updateTimeRange,proto3" json:"update_time_range,omitempty"`
 	// How much of each incident to return. Defaults to `INCIDENT_VIEW_BASIC`.
-	View          IncidentView `protobuf:"varint,9,opt,name=view,proto3,enum=defender.v1.IncidentView" json:"view,omitempty"`
+	View IncidentView `protobuf:"varint,9,opt,name=view,proto3,enum=defender.v1.IncidentView" json:"view,omitempty"`
+	// On `tenants/-` only: list just these tenants rather than every tenant
+	// the caller may use. Each is `tenants/{tenant}` or the tenant id or
+	// domain alone, at most 50, no duplicates; each must be one the caller
+	// may use (PERMISSION_DENIED naming it otherwise). Every page of a listing
+	// must name the same. Setting it on a single tenant is INVALID_ARGUMENT.
+	Tenants       []string `protobuf:"bytes,10,rep,name=tenants,proto3" json:"tenants,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -592,6 +598,13 @@ func (x *ListIncidentsRequest) GetView() IncidentView {
 		return x.View
 	}
 	return IncidentView_INCIDENT_VIEW_UNSPECIFIED
+}
+
+func (x *ListIncidentsRequest) GetTenants() []string {
+	if x != nil {
+		return x.Tenants
+	}
+	return nil
 }
 
 // The response of ListIncidents.
@@ -842,7 +855,7 @@ const file_defender_v1_incident_service_proto_rawDesc = "" +
 	"\tTimeRange\x12>\n" +
 	"\n" +
 	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x01R\tstartTime\x12:\n" +
-	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x01R\aendTime\"\xee\x06\n" +
+	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x01R\aendTime\"\xce\a\n" +
 	"\x14ListIncidentsRequest\x12r\n" +
 	"\x06parent\x18\x01 \x01(\tBZ\xe0A\x02\xfaA\x1b\x12\x19defender.gateway/Incident\xbaH6r4\x10\x01\x18\xac\x022-^tenants/(-|[A-Za-z0-9][A-Za-z0-9.-]{0,252})$R\x06parent\x12*\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\r\xe0A\x01\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12*\n" +
@@ -857,7 +870,9 @@ const file_defender_v1_incident_service_proto_rawDesc = "" +
 	"assignedTo\x12G\n" +
 	"\x11create_time_range\x18\a \x01(\v2\x16.defender.v1.TimeRangeB\x03\xe0A\x01R\x0fcreateTimeRange\x12G\n" +
 	"\x11update_time_range\x18\b \x01(\v2\x16.defender.v1.TimeRangeB\x03\xe0A\x01R\x0fupdateTimeRange\x12:\n" +
-	"\x04view\x18\t \x01(\x0e2\x19.defender.v1.IncidentViewB\v\xe0A\x01\xbaH\x05\x82\x01\x02\x10\x01R\x04view\"\xe7\x01\n" +
+	"\x04view\x18\t \x01(\x0e2\x19.defender.v1.IncidentViewB\v\xe0A\x01\xbaH\x05\x82\x01\x02\x10\x01R\x04view\x12^\n" +
+	"\atenants\x18\n" +
+	" \x03(\tBD\xe0A\x01\xbaH>\x92\x01;\x102\x18\x01\"5r3\x10\x01\x18\xac\x022,^(tenants/)?[A-Za-z0-9][A-Za-z0-9.-]{0,252}$R\atenants\"\xe7\x01\n" +
 	"\x15ListIncidentsResponse\x123\n" +
 	"\tincidents\x18\x01 \x03(\v2\x15.defender.v1.IncidentR\tincidents\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12 \n" +
