@@ -222,6 +222,7 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 			Hunting: service.NewHuntingService(gov, logger, service.WithMaxResultBytes(cfg.Transport.HuntingMaxResultBytes)),
 			Auth:    service.NewAuthService(contexts, logins, logger),
 			Quota:   service.NewQuotaService(contexts, quotaReader, logger),
+			Alerts:  service.NewAlertService(gov, pageTokens, logger),
 		},
 		Logger:          logger,
 		Metrics:         registry,

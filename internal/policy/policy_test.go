@@ -226,7 +226,7 @@ func TestAllowedOperations(t *testing.T) {
 		}
 	}
 	all := policy.AllowAll().AllowedOperations(caller.Identity{Name: "anonymous"}, "anything")
-	if want := []string{"auth.admin", "hunting.run", "incidents.read", "incidents.write", "quota.read"}; !slices.Equal(all, want) {
+	if want := []string{"alerts.read", "alerts.write", "auth.admin", "hunting.run", "incidents.read", "incidents.write", "quota.read"}; !slices.Equal(all, want) {
 		t.Errorf("AllowAll operations = %v, want %v", all, want)
 	}
 }
