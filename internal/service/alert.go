@@ -55,7 +55,7 @@ func (s *AlertService) listAlerts(ctx context.Context, req *defenderv1.ListAlert
 	if err != nil {
 		return nil, err
 	}
-	filter, err := alertFilterFromRequest(req, tenant)
+	filter, incidentTenant, err := alertFilterFromRequest(req)
 	if err != nil {
 		return nil, err
 	}
@@ -68,6 +68,9 @@ func (s *AlertService) listAlerts(ctx context.Context, req *defenderv1.ListAlert
 	}
 	target, err := resolve(ctx, s.resolver, tenant)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkIncidentTenant(ctx, s.resolver, incidentTenant, tenant, target); err != nil {
 		return nil, err
 	}
 	fp := alertFingerprint{Binding: bindingOf(ctx, target), Tenant: target.Tenant, Backend: target.Backend.Kind(), Filter: filter}

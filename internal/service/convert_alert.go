@@ -1,6 +1,7 @@
 package service
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -12,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	defenderv1 "github.com/defender-gateway/gateway/gen/defender/v1"
+	"github.com/defender-gateway/gateway/internal/authctx"
 	"github.com/defender-gateway/gateway/internal/defender"
 )
 
@@ -22,57 +24,66 @@ const maxSourceFilterValues = 16
 var domainAlertStatuses = invert(alertStatuses)
 
 // alertFilterFromRequest turns ListAlerts' filter fields into the domain
-// filter, naming the first offending field. tenant is the parent's.
-func alertFilterFromRequest(req *defenderv1.ListAlertsRequest, tenant string) (defender.AlertFilter, error) {
-	var f defender.AlertFilter
+// filter, naming the first offending field. incidentTenant is the {tenant}
+// of the incident filter, "" without one: the caller checks that it is the
+// parent's.
+func alertFilterFromRequest(req *defenderv1.ListAlertsRequest) (f defender.AlertFilter, incidentTenant string, err error) {
 	if len(req.GetStatuses()) > maxFilterValues {
-		return f, fieldError("statuses", fmt.Sprintf("must hold at most %d values", maxFilterValues))
+		return f, "", fieldError("statuses", fmt.Sprintf("must hold at most %d values", maxFilterValues))
 	}
 	for i, s := range req.GetStatuses() {
 		d, ok := domainAlertStatuses[s]
 		if !ok || d == defender.AlertStatusUnspecified || d == defender.AlertStatusUnknown {
-			return f, fieldError(fmt.Sprintf("statuses[%d]", i), "must be a defined status other than UNSPECIFIED and UNKNOWN")
+			return f, "", fieldError(fmt.Sprintf("statuses[%d]", i), "must be a defined status other than UNSPECIFIED and UNKNOWN")
 		}
 		f.Statuses = append(f.Statuses, d)
 	}
 	if len(req.GetSeverities()) > maxFilterValues {
-		return f, fieldError("severities", fmt.Sprintf("must hold at most %d values", maxFilterValues))
+		return f, "", fieldError("severities", fmt.Sprintf("must hold at most %d values", maxFilterValues))
 	}
 	for i, s := range req.GetSeverities() {
 		d, ok := domainSeverities[s]
 		if !ok || d == defender.SeverityUnspecified {
-			return f, fieldError(fmt.Sprintf("severities[%d]", i), "must be a defined severity other than UNSPECIFIED")
+			return f, "", fieldError(fmt.Sprintf("severities[%d]", i), "must be a defined severity other than UNSPECIFIED")
 		}
 		f.Severities = append(f.Severities, d)
 	}
-	var err error
 	if f.ServiceSources, err = sourceNames("service_sources", req.GetServiceSources()); err != nil {
-		return f, err
+		return f, "", err
 	}
 	if f.DetectionSources, err = sourceNames("detection_sources", req.GetDetectionSources()); err != nil {
-		return f, err
+		return f, "", err
 	}
 	if utf8.RuneCountInString(req.GetAssignedTo()) > maxAssignedToFilter {
-		return f, fieldError("assigned_to", fmt.Sprintf("must be at most %d characters", maxAssignedToFilter))
+		return f, "", fieldError("assigned_to", fmt.Sprintf("must be at most %d characters", maxAssignedToFilter))
 	}
 	f.AssignedTo = req.GetAssignedTo()
 	if inc := req.GetIncident(); inc != "" {
-		incTenant, id, err := parseIncidentName("incident", inc)
-		if err != nil {
-			return f, err
-		}
-		if !strings.EqualFold(incTenant, tenant) {
-			return f, fieldError("incident", "must be an incident of the parent's tenant, tenants/"+tenant+"/incidents/{incident}")
+		var id string
+		if incidentTenant, id, err = parseIncidentName("incident", inc); err != nil {
+			return f, "", err
 		}
 		f.IncidentID = id
 	}
 	if f.CreatedFrom, f.CreatedBefore, err = timeRange("create_time_range", req.GetCreateTimeRange()); err != nil {
-		return f, err
+		return f, "", err
 	}
 	if f.UpdatedFrom, f.UpdatedBefore, err = timeRange("update_time_range", req.GetUpdateTimeRange()); err != nil {
-		return f, err
+		return f, "", err
 	}
-	return f, nil
+	return f, incidentTenant, nil
+}
+
+// checkIncidentTenant checks that the incident filter's tenant is the
+// parent's, target: the same name, or one that resolves to the same tenant.
+func checkIncidentTenant(ctx context.Context, r Resolver, incidentTenant, parentTenant string, target authctx.Target) error {
+	if incidentTenant == "" || strings.EqualFold(incidentTenant, parentTenant) || strings.EqualFold(incidentTenant, target.Tenant) {
+		return nil
+	}
+	if t, err := resolve(ctx, r, incidentTenant); err == nil && strings.EqualFold(t.Tenant, target.Tenant) {
+		return nil
+	}
+	return fieldError("incident", "must be an incident of the parent's tenant, tenants/"+parentTenant+"/incidents/{incident}")
 }
 
 // sourceNames checks a service or detection source set: Graph enum member
