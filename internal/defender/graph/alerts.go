@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -155,7 +156,7 @@ func (g *Graph) GetAlert(ctx context.Context, id string) (*defender.Alert, error
 		Method: http.MethodGet, URL: g.up.Base.Endpoint("security", "alerts_v2", id),
 		Prefer: graphPrefer, Permission: alertPermissions.Read}, &w)
 	if err != nil {
-		return nil, err
+		return nil, alertNotFound(err)
 	}
 	return upstream.AlertResult(w.toDomain())
 }
@@ -180,7 +181,7 @@ func (g *Graph) UpdateAlert(ctx context.Context, id string, u defender.AlertUpda
 			Method: http.MethodPatch, URL: g.up.Base.Endpoint("security", "alerts_v2", id), Body: patch,
 			Permission: alertPermissions.Write}, nil)
 		if err != nil {
-			return nil, err
+			return nil, alertNotFound(err)
 		}
 	}
 	if u.Comment != "" {
@@ -190,8 +191,20 @@ func (g *Graph) UpdateAlert(ctx context.Context, id string, u defender.AlertUpda
 			Permission: alertPermissions.Write, Idem: upstream.IdemOnce,
 			Verify: upstream.AlertCommentVerifier(g, id, u.Comment, time.Now())}, nil)
 		if err != nil {
-			return nil, err
+			return nil, alertNotFound(err)
 		}
 	}
 	return g.GetAlert(ctx, id)
+}
+
+// alertNotFound gives an upstream 404 on an alert's read or write the
+// alert's reason, ALERT_NOT_FOUND, rather than the incidents' one.
+func alertNotFound(err error) error {
+	var e *defender.Error
+	if errors.As(err, &e) && e.Kind == defender.KindNotFound && e.Reason == defender.ReasonNotFound {
+		c := *e
+		c.Reason = defender.ReasonAlertNotFound
+		return &c
+	}
+	return err
 }

@@ -222,7 +222,7 @@ func TestGraphAlertErrors(t *testing.T) {
 	base, rec := graphAlertServer(t, 0)
 	g := newTestGraph(t, base+"/v1.0")
 	_, err := g.GetAlert(context.Background(), "nope")
-	defendertest.MustError(t, err, defender.KindNotFound, defender.ReasonNotFound)
+	defendertest.MustError(t, err, defender.KindNotFound, defender.ReasonAlertNotFound)
 	for _, id := range []string{"", "../incidents/7", "a/b", "-x", "a?b"} {
 		_, err := g.GetAlert(context.Background(), id)
 		defendertest.MustError(t, err, defender.KindInvalidArgument, defender.ReasonInvalidArgument)
