@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -249,5 +250,58 @@ func TestAlertsOnXDRAreUnsupported(t *testing.T) {
 				t.Errorf("the incident's alerts %v lack their names or incident link", a)
 			}
 		})
+	}
+}
+
+// TestFaultAlertCommentIsNeverDuplicated: the alert comments call has the
+// incident comment's once-only guarantee under the same upstream failures
+// of the comment request (commentCases), over gRPC and REST.
+func TestFaultAlertCommentIsNeverDuplicated(t *testing.T) {
+	g := startFaultGateway(t, "graph")
+	list, err := g.clients(t)[0].ListAlerts(context.Background(), &defenderv1.ListAlertsRequest{Parent: home, PageSize: 1})
+	mustOK(t, err)
+	if len(list.GetAlerts()) != 1 {
+		t.Fatal("no alert in the sample")
+	}
+	alert := list.GetAlerts()[0]
+	route := upstreamRoute{"graph", http.MethodPost, "/v1.0/security/alerts_v2/" + alert.GetId() + "/comments"}
+	count := func(a *defenderv1.Alert, text string) int {
+		n := 0
+		for _, c := range a.GetComments() {
+			if c.GetText() == text {
+				n++
+			}
+		}
+		return n
+	}
+	for _, c := range g.clients(t) {
+		for _, tc := range commentCases {
+			t.Run(c.name()+"/"+tc.name, func(t *testing.T) {
+				text := uniqueComment(tc.name)
+				f := route.fault(tc.fault)
+				f.Times = 1
+				remove := g.emu.InjectFault(f)
+				defer remove()
+				g.emu.ResetRequests()
+				got, err := c.UpdateAlert(withDeadline(t, 10*time.Second), &defenderv1.UpdateAlertRequest{
+					Alert: &defenderv1.Alert{Name: alert.GetName()}, Comment: text})
+				if tc.code == codes.OK {
+					mustOK(t, err)
+					if n := count(got, text); n != 1 {
+						t.Errorf("the answer shows the comment %d times, want once", n)
+					}
+				} else {
+					wantStatus(t, err, tc.code, "")
+				}
+				read, err := c.GetAlert(context.Background(), &defenderv1.GetAlertRequest{Name: alert.GetName()})
+				mustOK(t, err)
+				if n := count(read, text); n != tc.posted {
+					t.Errorf("the alert has the comment %d times, want %d", n, tc.posted)
+				}
+				if got := route.statuses(g.emu, tc.sent); len(got) != tc.sent {
+					t.Errorf("comment requests upstream = %v, want %d", got, tc.sent)
+				}
+			})
+		}
 	}
 }
