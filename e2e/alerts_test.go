@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +14,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	defenderv1 "github.com/defender-gateway/gateway/gen/defender/v1"
+	"github.com/defender-gateway/gateway/internal/emulator"
+	"github.com/defender-gateway/gateway/internal/emulator/identity"
 )
 
 const alertPrefix = "tenants/e5b3f2a4-6c1d-4f8e-9a27-3d5c8b1e0f42/alerts/"
@@ -303,5 +306,62 @@ func TestFaultAlertCommentIsNeverDuplicated(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestAlertsTakeTheAlertQuota: alert listings are scheduled in their own
+// family, alert-read (50/min on graph): a burst beyond it is refused with
+// QUOTA_EXHAUSTED before going upstream, the emulator enforcing the
+// documented limits answers no 429, and GetQuota shows the family used.
+func TestAlertsTakeTheAlertQuota(t *testing.T) {
+	emu := startLimitedEmulator(t)
+	g := startGateway(t, emu, appConfig(t, emu, "graph", identity.ClientID, identity.ClientSecret, "--quota-enabled=true"))
+	conn := quotaConn(t, g)
+	alerts := defenderv1.NewAlertServiceClient(conn)
+	_, err := alerts.ListAlerts(context.Background(), &defenderv1.ListAlertsRequest{Parent: home, PageSize: 1})
+	mustOK(t, err)
+	const n = 30
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 1200*time.Millisecond)
+			defer cancel()
+			// Each its own page size, so that none coalesce.
+			_, errs[i] = alerts.ListAlerts(ctx, &defenderv1.ListAlertsRequest{Parent: home, PageSize: int32(2 + i)})
+		})
+	}
+	wg.Wait()
+	ok := 1
+	for _, err := range errs {
+		if err == nil {
+			ok++
+			continue
+		}
+		wantQuotaExhausted(t, err, time.Minute)
+	}
+	if ok < 3 || ok > 7 {
+		t.Errorf("%d of %d alert listings succeeded, want about the burst of 5", ok, n+1)
+	}
+	stat := emu.RouteStat("graph", identity.HomeTenantID, emulator.RouteAlertList)
+	if stat.Throttled() != 0 || stat.Accepted != ok {
+		t.Errorf("upstream alert listings: %d accepted, %d throttled; want exactly the %d that succeeded and no 429", stat.Accepted, stat.Throttled(), ok)
+	}
+	if s := emu.RouteStat("graph", identity.HomeTenantID, emulator.RouteIncidentList); s.Accepted != 0 {
+		t.Errorf("%d incident listings upstream, want none", s.Accepted)
+	}
+	q, err := defenderv1.NewQuotaServiceClient(conn).GetQuota(context.Background(), &defenderv1.GetQuotaRequest{Name: home + "/quota"})
+	mustOK(t, err)
+	found := false
+	for _, b := range q.GetBudgets() {
+		if b.GetFamily() == defenderv1.QuotaFamily_QUOTA_FAMILY_ALERT_READ && b.GetWindow().AsDuration() == time.Minute {
+			found = true
+			if b.GetLimit() != 50 || b.GetRemaining() > 50-int32(ok) {
+				t.Errorf("alert-read budget %v: want limit 50 with at least %d used", b, ok)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("GetQuota lists no alert-read budget: %v", q.GetBudgets())
 	}
 }
