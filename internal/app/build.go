@@ -3,6 +3,7 @@ package app
 import (
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,6 +31,9 @@ type Dependencies struct {
 	Logger     *slog.Logger
 	// Sandbox serves /sandbox/ on the HTTP listener; only --sandbox sets it.
 	Sandbox http.Handler
+	// TraceUpstream traces every upstream request (otelhttp spans and the
+	// trace context headers); run sets it when tracing is on.
+	TraceUpstream bool
 }
 
 // Gateway is an assembled, listening gateway.
@@ -50,6 +54,9 @@ type Gateway struct {
 	Registry *prometheus.Registry
 	// closeIdle closes the upstream client's idle connections.
 	closeIdle func()
+	// reloadMu runs one Reload at a time: SIGHUP and the reload watch may
+	// ask together.
+	reloadMu sync.Mutex
 }
 
 // watchCallMargin is how much longer than DEFENDER_WATCH_MAX_DURATION a
@@ -72,7 +79,11 @@ func (g *Gateway) drain() {
 // they started with, and established connections their TLS session; a
 // file that fails validation is reported and the previous version stays
 // in force.
-func (g *Gateway) Reload() error { return g.security.reload() }
+func (g *Gateway) Reload() error {
+	g.reloadMu.Lock()
+	defer g.reloadMu.Unlock()
+	return g.security.reload()
+}
 
 // Close releases what Build started besides the server: the device-code
 // sign-ins still polling, the audit file, the quota scheduler and the
@@ -97,7 +108,7 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	httpClient, closeIdle := upstreamClient(deps.HTTPClient, cfg.UpstreamTimeout, cfg.UpstreamMaxIdleConnsPerHost)
+	httpClient, closeIdle := upstreamClient(deps.HTTPClient, cfg.UpstreamTimeout, cfg.UpstreamMaxIdleConnsPerHost, deps.TraceUpstream)
 	registry, metrics, err := newMetrics()
 	if err != nil {
 		return nil, err
@@ -218,11 +229,13 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 		HTTPAddr: cfg.HTTPAddr,
 		Services: server.Services{
 			Incidents: service.NewIncidentService(gov, pageTokens, logger,
-				service.WithWatch(gw.watch, cfg.Watch.Heartbeat, 0, cfg.Watch.MaxDuration)),
-			Hunting: service.NewHuntingService(gov, logger, service.WithMaxResultBytes(cfg.Transport.HuntingMaxResultBytes)),
-			Auth:    service.NewAuthService(contexts, logins, logger),
-			Quota:   service.NewQuotaService(contexts, quotaReader, logger),
-			Alerts:  service.NewAlertService(gov, pageTokens, logger),
+				service.WithWatch(gw.watch, cfg.Watch.Heartbeat, 0, cfg.Watch.MaxDuration),
+				service.WithFanout(contexts, cfg.Fanout.Concurrency)),
+			Hunting: service.NewHuntingService(gov, logger, service.WithMaxResultBytes(cfg.Transport.HuntingMaxResultBytes),
+				service.WithHuntingFanout(contexts, cfg.Fanout.Concurrency)),
+			Auth:   service.NewAuthService(contexts, logins, logger),
+			Quota:  service.NewQuotaService(contexts, quotaReader, logger),
+			Alerts: service.NewAlertService(gov, pageTokens, logger),
 		},
 		Logger:          logger,
 		Metrics:         registry,

@@ -87,7 +87,7 @@ func run(ctx context.Context, cfg *config.Config, getenv func(string) string, st
 	if tracing.Enabled() {
 		logger.Info("tracing on", "exporter", getenv("OTEL_TRACES_EXPORTER"), "service_name", getenv("OTEL_SERVICE_NAME"))
 	}
-	deps := Dependencies{Logger: logger}
+	deps := Dependencies{Logger: logger, TraceUpstream: tracing.Enabled()}
 	if cfg.Sandbox {
 		emu, err := emulator.Start(sandboxEmulatorOptions(cfg, logger.With("component", "emulator")))
 		if err != nil {
@@ -103,6 +103,12 @@ func run(ctx context.Context, cfg *config.Config, getenv func(string) string, st
 	}
 	logger.Info("effective configuration", "config", cfg)
 
+	// The reloadable files as Build is about to read them: a change while
+	// it starts is then seen (at worst one needless reload).
+	var watchFrom map[string]fingerprint
+	if cfg.ReloadWatchInterval > 0 {
+		watchFrom = fingerprints(cfg.ReloadableFiles())
+	}
 	gw, err := Build(cfg, deps)
 	if err != nil {
 		return err
@@ -110,6 +116,10 @@ func run(ctx context.Context, cfg *config.Config, getenv func(string) string, st
 	defer gw.Close()
 	stopReloads := reloadOnSIGHUP(ctx, gw, logger)
 	defer stopReloads()
+	if cfg.ReloadWatchInterval > 0 {
+		stopWatch := watchReloadableFiles(ctx, cfg.ReloadableFiles(), watchFrom, cfg.ReloadWatchInterval, gw.Reload, logger)
+		defer stopWatch()
+	}
 	if cfg.Sandbox {
 		printSandboxBanner(stdout, cfg, gw.Server.GRPCAddr(), gw.Server.HTTPAddr())
 	}
@@ -130,11 +140,7 @@ func reloadOnSIGHUP(ctx context.Context, gw *Gateway, logger *slog.Logger) (stop
 			case <-ctx.Done():
 				return
 			case <-hup:
-				if err := gw.Reload(); err != nil {
-					logger.Error("reload failed; the previous version of each failed file stays in force", "error", err)
-					continue
-				}
-				logger.Info("policy, API keys and TLS files reloaded")
+				reloadAndLog(gw.Reload, logger, "trigger", "SIGHUP")
 			}
 		}
 	}()
@@ -143,6 +149,17 @@ func reloadOnSIGHUP(ctx context.Context, gw *Gateway, logger *slog.Logger) (stop
 		cancel()
 		<-done
 	}
+}
+
+// reloadAndLog runs reload and logs its outcome, with attrs saying what
+// asked for it. It reports whether the reload succeeded.
+func reloadAndLog(reload func() error, logger *slog.Logger, attrs ...any) bool {
+	if err := reload(); err != nil {
+		logger.Error("reload failed; the previous version of each failed file stays in force", append(attrs, "error", err)...)
+		return false
+	}
+	logger.Info("policy, API keys and TLS files reloaded", attrs...)
+	return true
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {

@@ -21,39 +21,53 @@ import (
 	"github.com/defender-gateway/gateway/internal/callerauth"
 )
 
-// TestSIGHUPReloadsThePolicy runs the process with API keys and a policy,
-// sends it SIGHUP after changing the policy, and sees the change take
-// effect; an invalid policy on the next SIGHUP is logged and ignored.
-func TestSIGHUPReloadsThePolicy(t *testing.T) {
+// reloadGateway is a sandbox gateway with API keys and a policy file, for
+// the reload tests.
+type reloadGateway struct {
+	stderr *syncBuffer
+	// writePolicy gives the api-key:ops caller these operations.
+	writePolicy func(ops string)
+	// update tries an UpdateIncident, which needs incidents.write.
+	update func() error
+}
+
+// startReloadGateway runs the process with API keys, a policy allowing
+// incidents.read, and extra flags; it stops at the end of the test.
+func startReloadGateway(t *testing.T, policyFile string, extra ...string) *reloadGateway {
+	t.Helper()
 	const key = "reload-test-key-5d1c9a0e7b"
-	dir := t.TempDir()
-	keys := filepath.Join(dir, "keys.yaml")
-	policyFile := filepath.Join(dir, "policy.yaml")
-	writePolicy := func(ops string) {
+	keys := filepath.Join(t.TempDir(), "keys.yaml")
+	g := &reloadGateway{stderr: &syncBuffer{}}
+	g.writePolicy = func(ops string) {
 		t.Helper()
 		body := "callers:\n  - identity: api-key:ops\n    tenants: [default]\n    operations: [" + ops + "]\n"
-		if err := os.WriteFile(policyFile, []byte(body), 0o600); err != nil {
+		// A new file renamed into place, as an editor or Kubernetes'
+		// symlink swap does, so the process never reads half a file.
+		tmp := policyFile + ".tmp"
+		if err := os.WriteFile(tmp, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, policyFile); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if err := os.WriteFile(keys, []byte("keys:\n  - name: ops\n    sha256: "+callerauth.HashAPIKey(key)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	writePolicy("incidents.read")
+	g.writePolicy("incidents.read")
 
-	var stdout, stderr syncBuffer
+	var stdout syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	exit := make(chan int, 1)
-	go func() {
-		exit <- app.Main(ctx, []string{"--sandbox", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",
-			"--caller-auth", "api-key", "--api-keys-file", keys, "--policy-file", policyFile}, envOf(nil), nil, &stdout, &stderr)
-	}()
-	defer func() {
+	args := append([]string{"--sandbox", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",
+		"--caller-auth", "api-key", "--api-keys-file", keys, "--policy-file", policyFile}, extra...)
+	go func() { exit <- app.Main(ctx, args, envOf(nil), nil, &stdout, g.stderr) }()
+	t.Cleanup(func() {
 		cancel()
 		<-exit
-	}()
+	})
 	if !eventually(20*time.Second, func() bool { return strings.Contains(stdout.String(), "Stop with Ctrl-C.") || len(exit) > 0 }) {
-		t.Fatalf("no banner within 20s; stderr:\n%s", stderr.String())
+		t.Fatalf("no banner within 20s; stderr:\n%s", g.stderr.String())
 	}
 	m := grpcurlList.FindStringSubmatch(stdout.String())
 	if m == nil {
@@ -63,9 +77,9 @@ func TestSIGHUPReloadsThePolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() { conn.Close() })
 	incidents := defenderv1.NewIncidentServiceClient(conn)
-	update := func() error {
+	g.update = func() error {
 		ctx, cancel := context.WithTimeout(metadata.AppendToOutgoingContext(context.Background(), "x-api-key", key), 10*time.Second)
 		defer cancel()
 		page, err := incidents.ListIncidents(ctx, &defenderv1.ListIncidentsRequest{Parent: "tenants/default", PageSize: 1})
@@ -78,29 +92,77 @@ func TestSIGHUPReloadsThePolicy(t *testing.T) {
 		})
 		return err
 	}
-	if err := update(); status.Code(err) != codes.PermissionDenied {
+	return g
+}
+
+// TestSIGHUPReloadsThePolicy runs the process with API keys and a policy,
+// sends it SIGHUP after changing the policy, and sees the change take
+// effect; an invalid policy on the next SIGHUP is logged and ignored.
+func TestSIGHUPReloadsThePolicy(t *testing.T) {
+	g := startReloadGateway(t, filepath.Join(t.TempDir(), "policy.yaml"))
+	if err := g.update(); status.Code(err) != codes.PermissionDenied {
 		t.Fatalf("update before the reload = %v, want PERMISSION_DENIED", err)
 	}
 
-	writePolicy("incidents.read, incidents.write")
+	g.writePolicy("incidents.read, incidents.write")
 	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	if !eventually(10*time.Second, func() bool { return strings.Contains(stderr.String(), "policy, API keys and TLS files reloaded") }) {
-		t.Fatalf("no reload logged; stderr:\n%s", stderr.String())
+	if !eventually(10*time.Second, func() bool { return strings.Contains(g.stderr.String(), "policy, API keys and TLS files reloaded") }) {
+		t.Fatalf("no reload logged; stderr:\n%s", g.stderr.String())
 	}
-	if err := update(); err != nil {
+	if err := g.update(); err != nil {
 		t.Errorf("update after the reload: %v", err)
 	}
 
-	writePolicy("incidents.delete")
+	g.writePolicy("incidents.delete")
 	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	if !eventually(10*time.Second, func() bool { return strings.Contains(stderr.String(), "reload failed") }) {
-		t.Fatalf("no failed reload logged; stderr:\n%s", stderr.String())
+	if !eventually(10*time.Second, func() bool { return strings.Contains(g.stderr.String(), "reload failed") }) {
+		t.Fatalf("no failed reload logged; stderr:\n%s", g.stderr.String())
 	}
-	if err := update(); err != nil {
+	if err := g.update(); err != nil {
+		t.Errorf("update after a failed reload (the previous policy stays): %v", err)
+	}
+}
+
+// TestReloadWatchReloadsAChangedPolicy runs the process with
+// --reload-watch-interval and no signal: a changed policy file takes effect
+// and the reload is logged with the file; an invalid one is logged and the
+// previous policy stays.
+func TestReloadWatchReloadsAChangedPolicy(t *testing.T) {
+	policyFile := filepath.Join(t.TempDir(), "policy.yaml")
+	g := startReloadGateway(t, policyFile, "--reload-watch-interval", "100ms")
+	if err := g.update(); status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("update before the change = %v, want PERMISSION_DENIED", err)
+	}
+	if strings.Contains(g.stderr.String(), "files reloaded") {
+		t.Fatalf("a reload before any change; stderr:\n%s", g.stderr.String())
+	}
+
+	g.writePolicy("incidents.read, incidents.write")
+	reloaded := func() bool {
+		for line := range strings.Lines(g.stderr.String()) {
+			if strings.Contains(line, "policy, API keys and TLS files reloaded") && strings.Contains(line, `"trigger":"file change"`) &&
+				strings.Contains(line, policyFile) {
+				return true
+			}
+		}
+		return false
+	}
+	if !eventually(10*time.Second, reloaded) {
+		t.Fatalf("no reload logged after the change; stderr:\n%s", g.stderr.String())
+	}
+	if err := g.update(); err != nil {
+		t.Errorf("update after the watched reload: %v", err)
+	}
+
+	g.writePolicy("incidents.delete")
+	if !eventually(10*time.Second, func() bool { return strings.Contains(g.stderr.String(), "reload failed") }) {
+		t.Fatalf("no failed reload logged; stderr:\n%s", g.stderr.String())
+	}
+	if err := g.update(); err != nil {
 		t.Errorf("update after a failed reload (the previous policy stays): %v", err)
 	}
 }

@@ -1,13 +1,20 @@
 package app
 
 import (
+	"context"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // TestUpstreamClientKeepsIdleConnections: after a burst of concurrent
@@ -39,7 +46,7 @@ func TestUpstreamClientKeepsIdleConnections(t *testing.T) {
 			}
 			srv.StartTLS()
 			defer srv.Close()
-			client, closeIdle := upstreamClient(srv.Client(), 10*time.Second, tc.maxIdle)
+			client, closeIdle := upstreamClient(srv.Client(), 10*time.Second, tc.maxIdle, true)
 			defer closeIdle()
 			for range 2 {
 				// Every call of a burst is in flight at once, so each needs
@@ -73,7 +80,7 @@ func TestUpstreamClientKeepsIdleConnections(t *testing.T) {
 func TestUpstreamClientRefusesRedirects(t *testing.T) {
 	srv := httptest.NewServer(http.RedirectHandler("http://example.invalid/", http.StatusFound))
 	defer srv.Close()
-	client, closeIdle := upstreamClient(srv.Client(), 10*time.Second, 4)
+	client, closeIdle := upstreamClient(srv.Client(), 10*time.Second, 4, false)
 	defer closeIdle()
 	resp, err := client.Get(srv.URL)
 	if err == nil {
@@ -90,7 +97,7 @@ func TestUpstreamClientKeepsAnotherRoundTripper(t *testing.T) {
 		called.Store(true)
 		return &http.Response{StatusCode: http.StatusNoContent, Body: http.NoBody, Request: r}, nil
 	})
-	client, closeIdle := upstreamClient(&http.Client{Transport: rt}, time.Second, 4)
+	client, closeIdle := upstreamClient(&http.Client{Transport: rt}, time.Second, 4, true)
 	defer closeIdle()
 	resp, err := client.Get("https://upstream.invalid/")
 	if err != nil {
@@ -105,3 +112,68 @@ func TestUpstreamClientKeepsAnotherRoundTripper(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestUpstreamClientTracesOnlyWhenAsked: with tracing on, an upstream
+// request carries the call's trace context; with it off the client does
+// no tracing work and sends no trace header.
+func TestUpstreamClientTracesOnlyWhenAsked(t *testing.T) {
+	otel.SetTextMapPropagator(propagation.TraceContext{}) // as telemetry.StartTracing does
+	defer otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator())
+	traceID, _ := trace.TraceIDFromHex("0af7651916cd43dd8448eb211c80319c")
+	spanID, _ := trace.SpanIDFromHex("b7ad6b7169203331")
+	ctx := trace.ContextWithRemoteSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID: traceID, SpanID: spanID, TraceFlags: trace.FlagsSampled, Remote: true,
+	}))
+	for _, tc := range []struct {
+		traced bool
+		want   string // in traceparent
+	}{{true, traceID.String()}, {false, ""}} {
+		var got atomic.Value
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			got.Store(r.Header.Get("traceparent"))
+		}))
+		client, closeIdle := upstreamClient(srv.Client(), 10*time.Second, 4, tc.traced)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		closeIdle()
+		srv.Close()
+		header, _ := got.Load().(string)
+		if (tc.want == "") != (header == "") || !strings.Contains(header, tc.want) {
+			t.Errorf("traced %v: traceparent %q; want one holding %q", tc.traced, header, tc.want)
+		}
+	}
+}
+
+// BenchmarkUpstreamClient is one upstream round trip over a kept-alive
+// loopback connection, with the client traced and not (tracing off):
+//
+//	go test -run '^$' -bench UpstreamClient -benchmem -cpu 1 ./internal/app/
+func BenchmarkUpstreamClient(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"id":"1000"}`))
+	}))
+	defer srv.Close()
+	for _, traced := range []bool{true, false} {
+		name := "untraced"
+		if traced {
+			name = "traced"
+		}
+		b.Run(name, func(b *testing.B) {
+			client, closeIdle := upstreamClient(srv.Client(), 10*time.Second, 4, traced)
+			defer closeIdle()
+			b.ReportAllocs()
+			for b.Loop() {
+				resp, err := client.Get(srv.URL + "/v1.0/security/incidents/1000?$expand=alerts")
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		})
+	}
+}

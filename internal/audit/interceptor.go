@@ -86,9 +86,11 @@ func (l *Logger) record(ctx context.Context, who *caller.Request, method string,
 	st := status.Convert(err)
 	resource, requestedTenant, _ := policy.Resource(req)
 	identity, display, authContext, tenant := "", "", "", ""
+	var touched []string
 	if r := who; r != nil {
 		identity, display = r.Identity.Name, r.Identity.Display
 		authContext, tenant = r.Trace().Target()
+		touched = r.Trace().Touched()
 	}
 	if tenant == "" {
 		tenant = requestedTenant
@@ -110,6 +112,11 @@ func (l *Logger) record(ctx context.Context, who *caller.Request, method string,
 	attrs = append(attrs,
 		slog.String("auth_context", authContext),
 		slog.String("tenant", tenant),
+	)
+	if len(touched) > 0 { // a call across tenants (tenants/-)
+		attrs = append(attrs, slog.Any("tenants", touched))
+	}
+	attrs = append(attrs,
 		slog.String("method", method),
 		slog.String("operation", operation),
 	)

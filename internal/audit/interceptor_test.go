@@ -128,6 +128,37 @@ func TestRecords(t *testing.T) {
 	}
 }
 
+// TestFanoutRecordListsEveryTenant: a call on tenants/- names every tenant
+// it touched, in the order touched, next to the requested "-".
+func TestFanoutRecordListsEveryTenant(t *testing.T) {
+	var buf bytes.Buffer
+	l := audit.New(slog.New(slog.NewJSONHandler(&buf, nil)), audit.Options{RequestID: requestID})
+	r := &caller.Request{Identity: caller.Identity{Kind: caller.KindAPIKey, Name: "api-key:soc-bot"}}
+	_, _ = l.UnaryServerInterceptor()(context.Background(), &defenderv1.ListIncidentsRequest{Parent: "tenants/-"},
+		&grpc.UnaryServerInfo{FullMethod: defenderv1.IncidentService_ListIncidents_FullMethodName},
+		func(ctx context.Context, _ any) (any, error) {
+			audit.SetCaller(ctx, r)
+			for _, tenant := range []string{"home-id", "partner-id", "home-id"} {
+				r.Trace().AddTouched(tenant)
+			}
+			return struct{}{}, nil
+		})
+	recs := records(t, &buf)
+	if len(recs) != 1 {
+		t.Fatalf("got %d records, want 1", len(recs))
+	}
+	got, _ := json.Marshal(recs[0]["tenants"])
+	if string(got) != `["home-id","partner-id"]` || recs[0]["tenant"] != "-" || recs[0]["resource"] != "tenants/-" {
+		t.Errorf("tenants = %s, tenant = %v, resource = %v; want [home-id partner-id], -, tenants/-", got, recs[0]["tenant"], recs[0]["resource"])
+	}
+	buf.Reset()
+	call(t, l, defenderv1.IncidentService_GetIncident_FullMethodName, &defenderv1.GetIncidentRequest{Name: "tenants/default/incidents/1"},
+		&caller.Request{Identity: caller.Identity{Name: "api-key:soc-bot"}}, [2]string{"contexts/app", "home-id"}, nil)
+	if rec := records(t, &buf)[0]; rec["tenants"] != nil {
+		t.Errorf("a call of one tenant has tenants = %v", rec["tenants"])
+	}
+}
+
 func TestPublicMethodsNotAudited(t *testing.T) {
 	var buf bytes.Buffer
 	l := audit.New(slog.New(slog.NewJSONHandler(&buf, nil)), audit.Options{})

@@ -96,6 +96,11 @@ type Request struct {
 	// AllowedOperations lists, for a tenant, the operations the policy
 	// allows this caller there; nil when no policy applies.
 	AllowedOperations func(tenant string) []string
+	// AuthorizeTenant decides this call's method in another tenant by the
+	// policy that authorized the call: nil when allowed, else the denial.
+	// A call on `tenants/-` checks each tenant it reads with it. Nil when no
+	// policy applies.
+	AuthorizeTenant func(tenant string) error
 
 	trace Trace
 }
@@ -104,11 +109,34 @@ type Request struct {
 func (r *Request) UsesUserContext() bool { return r.UserToken != nil || r.Account != "" }
 
 // Trace is what serving the call decided, for the audit log: the auth
-// context and tenant that served it. It is safe for concurrent use.
+// context and tenant that served it, and every tenant a call across
+// tenants touched. It is safe for concurrent use.
 type Trace struct {
 	mu      sync.Mutex
 	context string
 	tenant  string
+	touched []string
+}
+
+// AddTouched records a tenant (canonical) that a call across tenants read,
+// or tried to; each is recorded once.
+func (t *Trace) AddTouched(tenant string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, v := range t.touched {
+		if v == tenant {
+			return
+		}
+	}
+	t.touched = append(t.touched, tenant)
+}
+
+// Touched returns the tenants AddTouched recorded, in order; nil for a
+// call of one tenant.
+func (t *Trace) Touched() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]string(nil), t.touched...)
 }
 
 // SetTarget records the auth context (its name) and canonical tenant.

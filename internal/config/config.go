@@ -55,6 +55,8 @@ type Config struct {
 	Retry    Retry
 	// Watch is WatchIncidents' pollers and streams.
 	Watch Watch
+	// Fanout is the views across tenants (tenants/-).
+	Fanout Fanout
 	// Sandbox runs the gateway against its in-process emulator.
 	Sandbox bool
 	// SandboxEmulatorLimits is SandboxLimitsDocumented or SandboxLimitsOff:
@@ -95,6 +97,10 @@ type Config struct {
 	// PolicyFile is the YAML authorization policy; required unless
 	// CallerAuth is none.
 	PolicyFile string
+	// ReloadWatchInterval is how often the reloadable files' content is
+	// compared with what was loaded, to reload them on a change as SIGHUP
+	// does; 0 is off.
+	ReloadWatchInterval time.Duration
 	// AuditLogFile receives the audit records (JSON lines); empty writes
 	// them to the main log.
 	AuditLogFile string
@@ -186,6 +192,7 @@ func defaults() *Config {
 		Quota:                       defaultQuota(),
 		Retry:                       defaultRetry(),
 		Watch:                       defaultWatch(),
+		Fanout:                      defaultFanout(),
 	}
 	c.SandboxEmulatorLimits = SandboxLimitsOff
 	return c

@@ -234,3 +234,47 @@ func TestLoadHelp(t *testing.T) {
 		})
 	}
 }
+
+// TestSettingNamesAreEverySetting: the exported list is the table's names,
+// each once.
+func TestSettingNamesAreEverySetting(t *testing.T) {
+	names := SettingNames()
+	if len(names) != len(settings) {
+		t.Fatalf("SettingNames has %d entries, the table %d", len(names), len(settings))
+	}
+	seen := map[string]bool{}
+	for i, n := range names {
+		if n.Env != settings[i].env || n.Flag != settings[i].flag || n.Bool != settings[i].isBool {
+			t.Errorf("entry %d = %+v, want %s/--%s", i, n, settings[i].env, settings[i].flag)
+		}
+		if seen[n.Env] || seen["--"+n.Flag] {
+			t.Errorf("%s/--%s listed twice", n.Env, n.Flag)
+		}
+		seen[n.Env], seen["--"+n.Flag] = true, true
+	}
+	if !seen["DEFENDER_RELOAD_WATCH_INTERVAL"] || !seen["--reload-watch-interval"] {
+		t.Error("the reload watch setting is missing")
+	}
+}
+
+// TestLoadReadsTheReloadWatchInterval from the variable and the flag, the
+// flag winning.
+func TestLoadReadsTheReloadWatchInterval(t *testing.T) {
+	env := map[string]string{"DEFENDER_RELOAD_WATCH_INTERVAL": "5s"}
+	getenv := func(k string) string { return env[k] }
+	for _, tc := range []struct {
+		args []string
+		want time.Duration
+	}{
+		{nil, 5 * time.Second},
+		{[]string{"--reload-watch-interval", "250ms"}, 250 * time.Millisecond},
+	} {
+		c, err := Load(tc.args, getenv)
+		if err != nil {
+			t.Fatalf("Load(%q): %v", tc.args, err)
+		}
+		if c.ReloadWatchInterval != tc.want {
+			t.Errorf("Load(%q): interval %s, want %s", tc.args, c.ReloadWatchInterval, tc.want)
+		}
+	}
+}

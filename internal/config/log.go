@@ -43,6 +43,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("caller_app_role", c.CallerAppRole),
 		slog.String("caller_scope", c.CallerScope),
 		slog.String("policy_file", c.PolicyFile),
+		slog.String("reload_watch_interval", c.ReloadWatchInterval.String()),
 		slog.String("audit_log_file", c.AuditLogFile),
 		slog.Bool("audit_query_text", c.AuditQueryText),
 		slog.String("user_cache_file", c.UserCacheFile),
@@ -58,5 +59,5 @@ func (c Config) LogValue() slog.Value {
 		slog.String("quota_max_wait", c.Quota.MaxWait.String()),
 		slog.Int("quota_max_queued", c.Quota.MaxQueued),
 		slog.String("quota_default_hold", c.Quota.DefaultHold.String()),
-	}, slices.Concat(c.Transport.logAttrs(), c.Redis.LogAttrs(), c.Retry.logAttrs(), c.Watch.logAttrs())...)...)
+	}, slices.Concat(c.Transport.logAttrs(), c.Redis.LogAttrs(), c.Retry.logAttrs(), c.Watch.logAttrs(), c.Fanout.logAttrs())...)...)
 }

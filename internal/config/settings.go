@@ -28,7 +28,7 @@ type setting struct {
 // core ones, then the transport's (transport.go), the governor's
 // (governor.go), Redis's (redis.go), the quota's (quota.go) and the
 // retries' (retry.go).
-var settings = slices.Concat(coreSettings, transportSettings, governorSettings, redisSettings, quotaSettings, retrySettings, watchSettings)
+var settings = slices.Concat(coreSettings, transportSettings, governorSettings, redisSettings, quotaSettings, retrySettings, watchSettings, fanoutSettings)
 
 var coreSettings = []setting{
 	{env: "DEFENDER_TENANT_ID", flag: "tenant-id", usage: "Home tenant: its GUID or a verified domain. Required unless --sandbox.",
@@ -79,6 +79,8 @@ var coreSettings = []setting{
 		set: func(c *Config, v string) error { c.CallerScope = strings.TrimSpace(v); return nil }},
 	{env: "DEFENDER_POLICY_FILE", flag: "policy-file", usage: "YAML authorization policy: per caller identity, its tenants and operations (deny by default; reloaded on SIGHUP). Required unless caller auth is none.",
 		set: func(c *Config, v string) error { c.PolicyFile = strings.TrimSpace(v); return nil }},
+	{env: "DEFENDER_RELOAD_WATCH_INTERVAL", flag: "reload-watch-interval", def: "0s", usage: "How often to compare the content of the policy, API keys and TLS files with what was loaded, and reload them as SIGHUP does on a change (for mounted ConfigMaps and Secrets). 0: off.",
+		set: setReloadWatchInterval},
 	{env: "DEFENDER_AUDIT_LOG_FILE", flag: "audit-log-file", usage: "File the audit records are appended to (JSON lines). Empty: they go to the main log.",
 		set: func(c *Config, v string) error { c.AuditLogFile = strings.TrimSpace(v); return nil }},
 	{env: "DEFENDER_AUDIT_QUERY_TEXT", flag: "audit-query-text", def: "false", isBool: true, usage: "Put the KQL text in audit records (its SHA-256 is always there).",
@@ -164,4 +166,24 @@ func decodeKey(v string) (SecretBytes, error) {
 		}
 	}
 	return nil, errors.New("must be base64 (e.g. the output of: openssl rand -base64 32)")
+}
+
+// SettingName is the two names of one setting: its environment variable
+// and its flag (without the dashes).
+type SettingName struct {
+	Env  string
+	Flag string
+	// Bool is true for a valueless flag (--sandbox).
+	Bool bool
+}
+
+// SettingNames lists every setting the binary accepts, in the order of the
+// documentation. Deployment checks (deploy/helm/chartcheck) compare what a
+// chart sets with it.
+func SettingNames() []SettingName {
+	names := make([]SettingName, len(settings))
+	for i, s := range settings {
+		names[i] = SettingName{Env: s.env, Flag: s.flag, Bool: s.isBool}
+	}
+	return names
 }

@@ -71,11 +71,13 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateTransport()...)
 	errs = append(errs, c.validateGovernor()...)
 	errs = append(errs, c.validateWatch()...)
+	errs = append(errs, c.validateFanout()...)
 	errs = append(errs, c.validateRedis()...)
 	errs = append(errs, c.validateQuota()...)
 	errs = append(errs, c.validateRetry()...)
 	errs = append(errs, c.validatePartners()...)
 	errs = append(errs, c.validateCallerAuth()...)
+	errs = append(errs, c.validateReload()...)
 	return errors.Join(errs...)
 }
 

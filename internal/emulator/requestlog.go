@@ -85,7 +85,9 @@ func setRequestTenant(ctx context.Context, tenantID string) {
 }
 
 // recordRequests wraps next so that every request is added to log once it
-// has been answered.
+// is answered: when its status goes out (before the body, so a client that
+// has read the answer always finds the request logged), or when the
+// handler returns without writing.
 func (e *Emulator) recordRequests(api string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &Request{
@@ -95,34 +97,41 @@ func (e *Emulator) recordRequests(api string, next http.Handler) http.Handler {
 			RawQuery: r.URL.RawQuery,
 			Time:     e.now(),
 		}
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &statusWriter{ResponseWriter: w, onAnswer: func(status int) {
+			rec.Status = status
+			e.requests.add(*rec)
+			e.logger.Debug("emulator request", "api", api, "method", rec.Method, "path", rec.Path, "status", rec.Status, "tenant", rec.TenantID)
+		}}
 		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), requestKey{}, rec)))
-		rec.Status = sw.status
-		if sw.wrote && rec.Status == 0 {
-			rec.Status = http.StatusOK
-		}
-		e.requests.add(*rec)
-		e.logger.Debug("emulator request", "api", api, "method", rec.Method, "path", rec.Path, "status", rec.Status, "tenant", rec.TenantID)
+		sw.answer(0)
 	})
 }
 
-// statusWriter remembers the status written through it. Unwrap lets
+// statusWriter calls onAnswer once, with the status, when the answer's
+// status is written (explicitly or by the first Write). Unwrap lets
 // http.ResponseController reach the connection (for Flush and Hijack).
 type statusWriter struct {
 	http.ResponseWriter
-	status int
-	wrote  bool
+	onAnswer func(status int)
+	answered bool
+}
+
+func (w *statusWriter) answer(status int) {
+	if !w.answered {
+		w.answered = true
+		w.onAnswer(status)
+	}
 }
 
 func (w *statusWriter) WriteHeader(status int) {
-	if w.status == 0 {
-		w.status = status
+	if status >= http.StatusOK { // 1xx are not the answer
+		w.answer(status)
 	}
 	w.ResponseWriter.WriteHeader(status)
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
-	w.wrote = true
+	w.answer(http.StatusOK)
 	return w.ResponseWriter.Write(b)
 }
 

@@ -41,26 +41,34 @@ type Rule struct {
 	// TenantScoped methods name a tenant in the request, which the caller
 	// must be allowed.
 	TenantScoped bool
+	// Wildcard methods also accept the tenant WildcardTenant (AIP-159's
+	// `tenants/-`): every tenant the caller may use. The call is then
+	// allowed without a tenant check, and the handler checks each tenant
+	// with caller.Request.AuthorizeTenant.
+	Wildcard bool
 }
+
+// WildcardTenant is the tenant segment of `tenants/-`.
+const WildcardTenant = "-"
 
 // methodRules maps every API method to its rule. A method missing here is
 // denied (deny by default), unless it is Public.
 var methodRules = map[string]Rule{
-	defenderv1.IncidentService_ListIncidents_FullMethodName:  {OpIncidentsRead, true},
-	defenderv1.IncidentService_GetIncident_FullMethodName:    {OpIncidentsRead, true},
-	defenderv1.IncidentService_UpdateIncident_FullMethodName: {OpIncidentsWrite, true},
-	defenderv1.IncidentService_WatchIncidents_FullMethodName: {OpIncidentsRead, true},
-	defenderv1.HuntingService_RunQuery_FullMethodName:        {OpHuntingRun, true},
-	defenderv1.HuntingService_StreamQuery_FullMethodName:     {OpHuntingRun, true},
-	defenderv1.AuthService_GetConsentUrl_FullMethodName:      {OpAuthAdmin, true},
-	defenderv1.AuthService_StartDeviceLogin_FullMethodName:   {OpAuthAdmin, true},
-	defenderv1.AuthService_GetDeviceLogin_FullMethodName:     {OpAuthAdmin, true},
-	defenderv1.AuthService_ListContexts_FullMethodName:       {OpAuthAdmin, false},
-	defenderv1.AuthService_WhoAmI_FullMethodName:             {"", true},
-	defenderv1.QuotaService_GetQuota_FullMethodName:          {OpQuotaRead, true},
-	defenderv1.AlertService_ListAlerts_FullMethodName:        {OpAlertsRead, true},
-	defenderv1.AlertService_GetAlert_FullMethodName:          {OpAlertsRead, true},
-	defenderv1.AlertService_UpdateAlert_FullMethodName:       {OpAlertsWrite, true},
+	defenderv1.IncidentService_ListIncidents_FullMethodName:  {OpIncidentsRead, true, true},
+	defenderv1.IncidentService_GetIncident_FullMethodName:    {OpIncidentsRead, true, false},
+	defenderv1.IncidentService_UpdateIncident_FullMethodName: {OpIncidentsWrite, true, false},
+	defenderv1.IncidentService_WatchIncidents_FullMethodName: {OpIncidentsRead, true, false},
+	defenderv1.HuntingService_RunQuery_FullMethodName:        {OpHuntingRun, true, true},
+	defenderv1.HuntingService_StreamQuery_FullMethodName:     {OpHuntingRun, true, false},
+	defenderv1.AuthService_GetConsentUrl_FullMethodName:      {OpAuthAdmin, true, false},
+	defenderv1.AuthService_StartDeviceLogin_FullMethodName:   {OpAuthAdmin, true, false},
+	defenderv1.AuthService_GetDeviceLogin_FullMethodName:     {OpAuthAdmin, true, false},
+	defenderv1.AuthService_ListContexts_FullMethodName:       {OpAuthAdmin, false, false},
+	defenderv1.AuthService_WhoAmI_FullMethodName:             {"", true, false},
+	defenderv1.QuotaService_GetQuota_FullMethodName:          {OpQuotaRead, true, false},
+	defenderv1.AlertService_ListAlerts_FullMethodName:        {OpAlertsRead, true, false},
+	defenderv1.AlertService_GetAlert_FullMethodName:          {OpAlertsRead, true, false},
+	defenderv1.AlertService_UpdateAlert_FullMethodName:       {OpAlertsWrite, true, false},
 }
 
 // MethodRule returns the rule of a full method name such as

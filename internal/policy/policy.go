@@ -80,7 +80,9 @@ func truncateDisplay(s string) string {
 
 func (p *Policy) decide(g *grant, c Check, op string) error {
 	who := Who(c.Caller.Identity)
-	if c.Rule.TenantScoped && !p.tenantAllowed(g, c.Tenant) {
+	// On the wildcard tenant the handler checks each tenant it reads.
+	wildcard := c.Rule.Wildcard && c.Tenant == WildcardTenant
+	if c.Rule.TenantScoped && !wildcard && !p.tenantAllowed(g, c.Tenant) {
 		return deny(defender.ReasonCallerTenantNotAllowed, "caller %s may not use tenant %q (operation %s)", who, c.Tenant, op)
 	}
 	if c.Rule.Operation != "" && !g.operations[c.Rule.Operation] {

@@ -163,6 +163,23 @@ func TestAuthorize(t *testing.T) {
 		{"user context by account", withAccount(noUserContext(), "ALICE@contoso.onmicrosoft.com"), defenderv1.IncidentService_GetIncident_FullMethodName, getIn("default"), ""},
 		{"account not allowed", withAccount(userCaller(), "bob@contoso.onmicrosoft.com"), defenderv1.IncidentService_GetIncident_FullMethodName, getIn("default"), defender.ReasonAccountNotAllowed},
 		{"account without accounts list", withAccount(apiKeyCaller("soc-bot"), "alice@contoso.onmicrosoft.com"), defenderv1.IncidentService_GetIncident_FullMethodName, getIn("default"), defender.ReasonAccountNotAllowed},
+		{"wildcard list by a caller of two tenants", apiKeyCaller("soc-bot"), defenderv1.IncidentService_ListIncidents_FullMethodName,
+			&defenderv1.ListIncidentsRequest{Parent: "tenants/-"}, ""},
+		{"wildcard list by a caller of one tenant", apiKeyCaller("reader"), defenderv1.IncidentService_ListIncidents_FullMethodName,
+			&defenderv1.ListIncidentsRequest{Parent: "tenants/-"}, ""},
+		{"wildcard list still needs the operation", apiKeyCaller("monitor"), defenderv1.IncidentService_ListIncidents_FullMethodName,
+			&defenderv1.ListIncidentsRequest{Parent: "tenants/-"}, defender.ReasonOperationNotAllowed},
+		{"wildcard list still needs the user context", noUserContext(), defenderv1.IncidentService_ListIncidents_FullMethodName,
+			&defenderv1.ListIncidentsRequest{Parent: "tenants/-"}, defender.ReasonUserContextRequired},
+		{"wildcard list by an unknown caller", apiKeyCaller("stranger"), defenderv1.IncidentService_ListIncidents_FullMethodName,
+			&defenderv1.ListIncidentsRequest{Parent: "tenants/-"}, defender.ReasonOperationNotAllowed},
+		{"no wildcard for a get", apiKeyCaller("soc-bot"), defenderv1.IncidentService_GetIncident_FullMethodName, getIn("-"), defender.ReasonCallerTenantNotAllowed},
+		{"wildcard query", apiKeyCaller("soc-bot"), defenderv1.HuntingService_RunQuery_FullMethodName,
+			&defenderv1.RunQueryRequest{Tenant: "tenants/-", Query: "x"}, ""},
+		{"wildcard query still needs the operation", apiKeyCaller("reader"), defenderv1.HuntingService_RunQuery_FullMethodName,
+			&defenderv1.RunQueryRequest{Tenant: "tenants/-", Query: "x"}, defender.ReasonOperationNotAllowed},
+		{"no wildcard for a stream", apiKeyCaller("soc-bot"), defenderv1.HuntingService_StreamQuery_FullMethodName,
+			&defenderv1.StreamQueryRequest{Tenant: "tenants/-", Query: "x"}, defender.ReasonCallerTenantNotAllowed},
 		{"any account", withAccount(&caller.Request{Identity: caller.Identity{Kind: caller.KindCertificate, Name: "mtls:spiffe://corp/any-account"}}, "zed@contoso.onmicrosoft.com"),
 			defenderv1.IncidentService_GetIncident_FullMethodName, getIn("default"), ""},
 	}
@@ -184,6 +201,61 @@ func TestAuthorize(t *testing.T) {
 			}
 			if !strings.Contains(de.Message, tt.caller.Identity.Name) {
 				t.Errorf("message %q does not name the caller", de.Message)
+			}
+		})
+	}
+}
+
+// TestAuthorizeTenant checks each tenant of a call on tenants/- by the
+// policy and rule that allowed the call.
+func TestAuthorizeTenant(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "policy.yaml")
+	if err := os.WriteFile(path, []byte(goodPolicy), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	store, err := policy.NewStore(path, canonical)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := &defenderv1.ListIncidentsRequest{Parent: "tenants/-"}
+	bot, reader := apiKeyCaller("soc-bot"), apiKeyCaller("reader")
+	for _, r := range []*caller.Request{bot, reader} {
+		if err := store.Authorize(r, defenderv1.IncidentService_ListIncidents_FullMethodName, list); err != nil {
+			t.Fatalf("Authorize(%s, tenants/-) = %v", r.Identity.Name, err)
+		}
+	}
+	// The policy changes after the calls were authorized: they keep theirs.
+	if err := os.WriteFile(path, []byte("callers:\n  - identity: api-key:soc-bot\n    tenants: [default]\n    operations: [incidents.read]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		r      *caller.Request
+		tenant string
+		reason string // "" allowed
+	}{
+		{"bot home", bot, "default", ""},
+		{"bot home by GUID", bot, homeGUID, ""},
+		{"bot partner", bot, "fabrikam.onmicrosoft.com", ""},
+		{"bot tenant not served", bot, "northwind.example", defender.ReasonCallerTenantNotAllowed},
+		{"reader home", reader, "contoso.onmicrosoft.com", ""},
+		{"reader partner", reader, "fabrikam.onmicrosoft.com", defender.ReasonCallerTenantNotAllowed},
+		{"the wildcard is no tenant", reader, "-", defender.ReasonCallerTenantNotAllowed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.r.AuthorizeTenant(tt.tenant)
+			if tt.reason == "" {
+				if err != nil {
+					t.Fatalf("AuthorizeTenant(%s) = %v, want allowed", tt.tenant, err)
+				}
+				return
+			}
+			if de, _ := defender.AsError(err); de == nil || de.Reason != tt.reason {
+				t.Errorf("AuthorizeTenant(%s) = %v, want %s", tt.tenant, err, tt.reason)
 			}
 		})
 	}

@@ -71,5 +71,9 @@ func (s *Store) Authorize(r *caller.Request, fullMethod string, req any) error {
 	_, tenant, _ := Resource(req)
 	id := r.Identity
 	r.AllowedOperations = func(t string) []string { return p.AllowedOperations(id, t) }
+	// One tenant at a time: the wildcard is no tenant here.
+	perTenant := rule
+	perTenant.Wildcard = false
+	r.AuthorizeTenant = func(t string) error { return p.Authorize(Check{Caller: r, Rule: perTenant, Tenant: t}) }
 	return p.Authorize(Check{Caller: r, Rule: rule, Tenant: tenant})
 }

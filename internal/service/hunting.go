@@ -22,6 +22,7 @@ type HuntingService struct {
 	resolver       Resolver
 	errs           errorReporter
 	maxResultBytes int64
+	fanout         fanoutSettings
 }
 
 var _ defenderv1.HuntingServiceServer = (*HuntingService)(nil)
@@ -61,6 +62,9 @@ func (s *HuntingService) RunQuery(ctx context.Context, req *defenderv1.RunQueryR
 }
 
 func (s *HuntingService) runQuery(ctx context.Context, req *defenderv1.RunQueryRequest) (*defenderv1.RunQueryResponse, error) {
+	if req.GetTenant() == wildcardParent {
+		return s.runAcross(ctx, req)
+	}
 	target, q, err := s.huntingQuery(ctx, req.GetTenant(), req.GetQuery(), req.GetTimespan())
 	if err != nil {
 		return nil, err

@@ -18,6 +18,7 @@ type IncidentService struct {
 	tokens   pageTokens
 	errs     errorReporter
 	watch    watchSettings
+	fanout   fanoutSettings
 }
 
 // IncidentOption configures the incident service.
@@ -43,7 +44,8 @@ func NewIncidentService(r Resolver, tokens *pagetoken.Codec, log *slog.Logger, o
 	return s
 }
 
-// ListIncidents lists a tenant's incidents, one page per call.
+// ListIncidents lists a tenant's incidents, one page per call; on
+// tenants/- every tenant the caller may use, merged (fanout.go).
 func (s *IncidentService) ListIncidents(ctx context.Context, req *defenderv1.ListIncidentsRequest) (*defenderv1.ListIncidentsResponse, error) {
 	resp, err := s.listIncidents(ctx, req)
 	if err != nil {
@@ -53,6 +55,9 @@ func (s *IncidentService) ListIncidents(ctx context.Context, req *defenderv1.Lis
 }
 
 func (s *IncidentService) listIncidents(ctx context.Context, req *defenderv1.ListIncidentsRequest) (*defenderv1.ListIncidentsResponse, error) {
+	if req.GetParent() == wildcardParent {
+		return s.listAcross(ctx, req)
+	}
 	tenant, err := parseTenantName("parent", req.GetParent())
 	if err != nil {
 		return nil, err

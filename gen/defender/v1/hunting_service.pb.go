@@ -27,7 +27,8 @@ const (
 // The request of RunQuery.
 type RunQueryRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The tenant, `tenants/{tenant}`.
+	// The tenant, `tenants/{tenant}`, or `tenants/-` for every tenant the
+	// caller may use.
 	Tenant string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
 	// The KQL query, at most 30,000 characters. It may span lines (tab, line
 	// feed and carriage return are allowed) but holds no other control
@@ -235,10 +236,16 @@ type RunQueryResponse struct {
 	// datetimes as RFC 3339 strings, numbers as numbers, dynamic values as
 	// JSON values.
 	Rows []*structpb.Struct `protobuf:"bytes,2,rep,name=rows,proto3" json:"rows,omitempty"`
-	// The execution statistics, when the backend returns them (XDR only).
-	Stats         *structpb.Struct `protobuf:"bytes,3,opt,name=stats,proto3" json:"stats,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// The execution statistics, when the backend returns them (XDR only; not
+	// on `tenants/-`).
+	Stats *structpb.Struct `protobuf:"bytes,3,opt,name=stats,proto3" json:"stats,omitempty"`
+	// On `tenants/-`: the tenants (`tenants/{tenant id}`) where the query
+	// could not run (AIP-217); the result lacks their rows. Empty otherwise.
+	Unreachable []string `protobuf:"bytes,4,rep,name=unreachable,proto3" json:"unreachable,omitempty"`
+	// Why each tenant of `unreachable` failed, in the same order.
+	UnreachableDetails []*UnreachableTenant `protobuf:"bytes,5,rep,name=unreachable_details,json=unreachableDetails,proto3" json:"unreachable_details,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *RunQueryResponse) Reset() {
@@ -288,6 +295,20 @@ func (x *RunQueryResponse) GetRows() []*structpb.Struct {
 func (x *RunQueryResponse) GetStats() *structpb.Struct {
 	if x != nil {
 		return x.Stats
+	}
+	return nil
+}
+
+func (x *RunQueryResponse) GetUnreachable() []string {
+	if x != nil {
+		return x.Unreachable
+	}
+	return nil
+}
+
+func (x *RunQueryResponse) GetUnreachableDetails() []*UnreachableTenant {
+	if x != nil {
+		return x.UnreachableDetails
 	}
 	return nil
 }
@@ -567,9 +588,9 @@ var File_defender_v1_hunting_service_proto protoreflect.FileDescriptor
 
 const file_defender_v1_hunting_service_proto_rawDesc = "" +
 	"\n" +
-	"!defender/v1/hunting_service.proto\x12\vdefender.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xa0\x05\n" +
-	"\x0fRunQueryRequest\x12P\n" +
-	"\x06tenant\x18\x01 \x01(\tB8\xe0A\x02\xbaH2r0\x10\x01\x18\xac\x022)^tenants/[A-Za-z0-9][A-Za-z0-9.-]{0,252}$R\x06tenant\x12\xa0\x02\n" +
+	"!defender/v1/hunting_service.proto\x12\vdefender.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1ddefender/v1/unreachable.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xa4\x05\n" +
+	"\x0fRunQueryRequest\x12T\n" +
+	"\x06tenant\x18\x01 \x01(\tB<\xe0A\x02\xbaH6r4\x10\x01\x18\xac\x022-^tenants/(-|[A-Za-z0-9][A-Za-z0-9.-]{0,252})$R\x06tenant\x12\xa0\x02\n" +
 	"\x05query\x18\x02 \x01(\tB\x89\x02\xe0A\x02\xbaH\x82\x02\xba\x01\xf6\x01\n" +
 	"\vstring.text\x12\x88\x01must not contain control characters other than tab, line feed and carriage return (NUL included), or bidirectional formatting characters\x1a\\this.matches(r'^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\x{202a}-\\x{202e}\\x{2066}-\\x{2069}]*$')r\x06\x10\x01\x18\xb0\xea\x01R\x05query\x12\x97\x02\n" +
 	"\btimespan\x18\x03 \x01(\tB\xfa\x01\xe0A\x01\xbaH\xf3\x01\xba\x01\xeb\x01\n" +
@@ -583,11 +604,13 @@ const file_defender_v1_hunting_service_proto_rawDesc = "" +
 	"\x0emax_batch_rows\x18\x04 \x01(\x05B\r\xe0A\x01\xbaH\a\x1a\x05\x18\x90N(\x00R\fmaxBatchRows\"0\n" +
 	"\x06Column\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
-	"\x04type\x18\x02 \x01(\tR\x04type\"\x9d\x01\n" +
+	"\x04type\x18\x02 \x01(\tR\x04type\"\x90\x02\n" +
 	"\x10RunQueryResponse\x12-\n" +
 	"\acolumns\x18\x01 \x03(\v2\x13.defender.v1.ColumnR\acolumns\x12+\n" +
 	"\x04rows\x18\x02 \x03(\v2\x17.google.protobuf.StructR\x04rows\x12-\n" +
-	"\x05stats\x18\x03 \x01(\v2\x17.google.protobuf.StructR\x05stats\"\xb0\x01\n" +
+	"\x05stats\x18\x03 \x01(\v2\x17.google.protobuf.StructR\x05stats\x12 \n" +
+	"\vunreachable\x18\x04 \x03(\tR\vunreachable\x12O\n" +
+	"\x13unreachable_details\x18\x05 \x03(\v2\x1e.defender.v1.UnreachableTenantR\x12unreachableDetails\"\xb0\x01\n" +
 	"\x13StreamQueryResponse\x122\n" +
 	"\x06schema\x18\x01 \x01(\v2\x18.defender.v1.QuerySchemaH\x00R\x06schema\x122\n" +
 	"\x05batch\x18\x02 \x01(\v2\x1a.defender.v1.QueryRowBatchH\x00R\x05batch\x12)\n" +
@@ -629,26 +652,28 @@ var file_defender_v1_hunting_service_proto_goTypes = []any{
 	(*QueryRowBatch)(nil),       // 6: defender.v1.QueryRowBatch
 	(*QueryEnd)(nil),            // 7: defender.v1.QueryEnd
 	(*structpb.Struct)(nil),     // 8: google.protobuf.Struct
+	(*UnreachableTenant)(nil),   // 9: defender.v1.UnreachableTenant
 }
 var file_defender_v1_hunting_service_proto_depIdxs = []int32{
 	2,  // 0: defender.v1.RunQueryResponse.columns:type_name -> defender.v1.Column
 	8,  // 1: defender.v1.RunQueryResponse.rows:type_name -> google.protobuf.Struct
 	8,  // 2: defender.v1.RunQueryResponse.stats:type_name -> google.protobuf.Struct
-	5,  // 3: defender.v1.StreamQueryResponse.schema:type_name -> defender.v1.QuerySchema
-	6,  // 4: defender.v1.StreamQueryResponse.batch:type_name -> defender.v1.QueryRowBatch
-	7,  // 5: defender.v1.StreamQueryResponse.end:type_name -> defender.v1.QueryEnd
-	2,  // 6: defender.v1.QuerySchema.columns:type_name -> defender.v1.Column
-	8,  // 7: defender.v1.QueryRowBatch.rows:type_name -> google.protobuf.Struct
-	8,  // 8: defender.v1.QueryEnd.stats:type_name -> google.protobuf.Struct
-	0,  // 9: defender.v1.HuntingService.RunQuery:input_type -> defender.v1.RunQueryRequest
-	1,  // 10: defender.v1.HuntingService.StreamQuery:input_type -> defender.v1.StreamQueryRequest
-	3,  // 11: defender.v1.HuntingService.RunQuery:output_type -> defender.v1.RunQueryResponse
-	4,  // 12: defender.v1.HuntingService.StreamQuery:output_type -> defender.v1.StreamQueryResponse
-	11, // [11:13] is the sub-list for method output_type
-	9,  // [9:11] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	9,  // 3: defender.v1.RunQueryResponse.unreachable_details:type_name -> defender.v1.UnreachableTenant
+	5,  // 4: defender.v1.StreamQueryResponse.schema:type_name -> defender.v1.QuerySchema
+	6,  // 5: defender.v1.StreamQueryResponse.batch:type_name -> defender.v1.QueryRowBatch
+	7,  // 6: defender.v1.StreamQueryResponse.end:type_name -> defender.v1.QueryEnd
+	2,  // 7: defender.v1.QuerySchema.columns:type_name -> defender.v1.Column
+	8,  // 8: defender.v1.QueryRowBatch.rows:type_name -> google.protobuf.Struct
+	8,  // 9: defender.v1.QueryEnd.stats:type_name -> google.protobuf.Struct
+	0,  // 10: defender.v1.HuntingService.RunQuery:input_type -> defender.v1.RunQueryRequest
+	1,  // 11: defender.v1.HuntingService.StreamQuery:input_type -> defender.v1.StreamQueryRequest
+	3,  // 12: defender.v1.HuntingService.RunQuery:output_type -> defender.v1.RunQueryResponse
+	4,  // 13: defender.v1.HuntingService.StreamQuery:output_type -> defender.v1.StreamQueryResponse
+	12, // [12:14] is the sub-list for method output_type
+	10, // [10:12] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_defender_v1_hunting_service_proto_init() }
@@ -656,6 +681,7 @@ func file_defender_v1_hunting_service_proto_init() {
 	if File_defender_v1_hunting_service_proto != nil {
 		return
 	}
+	file_defender_v1_unreachable_proto_init()
 	file_defender_v1_hunting_service_proto_msgTypes[4].OneofWrappers = []any{
 		(*StreamQueryResponse_Schema)(nil),
 		(*StreamQueryResponse_Batch)(nil),

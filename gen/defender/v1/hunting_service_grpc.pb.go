@@ -35,6 +35,17 @@ type HuntingServiceClient interface {
 	// timespan, or a query the upstream rejects (its error text is passed
 	// through); RESOURCE_EXHAUSTED with RetryInfo when the tenant's hunting
 	// quota is used up; DEADLINE_EXCEEDED when the call's deadline passes.
+	//
+	// The tenant `tenants/-` (AIP-159) runs the query in every tenant the
+	// caller may use (the home tenant and the partner allow-list, intersected
+	// with the caller's policy), each within its own quota. The rows of all
+	// tenants come in one result, tenant by tenant in the served order, each
+	// with the column `GatewayTenant` (first, type `string`: the tenant's
+	// name, `tenants/{tenant id}`); the columns are every tenant's, in order
+	// of first appearance; `stats` is not set. A tenant whose query fails is
+	// listed in `unreachable` rather than failing the call, which fails only
+	// for bad input or when every tenant fails. The size bound applies to the
+	// whole result.
 	RunQuery(ctx context.Context, in *RunQueryRequest, opts ...grpc.CallOption) (*RunQueryResponse, error)
 	// Runs one KQL query and streams its result while the upstream sends it:
 	// first a message with the schema, then batches of rows (each bounded by
@@ -102,6 +113,17 @@ type HuntingServiceServer interface {
 	// timespan, or a query the upstream rejects (its error text is passed
 	// through); RESOURCE_EXHAUSTED with RetryInfo when the tenant's hunting
 	// quota is used up; DEADLINE_EXCEEDED when the call's deadline passes.
+	//
+	// The tenant `tenants/-` (AIP-159) runs the query in every tenant the
+	// caller may use (the home tenant and the partner allow-list, intersected
+	// with the caller's policy), each within its own quota. The rows of all
+	// tenants come in one result, tenant by tenant in the served order, each
+	// with the column `GatewayTenant` (first, type `string`: the tenant's
+	// name, `tenants/{tenant id}`); the columns are every tenant's, in order
+	// of first appearance; `stats` is not set. A tenant whose query fails is
+	// listed in `unreachable` rather than failing the call, which fails only
+	// for bad input or when every tenant fails. The size bound applies to the
+	// whole result.
 	RunQuery(context.Context, *RunQueryRequest) (*RunQueryResponse, error)
 	// Runs one KQL query and streams its result while the upstream sends it:
 	// first a message with the schema, then batches of rows (each bounded by

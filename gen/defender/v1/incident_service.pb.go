@@ -467,11 +467,13 @@ func (x *TimeRange) GetEndTime() *timestamppb.Timestamp {
 // The request of ListIncidents.
 type ListIncidentsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The tenant, `tenants/{tenant}`.
+	// The tenant, `tenants/{tenant}`, or `tenants/-` for every tenant the
+	// caller may use.
 	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
 	// The most incidents to return. 0 means the default, 50; the maximum is
 	// 500. The gateway makes as many upstream calls as the page needs (Graph
-	// pages hold at most 50 incidents, XDR pages at most 100).
+	// pages hold at most 50 incidents, XDR pages at most 100). On
+	// `tenants/-` the limit applies to the merged page.
 	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// The `next_page_token` of a previous call with the same parent, filters
 	// and view, by the same caller in the same auth context (and, in the user
@@ -597,10 +599,17 @@ type ListIncidentsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The incidents of this page.
 	Incidents []*Incident `protobuf:"bytes,1,rep,name=incidents,proto3" json:"incidents,omitempty"`
-	// A token for the next page, or empty on the last page.
+	// A token for the next page, or empty on the last page. On `tenants/-`
+	// it carries every tenant's position.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// On `tenants/-`: the tenants (`tenants/{tenant id}`) whose incidents
+	// could not be read (AIP-217), so this page and the rest of the listing
+	// lack them. Empty otherwise.
+	Unreachable []string `protobuf:"bytes,3,rep,name=unreachable,proto3" json:"unreachable,omitempty"`
+	// Why each tenant of `unreachable` could not be read, in the same order.
+	UnreachableDetails []*UnreachableTenant `protobuf:"bytes,4,rep,name=unreachable_details,json=unreachableDetails,proto3" json:"unreachable_details,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *ListIncidentsResponse) Reset() {
@@ -645,6 +654,20 @@ func (x *ListIncidentsResponse) GetNextPageToken() string {
 		return x.NextPageToken
 	}
 	return ""
+}
+
+func (x *ListIncidentsResponse) GetUnreachable() []string {
+	if x != nil {
+		return x.Unreachable
+	}
+	return nil
+}
+
+func (x *ListIncidentsResponse) GetUnreachableDetails() []*UnreachableTenant {
+	if x != nil {
+		return x.UnreachableDetails
+	}
+	return nil
 }
 
 // The request of GetIncident.
@@ -785,7 +808,7 @@ var File_defender_v1_incident_service_proto protoreflect.FileDescriptor
 
 const file_defender_v1_incident_service_proto_rawDesc = "" +
 	"\n" +
-	"\"defender/v1/incident_service.proto\x12\vdefender.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1adefender/v1/incident.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xef\x05\n" +
+	"\"defender/v1/incident_service.proto\x12\vdefender.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1adefender/v1/incident.proto\x1a\x1ddefender/v1/unreachable.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xef\x05\n" +
 	"\x15WatchIncidentsRequest\x12n\n" +
 	"\x06parent\x18\x01 \x01(\tBV\xe0A\x02\xfaA\x1b\x12\x19defender.gateway/Incident\xbaH2r0\x10\x01\x18\xac\x022)^tenants/[A-Za-z0-9][A-Za-z0-9.-]{0,252}$R\x06parent\x12O\n" +
 	"\bstatuses\x18\x02 \x03(\x0e2\x1b.defender.v1.IncidentStatusB\x16\xe0A\x01\xbaH\x10\x92\x01\r\x10\b\"\t\x82\x01\x06\x10\x01 \x00 \x01R\bstatuses\x12K\n" +
@@ -819,9 +842,9 @@ const file_defender_v1_incident_service_proto_rawDesc = "" +
 	"\tTimeRange\x12>\n" +
 	"\n" +
 	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x01R\tstartTime\x12:\n" +
-	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x01R\aendTime\"\xea\x06\n" +
-	"\x14ListIncidentsRequest\x12n\n" +
-	"\x06parent\x18\x01 \x01(\tBV\xe0A\x02\xfaA\x1b\x12\x19defender.gateway/Incident\xbaH2r0\x10\x01\x18\xac\x022)^tenants/[A-Za-z0-9][A-Za-z0-9.-]{0,252}$R\x06parent\x12*\n" +
+	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x01R\aendTime\"\xee\x06\n" +
+	"\x14ListIncidentsRequest\x12r\n" +
+	"\x06parent\x18\x01 \x01(\tBZ\xe0A\x02\xfaA\x1b\x12\x19defender.gateway/Incident\xbaH6r4\x10\x01\x18\xac\x022-^tenants/(-|[A-Za-z0-9][A-Za-z0-9.-]{0,252})$R\x06parent\x12*\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\r\xe0A\x01\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12*\n" +
 	"\n" +
 	"page_token\x18\x03 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80@R\tpageToken\x12O\n" +
@@ -834,10 +857,12 @@ const file_defender_v1_incident_service_proto_rawDesc = "" +
 	"assignedTo\x12G\n" +
 	"\x11create_time_range\x18\a \x01(\v2\x16.defender.v1.TimeRangeB\x03\xe0A\x01R\x0fcreateTimeRange\x12G\n" +
 	"\x11update_time_range\x18\b \x01(\v2\x16.defender.v1.TimeRangeB\x03\xe0A\x01R\x0fupdateTimeRange\x12:\n" +
-	"\x04view\x18\t \x01(\x0e2\x19.defender.v1.IncidentViewB\v\xe0A\x01\xbaH\x05\x82\x01\x02\x10\x01R\x04view\"t\n" +
+	"\x04view\x18\t \x01(\x0e2\x19.defender.v1.IncidentViewB\v\xe0A\x01\xbaH\x05\x82\x01\x02\x10\x01R\x04view\"\xe7\x01\n" +
 	"\x15ListIncidentsResponse\x123\n" +
 	"\tincidents\x18\x01 \x03(\v2\x15.defender.v1.IncidentR\tincidents\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xd3\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12 \n" +
+	"\vunreachable\x18\x03 \x03(\tR\vunreachable\x12O\n" +
+	"\x13unreachable_details\x18\x04 \x03(\v2\x1e.defender.v1.UnreachableTenantR\x12unreachableDetails\"\xd3\x01\n" +
 	"\x12GetIncidentRequest\x12\x80\x01\n" +
 	"\x04name\x18\x01 \x01(\tBl\xe0A\x02\xfaA\x1b\n" +
 	"\x19defender.gateway/Incident\xbaHHrF\x10\x01\x18\xac\x022?^tenants/[A-Za-z0-9][A-Za-z0-9.-]{0,252}/incidents/[0-9]{1,19}$R\x04name\x12:\n" +
@@ -885,7 +910,8 @@ var file_defender_v1_incident_service_proto_goTypes = []any{
 	(IncidentView)(0),              // 12: defender.v1.IncidentView
 	(*Incident)(nil),               // 13: defender.v1.Incident
 	(*timestamppb.Timestamp)(nil),  // 14: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),  // 15: google.protobuf.FieldMask
+	(*UnreachableTenant)(nil),      // 15: defender.v1.UnreachableTenant
+	(*fieldmaskpb.FieldMask)(nil),  // 16: google.protobuf.FieldMask
 }
 var file_defender_v1_incident_service_proto_depIdxs = []int32{
 	10, // 0: defender.v1.WatchIncidentsRequest.statuses:type_name -> defender.v1.IncidentStatus
@@ -907,23 +933,24 @@ var file_defender_v1_incident_service_proto_depIdxs = []int32{
 	5,  // 16: defender.v1.ListIncidentsRequest.update_time_range:type_name -> defender.v1.TimeRange
 	12, // 17: defender.v1.ListIncidentsRequest.view:type_name -> defender.v1.IncidentView
 	13, // 18: defender.v1.ListIncidentsResponse.incidents:type_name -> defender.v1.Incident
-	12, // 19: defender.v1.GetIncidentRequest.view:type_name -> defender.v1.IncidentView
-	13, // 20: defender.v1.UpdateIncidentRequest.incident:type_name -> defender.v1.Incident
-	15, // 21: defender.v1.UpdateIncidentRequest.update_mask:type_name -> google.protobuf.FieldMask
-	14, // 22: defender.v1.UpdateIncidentRequest.expect_update_time:type_name -> google.protobuf.Timestamp
-	6,  // 23: defender.v1.IncidentService.ListIncidents:input_type -> defender.v1.ListIncidentsRequest
-	8,  // 24: defender.v1.IncidentService.GetIncident:input_type -> defender.v1.GetIncidentRequest
-	9,  // 25: defender.v1.IncidentService.UpdateIncident:input_type -> defender.v1.UpdateIncidentRequest
-	1,  // 26: defender.v1.IncidentService.WatchIncidents:input_type -> defender.v1.WatchIncidentsRequest
-	7,  // 27: defender.v1.IncidentService.ListIncidents:output_type -> defender.v1.ListIncidentsResponse
-	13, // 28: defender.v1.IncidentService.GetIncident:output_type -> defender.v1.Incident
-	13, // 29: defender.v1.IncidentService.UpdateIncident:output_type -> defender.v1.Incident
-	2,  // 30: defender.v1.IncidentService.WatchIncidents:output_type -> defender.v1.WatchIncidentsResponse
-	27, // [27:31] is the sub-list for method output_type
-	23, // [23:27] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	15, // 19: defender.v1.ListIncidentsResponse.unreachable_details:type_name -> defender.v1.UnreachableTenant
+	12, // 20: defender.v1.GetIncidentRequest.view:type_name -> defender.v1.IncidentView
+	13, // 21: defender.v1.UpdateIncidentRequest.incident:type_name -> defender.v1.Incident
+	16, // 22: defender.v1.UpdateIncidentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	14, // 23: defender.v1.UpdateIncidentRequest.expect_update_time:type_name -> google.protobuf.Timestamp
+	6,  // 24: defender.v1.IncidentService.ListIncidents:input_type -> defender.v1.ListIncidentsRequest
+	8,  // 25: defender.v1.IncidentService.GetIncident:input_type -> defender.v1.GetIncidentRequest
+	9,  // 26: defender.v1.IncidentService.UpdateIncident:input_type -> defender.v1.UpdateIncidentRequest
+	1,  // 27: defender.v1.IncidentService.WatchIncidents:input_type -> defender.v1.WatchIncidentsRequest
+	7,  // 28: defender.v1.IncidentService.ListIncidents:output_type -> defender.v1.ListIncidentsResponse
+	13, // 29: defender.v1.IncidentService.GetIncident:output_type -> defender.v1.Incident
+	13, // 30: defender.v1.IncidentService.UpdateIncident:output_type -> defender.v1.Incident
+	2,  // 31: defender.v1.IncidentService.WatchIncidents:output_type -> defender.v1.WatchIncidentsResponse
+	28, // [28:32] is the sub-list for method output_type
+	24, // [24:28] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_defender_v1_incident_service_proto_init() }
@@ -932,6 +959,7 @@ func file_defender_v1_incident_service_proto_init() {
 		return
 	}
 	file_defender_v1_incident_proto_init()
+	file_defender_v1_unreachable_proto_init()
 	file_defender_v1_incident_service_proto_msgTypes[1].OneofWrappers = []any{
 		(*WatchIncidentsResponse_Change)(nil),
 		(*WatchIncidentsResponse_Heartbeat)(nil),

@@ -36,6 +36,16 @@ const (
 type IncidentServiceClient interface {
 	// Lists the incidents of a tenant, newest first, filtered and paged.
 	//
+	// The parent `tenants/-` (AIP-159) lists every tenant the caller may use:
+	// the home tenant and the partner allow-list, intersected with the
+	// caller's policy. The tenants' pages are merged by creation time,
+	// newest first, then by tenant id (ascending), then by incident id
+	// (numerically, descending): the order each upstream lists in, so that
+	// the merge is one order across pages. Every incident is named under its
+	// own tenant. A tenant that fails is listed in `unreachable` rather than
+	// failing the call, and stays there for the rest of the listing; the
+	// call fails only for bad input or when every tenant fails.
+	//
 	// Errors: INVALID_ARGUMENT for a bad parent, filter, page size or page
 	// token; PERMISSION_DENIED when the gateway may not use the tenant or the
 	// upstream denies the read; RESOURCE_EXHAUSTED with RetryInfo when the
@@ -141,6 +151,16 @@ type IncidentService_WatchIncidentsClient = grpc.ServerStreamingClient[WatchInci
 // for the gateway's configured home tenant.
 type IncidentServiceServer interface {
 	// Lists the incidents of a tenant, newest first, filtered and paged.
+	//
+	// The parent `tenants/-` (AIP-159) lists every tenant the caller may use:
+	// the home tenant and the partner allow-list, intersected with the
+	// caller's policy. The tenants' pages are merged by creation time,
+	// newest first, then by tenant id (ascending), then by incident id
+	// (numerically, descending): the order each upstream lists in, so that
+	// the merge is one order across pages. Every incident is named under its
+	// own tenant. A tenant that fails is listed in `unreachable` rather than
+	// failing the call, and stays there for the rest of the listing; the
+	// call fails only for bad input or when every tenant fails.
 	//
 	// Errors: INVALID_ARGUMENT for a bad parent, filter, page size or page
 	// token; PERMISSION_DENIED when the gateway may not use the tenant or the

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // WireString decodes a JSON string or number (XDR ids are numbers, Graph
@@ -17,9 +19,17 @@ func (s *WireString) UnmarshalJSON(b []byte) error {
 		*s = ""
 		return nil
 	}
+	if str, ok := plainString(b); ok {
+		*s = WireString(str)
+		return nil
+	}
 	var str string
 	if err := json.Unmarshal(b, &str); err == nil {
 		*s = WireString(str)
+		return nil
+	}
+	if isNumber(b) {
+		*s = WireString(b)
 		return nil
 	}
 	var n json.Number
@@ -37,8 +47,8 @@ func (s *WireString) UnmarshalJSON(b []byte) error {
 type WireTime struct{ time.Time }
 
 func (t *WireTime) UnmarshalJSON(b []byte) error {
-	var s string
-	if json.Unmarshal(b, &s) != nil {
+	s, ok := plainString(b)
+	if !ok && json.Unmarshal(b, &s) != nil {
 		t.Time = time.Time{}
 		return nil
 	}
@@ -73,10 +83,77 @@ type WireInt32 int32
 
 func (n *WireInt32) UnmarshalJSON(b []byte) error {
 	var f float64
-	if json.Unmarshal(b, &f) != nil {
+	if isNumber(b) {
+		var err error
+		if f, err = strconv.ParseFloat(string(b), 64); err != nil {
+			f = 0 // out of float64's range: encoding/json refuses it too
+		}
+	} else if json.Unmarshal(b, &f) != nil {
 		*n = 0
 		return nil
 	}
 	*n = WireInt32(math.Max(math.MinInt32, math.Min(math.MaxInt32, f)))
 	return nil
+}
+
+// plainString returns the text of b when b is a JSON string that needs no
+// decoding: quoted, with no escape, no control character and valid UTF-8.
+// Anything else goes through encoding/json (escapes, and the replacement
+// of invalid UTF-8 that it does).
+func plainString(b []byte) (string, bool) {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return "", false
+	}
+	inner := b[1 : len(b)-1]
+	for _, c := range inner {
+		if c < 0x20 || c == '\\' || c == '"' {
+			return "", false
+		}
+	}
+	if !utf8.Valid(inner) {
+		return "", false
+	}
+	return string(inner), true
+}
+
+// isNumber reports whether b is a JSON number literal (RFC 8259 §6).
+func isNumber(b []byte) bool {
+	i := 0
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	default:
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		start := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if i == start {
+			return false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		start := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if i == start {
+			return false
+		}
+	}
+	return i == len(b)
 }
