@@ -33,6 +33,9 @@ type client interface {
 	WhoAmI(context.Context, *defenderv1.WhoAmIRequest) (*defenderv1.WhoAmIResponse, error)
 	StartDeviceLogin(context.Context, *defenderv1.StartDeviceLoginRequest) (*defenderv1.DeviceLogin, error)
 	GetDeviceLogin(context.Context, *defenderv1.GetDeviceLoginRequest) (*defenderv1.DeviceLogin, error)
+	ListAlerts(context.Context, *defenderv1.ListAlertsRequest) (*defenderv1.ListAlertsResponse, error)
+	GetAlert(context.Context, *defenderv1.GetAlertRequest) (*defenderv1.Alert, error)
+	UpdateAlert(context.Context, *defenderv1.UpdateAlertRequest) (*defenderv1.Alert, error)
 }
 
 // withHeaders adds caller credentials or context selection to a call:
@@ -46,6 +49,7 @@ type grpcClient struct {
 	defenderv1.IncidentServiceClient
 	defenderv1.HuntingServiceClient
 	defenderv1.AuthServiceClient
+	conn *grpc.ClientConn
 }
 
 func newGRPCClient(conn *grpc.ClientConn) *grpcClient {
@@ -53,6 +57,7 @@ func newGRPCClient(conn *grpc.ClientConn) *grpcClient {
 		defenderv1.NewIncidentServiceClient(conn),
 		defenderv1.NewHuntingServiceClient(conn),
 		defenderv1.NewAuthServiceClient(conn),
+		conn,
 	}
 }
 

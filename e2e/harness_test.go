@@ -120,6 +120,9 @@ const roomyQuota = `backends:
     incident-get: [{count: 100000, per: 1m}]
     incident-write: [{count: 100000, per: 1m}]
     hunting: [{count: 100000, per: 1m}]
+    alert-read: [{count: 100000, per: 1m}]
+    alert-get: [{count: 100000, per: 1m}]
+    alert-write: [{count: 100000, per: 1m}]
     whole-api: [{count: 100000, per: 1m}]
   xdr: *roomy
 `

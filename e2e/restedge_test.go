@@ -138,7 +138,7 @@ func TestRESTErrorModel(t *testing.T) {
 		{"invalid UTF-8 in the body", "POST", "/v1/tenants/default:runHuntingQuery", socJSON, "{\"query\":\"\xff\"}", 400, codes.InvalidArgument, "MALFORMED_BODY", "body"},
 		{"encoded slashes", "GET", "/v1/tenants/default%2Fincidents%2F1000", soc, "", 400, codes.InvalidArgument, "INVALID_PATH", ""},
 		{"wrong method", "DELETE", "/v1/tenants/default/incidents/1000", soc, "", 405, codes.Unimplemented, "METHOD_NOT_ALLOWED", ""},
-		{"unknown route", "GET", "/v1/tenants/default/alerts", soc, "", 404, codes.NotFound, "ROUTE_NOT_FOUND", ""},
+		{"unknown route", "GET", "/v1/tenants/default/machines", soc, "", 404, codes.NotFound, "ROUTE_NOT_FOUND", ""},
 		{"unauthenticated: 401 before the query is parsed", "GET", "/v1/tenants/default/incidents?statuses=active&assignedTo=%ff", nil, "", 401, codes.Unauthenticated, "CALLER_CREDENTIALS_MISSING", ""},
 		{"unauthenticated: 401 before the body is parsed", "POST", "/v1/tenants/default:runHuntingQuery", map[string]string{"X-Api-Key": "soc-key-guess"}, `{"query": `, 401, codes.Unauthenticated, "API_KEY_INVALID", ""},
 	}

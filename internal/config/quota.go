@@ -99,7 +99,8 @@ func (c *Config) validateQuota() []error {
 }
 
 // quotaFile is DEFENDER_QUOTA_FILE: per backend, windows by family
-// (incident-read, incident-get, incident-write, hunting, whole-api); per
+// (incident-read, incident-get, incident-write, hunting, alert-read,
+// alert-get, alert-write, whole-api); per
 // tenant, the same per backend.
 type quotaFile struct {
 	Backends map[string]map[string][]quotaWindow            `yaml:"backends"`
@@ -144,7 +145,7 @@ func parseQuotaFile(data []byte, base quota.Budgets) (quota.Budgets, error) {
 				}
 				b.Families[fam] = ws
 			default:
-				errs = append(errs, fmt.Sprintf("%s: %q is not a family; use incident-read, incident-get, incident-write, hunting or whole-api", where, name))
+				errs = append(errs, fmt.Sprintf("%s: %q is not a family; use incident-read, incident-get, incident-write, hunting, alert-read, alert-get, alert-write or whole-api", where, name))
 			}
 		}
 		return b

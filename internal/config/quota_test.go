@@ -85,6 +85,24 @@ func TestQuotaFile(t *testing.T) {
 				t.Errorf("graph whole API: %v", got)
 			}
 		}},
+		{name: "the alert families, defaults and overrides", file: `
+backends:
+  graph:
+    alert-get: [{count: 80, per: 1m}]
+`, check: func(t *testing.T, b quota.Budgets) {
+			g := b.For(tenant, "graph")
+			if got := g.Families[quota.FamilyAlertGet]; len(got) != 1 || got[0].Count != 80 {
+				t.Errorf("graph alert-get: %v", got)
+			}
+			for _, f := range []quota.Family{quota.FamilyAlertRead, quota.FamilyAlertWrite} {
+				if got := g.Families[f]; len(got) != 2 || got[0] != (quota.Window{Count: 50, Per: time.Minute}) || got[1] != (quota.Window{Count: 1500, Per: time.Hour}) {
+					t.Errorf("graph %s default: %v, want 50/min and 1,500/h", f, got)
+				}
+			}
+			if _, ok := b.For(tenant, "xdr").Families[quota.FamilyAlertRead]; ok {
+				t.Error("xdr has alert windows, but no alerts endpoint")
+			}
+		}},
 		{name: "backend default and tenant override", file: `
 backends:
   xdr:

@@ -40,6 +40,8 @@ type Backend interface {
 	// took anything is retried like RunHuntingQuery's; after, it is
 	// returned. q.MaxResultBytes does not apply.
 	StreamHuntingQuery(ctx context.Context, q HuntingQuery, sink HuntingSink) error
+	// AlertBackend serves the alerts.
+	AlertBackend
 }
 
 // IncidentFilter narrows a listing. Zero fields do not filter.

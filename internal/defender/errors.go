@@ -52,6 +52,8 @@ const (
 	ReasonInvalidArgument    = "INVALID_ARGUMENT"
 	ReasonUpstreamBadRequest = "UPSTREAM_BAD_REQUEST"
 	ReasonNotFound           = "INCIDENT_NOT_FOUND"
+	// ReasonAlertNotFound: an upstream 404 on an alert's read or write.
+	ReasonAlertNotFound = "ALERT_NOT_FOUND"
 	// ReasonUpstreamNotFound: a 404 on a listing or a hunting query, which
 	// names no incident: the API endpoint or the tenant's Defender data was
 	// not found (a wrong API URL, or a tenant without Defender).

@@ -33,6 +33,9 @@ const (
 	FamilyIncidentGet   Family = "incident-get"
 	FamilyIncidentWrite Family = "incident-write"
 	FamilyHunting       Family = "hunting"
+	FamilyAlertRead     Family = "alert-read"
+	FamilyAlertGet      Family = "alert-get"
+	FamilyAlertWrite    Family = "alert-write"
 	// FamilyWholeAPI is no request's family: it names the windows every
 	// family of a backend shares, in quota state.
 	FamilyWholeAPI Family = "whole-api"

@@ -119,9 +119,11 @@ type Comment struct {
 	CreateTime time.Time
 }
 
-// Alert is an alert of an incident.
+// Alert is an alert, of an incident or on its own (Graph alerts_v2).
 type Alert struct {
-	ID                string
+	ID string
+	// IncidentID is the id of the alert's incident, "" when not sent.
+	IncidentID        string
 	Title             string
 	Description       string
 	Category          string
@@ -132,7 +134,9 @@ type Alert struct {
 	Severity          Severity
 	SeverityRaw       string
 	Classification    Classification
+	ClassificationRaw string
 	Determination     Determination
+	DeterminationRaw  string
 	AssignedTo        string
 	ThreatFamilyName  string
 	MitreTechniques   []string
@@ -144,6 +148,13 @@ type Alert struct {
 	LastActivityTime  time.Time
 	Evidence          []Evidence
 	Devices           []Device
+	// The alerts_v2 fields (Graph only).
+	IncidentWebURL     string
+	DetectorID         string
+	ProviderAlertID    string
+	RecommendedActions string
+	Comments           []Comment
+	SystemTags         []string
 }
 
 // Evidence is a Graph evidence object or an XDR entity.

@@ -43,6 +43,8 @@ func copyIncident(in *defender.Incident) *defender.Incident {
 
 func copyAlert(a defender.Alert) defender.Alert {
 	a.MitreTechniques = slices.Clone(a.MitreTechniques)
+	a.Comments = slices.Clone(a.Comments)
+	a.SystemTags = slices.Clone(a.SystemTags)
 	a.Devices = slices.Clone(a.Devices)
 	if a.Evidence != nil {
 		ev := make([]defender.Evidence, len(a.Evidence))

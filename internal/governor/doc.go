@@ -4,11 +4,13 @@
 //   - each upstream request of a call passes the quota scheduler, through a
 //     defender.Gate put in the call's context (gate.go);
 //   - identical concurrent reads (ListIncidents, GetIncident,
-//     RunHuntingQuery) share one upstream call (flight.go), charged once
-//     to the quota with the first caller's identity;
-//   - successful reads may be served from a bounded in-memory cache with a
-//     TTL per family, which a successful UpdateIncident through the gateway
-//     invalidates (cache.go).
+//     RunHuntingQuery, ListAlerts, GetAlert) share one upstream call
+//     (flight.go), charged once to the quota with the first caller's
+//     identity;
+//   - successful incident and hunting reads may be served from a bounded
+//     in-memory cache with a TTL per family, which an UpdateIncident or an
+//     UpdateAlert through the gateway invalidates (cache.go); alert reads
+//     are never cached (alerts.go).
 //
 // Reads are shared only between calls with the same key (key.go): tenant,
 // backend kind, auth context and upstream identity (the signed-in or

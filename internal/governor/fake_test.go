@@ -62,7 +62,7 @@ func (f *fakeBackend) enter(ctx context.Context, family defender.Family) error {
 		<-ctx.Done()
 		return contextError(ctx)
 	}
-	if block != nil && family != defender.FamilyIncidentWrite {
+	if block != nil && family != defender.FamilyIncidentWrite && family != defender.FamilyAlertWrite {
 		select {
 		case <-block:
 		case <-ctx.Done():
@@ -132,6 +132,31 @@ func (f *fakeBackend) StreamHuntingQuery(ctx context.Context, q defender.Hunting
 		return err
 	}
 	return sink.Row(map[string]any{"A": "x"})
+}
+
+func testAlert(id string) *defender.Alert {
+	return &defender.Alert{ID: id, IncidentID: "1", MitreTechniques: []string{"T1"}, Comments: []defender.Comment{{Text: "c"}}}
+}
+
+func (f *fakeBackend) ListAlerts(ctx context.Context, q defender.AlertListQuery) (*defender.AlertPage, error) {
+	if err := f.enter(ctx, defender.FamilyAlertRead); err != nil {
+		return nil, err
+	}
+	return &defender.AlertPage{Alerts: []defender.Alert{*testAlert("a1"), *testAlert("a2")}, NextCursor: q.Cursor + "next"}, nil
+}
+
+func (f *fakeBackend) GetAlert(ctx context.Context, id string) (*defender.Alert, error) {
+	if err := f.enter(ctx, defender.FamilyAlertGet); err != nil {
+		return nil, err
+	}
+	return testAlert(id), nil
+}
+
+func (f *fakeBackend) UpdateAlert(ctx context.Context, id string, _ defender.AlertUpdate) (*defender.Alert, error) {
+	if err := f.enter(ctx, defender.FamilyAlertWrite); err != nil {
+		return nil, err
+	}
+	return testAlert(id), nil
 }
 
 // fakeResolver serves every tenant with one backend, in the context that

@@ -2,6 +2,7 @@ package governor
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -58,7 +59,7 @@ var readCases = []readCase{
 
 func TestConcurrentIdenticalReads(t *testing.T) {
 	const n = 8
-	for _, rc := range readCases {
+	for _, rc := range append(slices.Clone(readCases), alertReadCases...) {
 		for _, tc := range []struct {
 			coalesce  bool
 			wantCalls int

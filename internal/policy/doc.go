@@ -6,8 +6,8 @@
 //	callers:
 //	  - identity: api-key:soc-bot        # or app:<client id>, user:<tenant id>/<object id>, ...
 //	    tenants: [default, fabrikam.onmicrosoft.com]   # or ["*"]
-//	    operations: [incidents.read, incidents.write, hunting.run, auth.admin]
-//	    require_user_context: false      # true: incidents.* and hunting.run need a
+//	    operations: [incidents.read, incidents.write, alerts.read, alerts.write, hunting.run, auth.admin, quota.read]
+//	    require_user_context: false      # true: incidents.*, alerts.* and hunting.run need a
 //	                                     # user token or a signed-in account
 //	    accounts: [alice@contoso.onmicrosoft.com]      # signed-in accounts; "*" any
 //

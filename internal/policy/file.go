@@ -144,12 +144,12 @@ func compile(e entry, canonical CanonicalTenant) (*grant, error) {
 		add(`tenants: "*" must stand alone`)
 	}
 	if len(e.Operations) == 0 {
-		add("operations: is empty; list at least one of incidents.read, incidents.write, hunting.run, auth.admin")
+		add("operations: is empty; list at least one of incidents.read, incidents.write, alerts.read, alerts.write, hunting.run, auth.admin, quota.read")
 	}
 	for _, o := range e.Operations {
 		op := Operation(strings.TrimSpace(o))
 		if !operations[op] {
-			add("operations: %q is not an operation; use incidents.read, incidents.write, hunting.run or auth.admin", o)
+			add("operations: %q is not an operation; use incidents.read, incidents.write, alerts.read, alerts.write, hunting.run, auth.admin or quota.read", o)
 			continue
 		}
 		g.operations[op] = true

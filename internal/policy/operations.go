@@ -16,18 +16,21 @@ const (
 	OpHuntingRun     Operation = "hunting.run"
 	OpAuthAdmin      Operation = "auth.admin"
 	OpQuotaRead      Operation = "quota.read"
+	OpAlertsRead     Operation = "alerts.read"
+	OpAlertsWrite    Operation = "alerts.write"
 )
 
 // operations is every operation a policy file may name.
 var operations = map[Operation]bool{
 	OpIncidentsRead: true, OpIncidentsWrite: true, OpHuntingRun: true, OpAuthAdmin: true,
-	OpQuotaRead: true,
+	OpQuotaRead: true, OpAlertsRead: true, OpAlertsWrite: true,
 }
 
 // callsDefender marks the operations that make a Defender call, to which
 // require_user_context applies.
 var callsDefender = map[Operation]bool{
 	OpIncidentsRead: true, OpIncidentsWrite: true, OpHuntingRun: true,
+	OpAlertsRead: true, OpAlertsWrite: true,
 }
 
 // Rule is what a method requires.
@@ -63,6 +66,9 @@ var methodRules = map[string]Rule{
 	defenderv1.AuthService_ListContexts_FullMethodName:       {OpAuthAdmin, false, false},
 	defenderv1.AuthService_WhoAmI_FullMethodName:             {"", true, false},
 	defenderv1.QuotaService_GetQuota_FullMethodName:          {OpQuotaRead, true, false},
+	defenderv1.AlertService_ListAlerts_FullMethodName:        {OpAlertsRead, true, false},
+	defenderv1.AlertService_GetAlert_FullMethodName:          {OpAlertsRead, true, false},
+	defenderv1.AlertService_UpdateAlert_FullMethodName:       {OpAlertsWrite, true, false},
 }
 
 // MethodRule returns the rule of a full method name such as

@@ -300,7 +300,7 @@ func TestAllowedOperations(t *testing.T) {
 		}
 	}
 	all := policy.AllowAll().AllowedOperations(caller.Identity{Name: "anonymous"}, "anything")
-	if want := []string{"auth.admin", "hunting.run", "incidents.read", "incidents.write", "quota.read"}; !slices.Equal(all, want) {
+	if want := []string{"alerts.read", "alerts.write", "auth.admin", "hunting.run", "incidents.read", "incidents.write", "quota.read"}; !slices.Equal(all, want) {
 		t.Errorf("AllowAll operations = %v, want %v", all, want)
 	}
 }
@@ -380,6 +380,10 @@ func TestResource(t *testing.T) {
 		{"quota name", &defenderv1.GetQuotaRequest{Name: "tenants/e/quota"}, "tenants/e/quota", "e", true},
 		{"incident.name", &defenderv1.UpdateIncidentRequest{Incident: &defenderv1.Incident{Name: "tenants/d/incidents/4"}}, "tenants/d/incidents/4", "d", true},
 		{"no incident", &defenderv1.UpdateIncidentRequest{}, "", "", false},
+		{"alert parent (the incident filter is not the resource)", &defenderv1.ListAlertsRequest{Parent: "tenants/f", Incident: "tenants/g/incidents/1"}, "tenants/f", "f", true},
+		{"alert name", &defenderv1.GetAlertRequest{Name: "tenants/h/alerts/da1"}, "tenants/h/alerts/da1", "h", true},
+		{"alert.name", &defenderv1.UpdateAlertRequest{Alert: &defenderv1.Alert{Name: "tenants/i/alerts/da2"}}, "tenants/i/alerts/da2", "i", true},
+		{"no alert", &defenderv1.UpdateAlertRequest{}, "", "", false},
 		{"malformed", &defenderv1.GetIncidentRequest{Name: "incidents/3"}, "incidents/3", "", false},
 		{"empty tenant", &defenderv1.GetIncidentRequest{Name: "tenants//incidents/3"}, "tenants//incidents/3", "", false},
 		{"no resource field", &defenderv1.ListContextsRequest{}, "", "", false},

@@ -8,12 +8,16 @@ import (
 )
 
 // resourceFields are the request fields that name the resource, in the
-// order they are looked for; "incident" is UpdateIncident's incident, whose
-// name is the resource.
+// order they are looked for.
 var resourceFields = []protoreflect.Name{"parent", "name", "tenant"}
 
+// wrapperFields are the message fields of an update request whose name is
+// the resource: UpdateIncident's incident, UpdateAlert's alert.
+var wrapperFields = []protoreflect.Name{"incident", "alert"}
+
 // Resource returns the resource a request names — `parent`, `name`,
-// `tenant`, or `incident.name` (UpdateIncident) — and the tenant in it
+// `tenant`, or `incident.name` (UpdateIncident) or `alert.name`
+// (UpdateAlert) — and the tenant in it
 // (`tenants/{tenant}/...`). ok is false when the request names no resource
 // or the resource does not start with tenants/{tenant}.
 func Resource(req any) (resource, tenant string, ok bool) {
@@ -22,11 +26,14 @@ func Resource(req any) (resource, tenant string, ok bool) {
 		return "", "", false
 	}
 	m := msg.ProtoReflect()
-	if f := m.Descriptor().Fields().ByName("incident"); f != nil && f.Message() != nil {
-		if !m.Has(f) {
-			return "", "", false
+	for _, wrapper := range wrapperFields {
+		if f := m.Descriptor().Fields().ByName(wrapper); f != nil && f.Message() != nil {
+			if !m.Has(f) {
+				return "", "", false
+			}
+			m = m.Get(f).Message()
+			break
 		}
-		m = m.Get(f).Message()
 	}
 	for _, name := range resourceFields {
 		f := m.Descriptor().Fields().ByName(name)

@@ -42,8 +42,9 @@ const (
 // DefaultBudgets are the documented limits (docs/operations.md "Quota
 // budgets"). The XDR ones are Microsoft's published per-tenant limits;
 // the Graph incident families are not published and take XDR's (the
-// conservative choice); every hunting family also counts against the
-// whole API.
+// conservative choice), and so do the Graph alert families (alerts_v2
+// limits are not published either, §7.6); every hunting family also counts
+// against the whole API.
 func DefaultBudgets() Budgets {
 	perMinHour := func(n int) []Window { return []Window{{n, time.Minute}, {1500, time.Hour}} }
 	return Budgets{Backends: map[string]Budget{
@@ -53,6 +54,7 @@ func DefaultBudgets() Budgets {
 				FamilyIncidentGet:   perMinHour(100),
 				FamilyIncidentWrite: perMinHour(50),
 				FamilyHunting:       perMinHour(45),
+				// No alert families: XDR has no alerts endpoint.
 			},
 			WholeAPI: perMinHour(50),
 		},
@@ -62,6 +64,11 @@ func DefaultBudgets() Budgets {
 				FamilyIncidentGet:   perMinHour(50),
 				FamilyIncidentWrite: perMinHour(50),
 				FamilyHunting:       {{45, time.Minute}},
+				// alerts_v2 limits are not published (§7.6): the
+				// incidents' conservative 50/min and 1,500/h.
+				FamilyAlertRead:  perMinHour(50),
+				FamilyAlertGet:   perMinHour(50),
+				FamilyAlertWrite: perMinHour(50),
 			},
 			WholeAPI: []Window{{150, time.Minute}},
 		},
@@ -102,7 +109,7 @@ func (b Budgets) Validate() error {
 	check := func(where string, bu Budget) {
 		for f, ws := range bu.Families {
 			if !knownFamily(f) {
-				errs = append(errs, fmt.Sprintf("%s: %q is not a family; use incident-read, incident-get, incident-write or hunting", where, f))
+				errs = append(errs, fmt.Sprintf("%s: %q is not a family; use incident-read, incident-get, incident-write, hunting, alert-read, alert-get or alert-write", where, f))
 			}
 			checkWindows(&errs, where+".families."+string(f), ws)
 		}

@@ -23,17 +23,28 @@ const (
 	FamilyIncidentWrite = defender.FamilyIncidentWrite
 	// FamilyHunting is advanced hunting (bulk).
 	FamilyHunting = defender.FamilyHunting
+	// FamilyAlertRead is ListAlerts (bulk).
+	FamilyAlertRead = defender.FamilyAlertRead
+	// FamilyAlertGet is GetAlert and the gateway's own reads of one alert
+	// (interactive).
+	FamilyAlertGet = defender.FamilyAlertGet
+	// FamilyAlertWrite is UpdateAlert: the PATCH and the comment POST
+	// (interactive).
+	FamilyAlertWrite = defender.FamilyAlertWrite
 	// FamilyWholeAPI names the windows every family of a backend shares
 	// (BudgetState only; no call has it).
 	FamilyWholeAPI = defender.FamilyWholeAPI
 )
 
 // Families lists every family, in a stable order.
-var Families = []Family{FamilyIncidentRead, FamilyIncidentGet, FamilyIncidentWrite, FamilyHunting}
+var Families = []Family{FamilyIncidentRead, FamilyIncidentGet, FamilyIncidentWrite, FamilyHunting,
+	FamilyAlertRead, FamilyAlertGet, FamilyAlertWrite}
 
 // Interactive reports whether calls of f have the reserved share: a single
 // get or an update, which a person or a playbook waits on.
-func Interactive(f Family) bool { return f == FamilyIncidentGet || f == FamilyIncidentWrite }
+func Interactive(f Family) bool {
+	return f == FamilyIncidentGet || f == FamilyIncidentWrite || f == FamilyAlertGet || f == FamilyAlertWrite
+}
 
 // Call is one upstream request asking for capacity.
 type Call struct {

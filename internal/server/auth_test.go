@@ -606,7 +606,7 @@ func TestNewRefusesUnsafeOptions(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			opts := server.Options{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
-				Services: server.Services{Incidents: &fakeIncidents{}, Hunting: &fakeHunting{}, Auth: &fakeAuth{}, Quota: &fakeQuota{}}}
+				Services: server.Services{Incidents: &fakeIncidents{}, Hunting: &fakeHunting{}, Auth: &fakeAuth{}, Quota: &fakeQuota{}, Alerts: &fakeAlerts{}}}
 			tt.tweak(&opts)
 			srv, err := server.New(opts)
 			if err == nil {

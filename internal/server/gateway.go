@@ -62,6 +62,7 @@ func newHTTPHandler(inproc inprocListener, hs *health.Server, reg *prometheus.Re
 		defenderv1.RegisterHuntingServiceHandler,
 		defenderv1.RegisterAuthServiceHandler,
 		defenderv1.RegisterQuotaServiceHandler,
+		defenderv1.RegisterAlertServiceHandler,
 	} {
 		if err := register(ctx, gw, conn); err != nil {
 			conn.Close()

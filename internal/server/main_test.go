@@ -74,6 +74,10 @@ type fakeQuota struct {
 	defenderv1.UnimplementedQuotaServiceServer
 }
 
+type fakeAlerts struct {
+	defenderv1.UnimplementedAlertServiceServer
+}
+
 func (fakeQuota) GetQuota(_ context.Context, r *defenderv1.GetQuotaRequest) (*defenderv1.Quota, error) {
 	return &defenderv1.Quota{Name: r.GetName(), Backend: defenderv1.Backend_BACKEND_XDR}, nil
 }
@@ -120,7 +124,7 @@ func startServer(t *testing.T, inc *fakeIncidents, tweak func(*server.Options)) 
 	opts := server.Options{
 		GRPCAddr: "127.0.0.1:0",
 		HTTPAddr: "127.0.0.1:0",
-		Services: server.Services{Incidents: inc, Hunting: &fakeHunting{}, Auth: &fakeAuth{}, Quota: &fakeQuota{}},
+		Services: server.Services{Incidents: inc, Hunting: &fakeHunting{}, Auth: &fakeAuth{}, Quota: &fakeQuota{}, Alerts: &fakeAlerts{}},
 		Logger:   slog.New(server.LogHandler(slog.NewJSONHandler(logs, nil))),
 		// Long enough for every drain a test expects to complete.
 		ShutdownTimeout: 5 * time.Second,

@@ -33,6 +33,7 @@ type Services struct {
 	Hunting   defenderv1.HuntingServiceServer
 	Auth      defenderv1.AuthServiceServer
 	Quota     defenderv1.QuotaServiceServer
+	Alerts    defenderv1.AlertServiceServer
 }
 
 // Options configure a Server.
@@ -121,7 +122,8 @@ func New(opts Options) (*Server, error) {
 		opts.Metrics = prometheus.NewRegistry()
 		opts.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
-	if opts.Services.Incidents == nil || opts.Services.Hunting == nil || opts.Services.Auth == nil || opts.Services.Quota == nil {
+	if opts.Services.Incidents == nil || opts.Services.Hunting == nil || opts.Services.Auth == nil || opts.Services.Quota == nil ||
+		opts.Services.Alerts == nil {
 		return nil, errors.New("server: every service must be set")
 	}
 
@@ -161,6 +163,7 @@ func New(opts Options) (*Server, error) {
 		defenderv1.RegisterHuntingServiceServer(srv, opts.Services.Hunting)
 		defenderv1.RegisterAuthServiceServer(srv, opts.Services.Auth)
 		defenderv1.RegisterQuotaServiceServer(srv, opts.Services.Quota)
+		defenderv1.RegisterAlertServiceServer(srv, opts.Services.Alerts)
 	}
 	hs := health.NewServer()
 	if opts.AdminAddr == "" {

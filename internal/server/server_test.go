@@ -25,6 +25,7 @@ var defenderServices = []string{
 	"defender.v1.HuntingService",
 	"defender.v1.AuthService",
 	"defender.v1.QuotaService",
+	"defender.v1.AlertService",
 }
 
 // TestReflection: server reflection lists the API, health and reflection
@@ -331,7 +332,7 @@ func TestNewListenErrors(t *testing.T) {
 			_, err := server.New(server.Options{
 				GRPCAddr: grpcAddr,
 				HTTPAddr: tt.httpAddr,
-				Services: server.Services{Incidents: &fakeIncidents{}, Hunting: &fakeHunting{}, Auth: &fakeAuth{}, Quota: &fakeQuota{}},
+				Services: server.Services{Incidents: &fakeIncidents{}, Hunting: &fakeHunting{}, Auth: &fakeAuth{}, Quota: &fakeQuota{}, Alerts: &fakeAlerts{}},
 			})
 			if err == nil {
 				t.Fatal("New succeeded on an occupied port")
@@ -356,7 +357,7 @@ func TestNewListenErrors(t *testing.T) {
 	t.Run("missing service", func(t *testing.T) {
 		_, err := server.New(server.Options{
 			GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
-			Services: server.Services{Incidents: &fakeIncidents{}, Auth: &fakeAuth{}, Quota: &fakeQuota{}},
+			Services: server.Services{Incidents: &fakeIncidents{}, Auth: &fakeAuth{}, Quota: &fakeQuota{}, Alerts: &fakeAlerts{}},
 		})
 		if err == nil {
 			t.Error("New succeeded without a hunting service")

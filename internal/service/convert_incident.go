@@ -49,13 +49,14 @@ func incidentToProto(tenant string, in *defender.Incident) *defenderv1.Incident 
 		})
 	}
 	for i := range in.Alerts {
-		out.Alerts = append(out.Alerts, alertToProto(&in.Alerts[i]))
+		out.Alerts = append(out.Alerts, alertToProto(tenant, &in.Alerts[i]))
 	}
 	return out
 }
 
-func alertToProto(a *defender.Alert) *defenderv1.Alert {
+func alertToProto(tenant string, a *defender.Alert) *defenderv1.Alert {
 	out := &defenderv1.Alert{
+		Name:              alertName(tenant, a.ID),
 		Id:                a.ID,
 		Title:             a.Title,
 		Description:       a.Description,
@@ -67,7 +68,9 @@ func alertToProto(a *defender.Alert) *defenderv1.Alert {
 		Severity:          toProtoEnum(severities, a.Severity, defenderv1.Severity_SEVERITY_UNKNOWN),
 		SeverityRaw:       a.SeverityRaw,
 		Classification:    toProtoEnum(classifications, a.Classification, defenderv1.Classification_CLASSIFICATION_UNKNOWN),
+		ClassificationRaw: a.ClassificationRaw,
 		Determination:     toProtoEnum(determinations, a.Determination, defenderv1.Determination_DETERMINATION_UNKNOWN),
+		DeterminationRaw:  a.DeterminationRaw,
 		AssignedTo:        a.AssignedTo,
 		ThreatFamilyName:  a.ThreatFamilyName,
 		MitreTechniques:   a.MitreTechniques,
@@ -77,6 +80,18 @@ func alertToProto(a *defender.Alert) *defenderv1.Alert {
 		ResolveTime:       timestampOrNil(a.ResolveTime),
 		FirstActivityTime: timestampOrNil(a.FirstActivityTime),
 		LastActivityTime:  timestampOrNil(a.LastActivityTime),
+
+		IncidentWebUrl:     a.IncidentWebURL,
+		DetectorId:         a.DetectorID,
+		ProviderAlertId:    a.ProviderAlertID,
+		RecommendedActions: a.RecommendedActions,
+		SystemTags:         a.SystemTags,
+	}
+	if a.IncidentID != "" {
+		out.Incident = incidentName(tenant, a.IncidentID)
+	}
+	for _, c := range a.Comments {
+		out.Comments = append(out.Comments, &defenderv1.Comment{Text: c.Text, Author: c.Author, CreateTime: timestampOrNil(c.CreateTime)})
 	}
 	for i := range a.Evidence {
 		out.Evidence = append(out.Evidence, evidenceToProto(&a.Evidence[i]))

@@ -16,6 +16,9 @@ var quotaFamilies = map[quota.Family]defenderv1.QuotaFamily{
 	quota.FamilyIncidentWrite: defenderv1.QuotaFamily_QUOTA_FAMILY_INCIDENT_WRITE,
 	quota.FamilyHunting:       defenderv1.QuotaFamily_QUOTA_FAMILY_HUNTING,
 	quota.FamilyWholeAPI:      defenderv1.QuotaFamily_QUOTA_FAMILY_WHOLE_API,
+	quota.FamilyAlertRead:     defenderv1.QuotaFamily_QUOTA_FAMILY_ALERT_READ,
+	quota.FamilyAlertGet:      defenderv1.QuotaFamily_QUOTA_FAMILY_ALERT_GET,
+	quota.FamilyAlertWrite:    defenderv1.QuotaFamily_QUOTA_FAMILY_ALERT_WRITE,
 }
 
 // budgetsToProto converts budget states in their order. shared is true when

@@ -1,5 +1,5 @@
 // Package service implements the gateway's gRPC services: IncidentService,
-// HuntingService, AuthService and QuotaService of defender.v1.
+// AlertService, HuntingService, AuthService and QuotaService of defender.v1.
 //
 // Handlers only translate. They parse resource names, check the semantics the
 // proto's validation rules cannot express, turn proto messages into the

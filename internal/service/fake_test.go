@@ -50,6 +50,9 @@ type fakeBackend struct {
 	gets      []bool // withAlerts of each GetIncident
 	updates   []defender.IncidentUpdate
 	hunts     []defender.HuntingQuery
+
+	alertLists   []defender.AlertListQuery
+	alertUpdates []defender.AlertUpdate
 }
 
 var baseTime = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)

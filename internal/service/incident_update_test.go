@@ -269,7 +269,7 @@ func TestUpdateIncidentReturnsTheUpdatedIncident(t *testing.T) {
 		CreateTime:  timestamppb.New(baseTime),
 		UpdateTime:  timestamppb.New(baseTime.Add(time.Second)),
 		Etag:        incidentEtag("1000", baseTime.Add(time.Second)),
-		Alerts:      []*defenderv1.Alert{{Id: "da0", Title: "alert"}},
+		Alerts:      []*defenderv1.Alert{{Name: "tenants/" + canonicalTenant + "/alerts/da0", Id: "da0", Title: "alert"}},
 	}
 	if diff := cmp.Diff(want, got, protocmp.Transform()); diff != "" {
 		t.Errorf("incident (-want +got):\n%s", diff)

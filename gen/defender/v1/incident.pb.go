@@ -812,7 +812,8 @@ func (x *Comment) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
-// An alert inside an incident.
+// An alert: inside an incident, or on its own (AlertService, Graph
+// alerts_v2, reference §7.4). Fields a backend does not send are empty.
 type Alert struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The alert id.
@@ -828,7 +829,8 @@ type Alert struct {
 	ServiceSource string `protobuf:"bytes,5,opt,name=service_source,json=serviceSource,proto3" json:"service_source,omitempty"`
 	// The detection technology, as the backend names it.
 	DetectionSource string `protobuf:"bytes,6,opt,name=detection_source,json=detectionSource,proto3" json:"detection_source,omitempty"`
-	// The alert status.
+	// The alert status. UpdateAlert sets it (`ALERT_STATUS_NEW`,
+	// `ALERT_STATUS_IN_PROGRESS` or `ALERT_STATUS_RESOLVED`).
 	Status AlertStatus `protobuf:"varint,7,opt,name=status,proto3,enum=defender.v1.AlertStatus" json:"status,omitempty"`
 	// The alert status exactly as the backend sent it.
 	StatusRaw string `protobuf:"bytes,8,opt,name=status_raw,json=statusRaw,proto3" json:"status_raw,omitempty"`
@@ -836,11 +838,13 @@ type Alert struct {
 	Severity Severity `protobuf:"varint,9,opt,name=severity,proto3,enum=defender.v1.Severity" json:"severity,omitempty"`
 	// The alert severity exactly as the backend sent it.
 	SeverityRaw string `protobuf:"bytes,10,opt,name=severity_raw,json=severityRaw,proto3" json:"severity_raw,omitempty"`
-	// The alert classification.
+	// The alert classification; UpdateAlert sets it.
 	Classification Classification `protobuf:"varint,11,opt,name=classification,proto3,enum=defender.v1.Classification" json:"classification,omitempty"`
-	// The alert determination.
+	// The alert determination; UpdateAlert sets it, with the rules of
+	// UpdateIncident.
 	Determination Determination `protobuf:"varint,12,opt,name=determination,proto3,enum=defender.v1.Determination" json:"determination,omitempty"`
-	// The owner of the alert.
+	// The owner of the alert; UpdateAlert sets it (empty unassigns). At most
+	// 256 characters, one line without control characters.
 	AssignedTo string `protobuf:"bytes,13,opt,name=assigned_to,json=assignedTo,proto3" json:"assigned_to,omitempty"`
 	// The threat family, when known.
 	ThreatFamilyName string `protobuf:"bytes,14,opt,name=threat_family_name,json=threatFamilyName,proto3" json:"threat_family_name,omitempty"`
@@ -861,7 +865,29 @@ type Alert struct {
 	// The evidence (Graph) or entities (XDR) of the alert.
 	Evidence []*Evidence `protobuf:"bytes,22,rep,name=evidence,proto3" json:"evidence,omitempty"`
 	// The devices involved in the alert.
-	Devices       []*Device `protobuf:"bytes,23,rep,name=devices,proto3" json:"devices,omitempty"`
+	Devices []*Device `protobuf:"bytes,23,rep,name=devices,proto3" json:"devices,omitempty"`
+	// The resource name, `tenants/{tenant}/alerts/{alert}`. Set on the
+	// AlertService's alerts and on the alerts inside incidents.
+	Name string `protobuf:"bytes,24,opt,name=name,proto3" json:"name,omitempty"`
+	// The incident the alert belongs to, `tenants/{tenant}/incidents/{incident}`;
+	// empty when the backend did not say.
+	Incident string `protobuf:"bytes,25,opt,name=incident,proto3" json:"incident,omitempty"`
+	// A link to the alert's incident in the portal (Graph `incidentWebUrl`).
+	IncidentWebUrl string `protobuf:"bytes,26,opt,name=incident_web_url,json=incidentWebUrl,proto3" json:"incident_web_url,omitempty"`
+	// The classification exactly as the backend sent it.
+	ClassificationRaw string `protobuf:"bytes,27,opt,name=classification_raw,json=classificationRaw,proto3" json:"classification_raw,omitempty"`
+	// The determination exactly as the backend sent it.
+	DeterminationRaw string `protobuf:"bytes,28,opt,name=determination_raw,json=determinationRaw,proto3" json:"determination_raw,omitempty"`
+	// The id of the detector that raised the alert (Graph `detectorId`).
+	DetectorId string `protobuf:"bytes,29,opt,name=detector_id,json=detectorId,proto3" json:"detector_id,omitempty"`
+	// The alert's id in the product that raised it (Graph `providerAlertId`).
+	ProviderAlertId string `protobuf:"bytes,30,opt,name=provider_alert_id,json=providerAlertId,proto3" json:"provider_alert_id,omitempty"`
+	// What to do about the alert, as text (Graph `recommendedActions`).
+	RecommendedActions string `protobuf:"bytes,31,opt,name=recommended_actions,json=recommendedActions,proto3" json:"recommended_actions,omitempty"`
+	// The alert's own comments (Graph alerts_v2), oldest first.
+	Comments []*Comment `protobuf:"bytes,32,rep,name=comments,proto3" json:"comments,omitempty"`
+	// Tags the system set on the alert.
+	SystemTags    []string `protobuf:"bytes,33,rep,name=system_tags,json=systemTags,proto3" json:"system_tags,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1053,6 +1079,76 @@ func (x *Alert) GetEvidence() []*Evidence {
 func (x *Alert) GetDevices() []*Device {
 	if x != nil {
 		return x.Devices
+	}
+	return nil
+}
+
+func (x *Alert) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Alert) GetIncident() string {
+	if x != nil {
+		return x.Incident
+	}
+	return ""
+}
+
+func (x *Alert) GetIncidentWebUrl() string {
+	if x != nil {
+		return x.IncidentWebUrl
+	}
+	return ""
+}
+
+func (x *Alert) GetClassificationRaw() string {
+	if x != nil {
+		return x.ClassificationRaw
+	}
+	return ""
+}
+
+func (x *Alert) GetDeterminationRaw() string {
+	if x != nil {
+		return x.DeterminationRaw
+	}
+	return ""
+}
+
+func (x *Alert) GetDetectorId() string {
+	if x != nil {
+		return x.DetectorId
+	}
+	return ""
+}
+
+func (x *Alert) GetProviderAlertId() string {
+	if x != nil {
+		return x.ProviderAlertId
+	}
+	return ""
+}
+
+func (x *Alert) GetRecommendedActions() string {
+	if x != nil {
+		return x.RecommendedActions
+	}
+	return ""
+}
+
+func (x *Alert) GetComments() []*Comment {
+	if x != nil {
+		return x.Comments
+	}
+	return nil
+}
+
+func (x *Alert) GetSystemTags() []string {
+	if x != nil {
+		return x.SystemTags
 	}
 	return nil
 }
@@ -1463,7 +1559,7 @@ const file_defender_v1_incident_proto_rawDesc = "" +
 	"\x04text\x18\x01 \x01(\tB\x03\xe0A\x03R\x04text\x12\x1b\n" +
 	"\x06author\x18\x02 \x01(\tB\x03\xe0A\x03R\x06author\x12@\n" +
 	"\vcreate_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
-	"createTime\"\xa2\t\n" +
+	"createTime\"\xc0\x0f\n" +
 	"\x05Alert\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12\x19\n" +
 	"\x05title\x18\x02 \x01(\tB\x03\xe0A\x03R\x05title\x12%\n" +
@@ -1471,15 +1567,16 @@ const file_defender_v1_incident_proto_rawDesc = "" +
 	"\bcategory\x18\x04 \x01(\tB\x03\xe0A\x03R\bcategory\x12*\n" +
 	"\x0eservice_source\x18\x05 \x01(\tB\x03\xe0A\x03R\rserviceSource\x12.\n" +
 	"\x10detection_source\x18\x06 \x01(\tB\x03\xe0A\x03R\x0fdetectionSource\x125\n" +
-	"\x06status\x18\a \x01(\x0e2\x18.defender.v1.AlertStatusB\x03\xe0A\x03R\x06status\x12\"\n" +
+	"\x06status\x18\a \x01(\x0e2\x18.defender.v1.AlertStatusB\x03\xe0A\x01R\x06status\x12\"\n" +
 	"\n" +
 	"status_raw\x18\b \x01(\tB\x03\xe0A\x03R\tstatusRaw\x126\n" +
 	"\bseverity\x18\t \x01(\x0e2\x15.defender.v1.SeverityB\x03\xe0A\x03R\bseverity\x12&\n" +
 	"\fseverity_raw\x18\n" +
 	" \x01(\tB\x03\xe0A\x03R\vseverityRaw\x12H\n" +
-	"\x0eclassification\x18\v \x01(\x0e2\x1b.defender.v1.ClassificationB\x03\xe0A\x03R\x0eclassification\x12E\n" +
-	"\rdetermination\x18\f \x01(\x0e2\x1a.defender.v1.DeterminationB\x03\xe0A\x03R\rdetermination\x12$\n" +
-	"\vassigned_to\x18\r \x01(\tB\x03\xe0A\x03R\n" +
+	"\x0eclassification\x18\v \x01(\x0e2\x1b.defender.v1.ClassificationB\x03\xe0A\x01R\x0eclassification\x12E\n" +
+	"\rdetermination\x18\f \x01(\x0e2\x1a.defender.v1.DeterminationB\x03\xe0A\x01R\rdetermination\x12\x9d\x02\n" +
+	"\vassigned_to\x18\r \x01(\tB\xfb\x01\xe0A\x01\xbaH\xf4\x01\xba\x01\xeb\x01\n" +
+	"\x12string.single_line\x12xmust not contain control characters (NUL included), line or paragraph separators, or bidirectional formatting characters\x1a[this.matches(r'^[^\\x00-\\x1f\\x7f-\\x9f\\x{2028}\\x{2029}\\x{202a}-\\x{202e}\\x{2066}-\\x{2069}]*$')r\x03\x18\x80\x02R\n" +
 	"assignedTo\x121\n" +
 	"\x12threat_family_name\x18\x0e \x01(\tB\x03\xe0A\x03R\x10threatFamilyName\x12.\n" +
 	"\x10mitre_techniques\x18\x0f \x03(\tB\x03\xe0A\x03R\x0fmitreTechniques\x12\x1c\n" +
@@ -1492,7 +1589,21 @@ const file_defender_v1_incident_proto_rawDesc = "" +
 	"\x13first_activity_time\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x11firstActivityTime\x12M\n" +
 	"\x12last_activity_time\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x10lastActivityTime\x126\n" +
 	"\bevidence\x18\x16 \x03(\v2\x15.defender.v1.EvidenceB\x03\xe0A\x03R\bevidence\x122\n" +
-	"\adevices\x18\x17 \x03(\v2\x13.defender.v1.DeviceB\x03\xe0A\x03R\adevices\"\xb0\x06\n" +
+	"\adevices\x18\x17 \x03(\v2\x13.defender.v1.DeviceB\x03\xe0A\x03R\adevices\x12\x17\n" +
+	"\x04name\x18\x18 \x01(\tB\x03\xe0A\bR\x04name\x12=\n" +
+	"\bincident\x18\x19 \x01(\tB!\xe0A\x03\xfaA\x1b\n" +
+	"\x19defender.gateway/IncidentR\bincident\x12-\n" +
+	"\x10incident_web_url\x18\x1a \x01(\tB\x03\xe0A\x03R\x0eincidentWebUrl\x122\n" +
+	"\x12classification_raw\x18\x1b \x01(\tB\x03\xe0A\x03R\x11classificationRaw\x120\n" +
+	"\x11determination_raw\x18\x1c \x01(\tB\x03\xe0A\x03R\x10determinationRaw\x12$\n" +
+	"\vdetector_id\x18\x1d \x01(\tB\x03\xe0A\x03R\n" +
+	"detectorId\x12/\n" +
+	"\x11provider_alert_id\x18\x1e \x01(\tB\x03\xe0A\x03R\x0fproviderAlertId\x124\n" +
+	"\x13recommended_actions\x18\x1f \x01(\tB\x03\xe0A\x03R\x12recommendedActions\x125\n" +
+	"\bcomments\x18  \x03(\v2\x14.defender.v1.CommentB\x03\xe0A\x03R\bcomments\x12$\n" +
+	"\vsystem_tags\x18! \x03(\tB\x03\xe0A\x03R\n" +
+	"systemTags:K\xeaAH\n" +
+	"\x16defender.gateway/Alert\x12\x1ftenants/{tenant}/alerts/{alert}*\x06alerts2\x05alert\"\xb0\x06\n" +
 	"\bEvidence\x12\x17\n" +
 	"\x04type\x18\x01 \x01(\tB\x03\xe0A\x03R\x04type\x12\x1e\n" +
 	"\btype_raw\x18\x02 \x01(\tB\x03\xe0A\x03R\atypeRaw\x12\x1d\n" +
@@ -1634,13 +1745,14 @@ var file_defender_v1_incident_proto_depIdxs = []int32{
 	11, // 17: defender.v1.Alert.last_activity_time:type_name -> google.protobuf.Timestamp
 	9,  // 18: defender.v1.Alert.evidence:type_name -> defender.v1.Evidence
 	10, // 19: defender.v1.Alert.devices:type_name -> defender.v1.Device
-	12, // 20: defender.v1.Evidence.details:type_name -> google.protobuf.Struct
-	11, // 21: defender.v1.Device.first_seen_time:type_name -> google.protobuf.Timestamp
-	22, // [22:22] is the sub-list for method output_type
-	22, // [22:22] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	7,  // 20: defender.v1.Alert.comments:type_name -> defender.v1.Comment
+	12, // 21: defender.v1.Evidence.details:type_name -> google.protobuf.Struct
+	11, // 22: defender.v1.Device.first_seen_time:type_name -> google.protobuf.Timestamp
+	23, // [23:23] is the sub-list for method output_type
+	23, // [23:23] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_defender_v1_incident_proto_init() }

@@ -41,6 +41,12 @@ const (
 	QuotaFamily_QUOTA_FAMILY_HUNTING QuotaFamily = 4
 	// The windows every family of the backend shares.
 	QuotaFamily_QUOTA_FAMILY_WHOLE_API QuotaFamily = 5
+	// Listing alerts (bulk).
+	QuotaFamily_QUOTA_FAMILY_ALERT_READ QuotaFamily = 6
+	// Getting one alert, and the gateway's own reads of one (interactive).
+	QuotaFamily_QUOTA_FAMILY_ALERT_GET QuotaFamily = 7
+	// Updating an alert: the update and the comment (interactive).
+	QuotaFamily_QUOTA_FAMILY_ALERT_WRITE QuotaFamily = 8
 )
 
 // Enum value maps for QuotaFamily.
@@ -52,6 +58,9 @@ var (
 		3: "QUOTA_FAMILY_INCIDENT_WRITE",
 		4: "QUOTA_FAMILY_HUNTING",
 		5: "QUOTA_FAMILY_WHOLE_API",
+		6: "QUOTA_FAMILY_ALERT_READ",
+		7: "QUOTA_FAMILY_ALERT_GET",
+		8: "QUOTA_FAMILY_ALERT_WRITE",
 	}
 	QuotaFamily_value = map[string]int32{
 		"QUOTA_FAMILY_UNSPECIFIED":    0,
@@ -60,6 +69,9 @@ var (
 		"QUOTA_FAMILY_INCIDENT_WRITE": 3,
 		"QUOTA_FAMILY_HUNTING":        4,
 		"QUOTA_FAMILY_WHOLE_API":      5,
+		"QUOTA_FAMILY_ALERT_READ":     6,
+		"QUOTA_FAMILY_ALERT_GET":      7,
+		"QUOTA_FAMILY_ALERT_WRITE":    8,
 	}
 )
 
@@ -346,14 +358,17 @@ const file_defender_v1_quota_service_proto_rawDesc = "" +
 	"resetAfter\x12>\n" +
 	"\n" +
 	"held_until\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\theldUntil\x12\x1b\n" +
-	"\x06queued\x18\a \x01(\x05B\x03\xe0A\x03R\x06queued*\xc1\x01\n" +
+	"\x06queued\x18\a \x01(\x05B\x03\xe0A\x03R\x06queued*\x98\x02\n" +
 	"\vQuotaFamily\x12\x1c\n" +
 	"\x18QUOTA_FAMILY_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aQUOTA_FAMILY_INCIDENT_READ\x10\x01\x12\x1d\n" +
 	"\x19QUOTA_FAMILY_INCIDENT_GET\x10\x02\x12\x1f\n" +
 	"\x1bQUOTA_FAMILY_INCIDENT_WRITE\x10\x03\x12\x18\n" +
 	"\x14QUOTA_FAMILY_HUNTING\x10\x04\x12\x1a\n" +
-	"\x16QUOTA_FAMILY_WHOLE_API\x10\x052w\n" +
+	"\x16QUOTA_FAMILY_WHOLE_API\x10\x05\x12\x1b\n" +
+	"\x17QUOTA_FAMILY_ALERT_READ\x10\x06\x12\x1a\n" +
+	"\x16QUOTA_FAMILY_ALERT_GET\x10\a\x12\x1c\n" +
+	"\x18QUOTA_FAMILY_ALERT_WRITE\x10\b2w\n" +
 	"\fQuotaService\x12g\n" +
 	"\bGetQuota\x12\x1c.defender.v1.GetQuotaRequest\x1a\x12.defender.v1.Quota\")\xdaA\x04name\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/{name=tenants/*/quota}B@Z>github.com/defender-gateway/gateway/gen/defender/v1;defenderv1b\x06proto3"
 

@@ -56,6 +56,13 @@ type graphAlert struct {
 	FirstActivityDateTime upstream.WireTime   `json:"firstActivityDateTime"`
 	LastActivityDateTime  upstream.WireTime   `json:"lastActivityDateTime"`
 	Evidence              []map[string]any    `json:"evidence"`
+	IncidentID            upstream.WireString `json:"incidentId"`
+	IncidentWebURL        string              `json:"incidentWebUrl"`
+	DetectorID            string              `json:"detectorId"`
+	ProviderAlertID       string              `json:"providerAlertId"`
+	RecommendedActions    string              `json:"recommendedActions"`
+	Comments              []graphComment      `json:"comments"`
+	SystemTags            []string            `json:"systemTags"`
 }
 
 func (w *graphIncident) toDomain() defender.Incident {
@@ -104,7 +111,9 @@ func (w *graphAlert) toDomain() defender.Alert {
 		Severity:          upstream.ParseSeverity(w.Severity),
 		SeverityRaw:       w.Severity,
 		Classification:    upstream.ParseClassification(w.Classification),
+		ClassificationRaw: w.Classification,
 		Determination:     upstream.ParseDetermination(w.Determination),
+		DeterminationRaw:  w.Determination,
 		AssignedTo:        w.AssignedTo,
 		ThreatFamilyName:  w.ThreatFamilyName,
 		MitreTechniques:   w.MitreTechniques,
@@ -114,6 +123,16 @@ func (w *graphAlert) toDomain() defender.Alert {
 		ResolveTime:       w.ResolvedDateTime.Time,
 		FirstActivityTime: w.FirstActivityDateTime.Time,
 		LastActivityTime:  w.LastActivityDateTime.Time,
+
+		IncidentID:         string(w.IncidentID),
+		IncidentWebURL:     w.IncidentWebURL,
+		DetectorID:         w.DetectorID,
+		ProviderAlertID:    w.ProviderAlertID,
+		RecommendedActions: w.RecommendedActions,
+		SystemTags:         w.SystemTags,
+	}
+	for _, c := range w.Comments {
+		a.Comments = append(a.Comments, defender.Comment{Text: c.Comment, Author: c.CreatedByDisplayName, CreateTime: c.CreatedDateTime.Time})
 	}
 	for _, m := range w.Evidence {
 		if m == nil {

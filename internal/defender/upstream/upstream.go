@@ -87,8 +87,9 @@ type Call struct {
 	Permission  string // needed on this backend, named on a 403
 	// AllowEmpty accepts an empty success body, leaving out untouched.
 	AllowEmpty bool
-	// fam is the request's family for the gate; from kind when empty.
-	fam defender.Family
+	// Family is the request's family for the gate; from Kind when empty
+	// (the incident and hunting families).
+	Family defender.Family
 	// Idem is which failures may be sent again (idemSafe by default).
 	Idem Idempotency
 	// Verify, for an IdemOnce request, reads whether an attempt whose
@@ -102,8 +103,8 @@ type Call struct {
 
 // family is c's API family.
 func (c Call) family() defender.Family {
-	if c.fam != "" {
-		return c.fam
+	if c.Family != "" {
+		return c.Family
 	}
 	switch c.Kind {
 	case OpList:
@@ -116,12 +117,12 @@ func (c Call) family() defender.Family {
 	return defender.FamilyIncidentGet
 }
 
-// route is c's path with every incident id replaced by {id}: what logs
+// route is c's path with every incident and alert id replaced by {id}: what logs
 // may show.
 func (c Call) route() string {
 	parts := strings.Split(c.URL.Path, "/")
 	for i, p := range parts {
-		if p != "" && strings.Trim(p, "0123456789") == "" {
+		if p != "" && (strings.Trim(p, "0123456789") == "" || i > 0 && parts[i-1] == "alerts_v2") {
 			parts[i] = "{id}"
 		}
 	}

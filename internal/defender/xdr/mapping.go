@@ -34,6 +34,7 @@ type xdrComment struct {
 
 type xdrAlert struct {
 	AlertID          upstream.WireString `json:"alertId"`
+	IncidentID       upstream.WireString `json:"incidentId"`
 	ServiceSource    string              `json:"serviceSource"`
 	CreationTime     upstream.WireTime   `json:"creationTime"`
 	LastUpdatedTime  upstream.WireTime   `json:"lastUpdatedTime"`
@@ -103,6 +104,7 @@ func (w *xdrIncident) toDomain() defender.Incident {
 func (w *xdrAlert) toDomain() defender.Alert {
 	a := defender.Alert{
 		ID:                string(w.AlertID),
+		IncidentID:        string(w.IncidentID),
 		Title:             w.Title,
 		Description:       w.Description,
 		Category:          w.Category,
@@ -113,7 +115,9 @@ func (w *xdrAlert) toDomain() defender.Alert {
 		Severity:          upstream.ParseSeverity(w.Severity),
 		SeverityRaw:       w.Severity,
 		Classification:    upstream.ParseClassification(w.Classification),
+		ClassificationRaw: w.Classification,
 		Determination:     upstream.ParseDetermination(w.Determination),
+		DeterminationRaw:  w.Determination,
 		AssignedTo:        w.AssignedTo,
 		ThreatFamilyName:  w.ThreatFamilyName,
 		MitreTechniques:   w.MitreTechniques,
