@@ -2,6 +2,8 @@ package service
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"sync"
@@ -12,6 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	defenderv1 "github.com/defender-gateway/gateway/gen/defender/v1"
+	"github.com/defender-gateway/gateway/internal/authctx"
 	"github.com/defender-gateway/gateway/internal/caller"
 	"github.com/defender-gateway/gateway/internal/defender"
 	"github.com/defender-gateway/gateway/internal/watch"
@@ -196,5 +199,135 @@ func TestWatchAcrossFails(t *testing.T) {
 			_, err := watchFan(t, ctx, svc, "", 1)
 			wantCode(t, err, tt.want, "")
 		})
+	}
+}
+
+// TestWatchAcrossTenantFailsLater: a tenant whose poller fails for good
+// during the watch is reported in the heartbeat sent then, and the stream
+// goes on with the others; its position stays in the cursor.
+func TestWatchAcrossTenantFailsLater(t *testing.T) {
+	consent := defender.Errorf(defender.KindFailedPrecondition, defender.ReasonConsentRequired, "consent revoked")
+	revoked := &fakeBackend{kind: defender.BackendGraph, err: consent}
+	r := fanoutResolver{backends: map[string]defender.Backend{tenantA: watchedBackend([2]int{1, 100}), tenantB: revoked}}
+	svc, _ := newWatchFanService(t, r, "default", tenantB)
+	ctx := context.Background()
+	msgs, err := watchFan(t, ctx, svc, "", 2)
+	wantCode(t, err, codes.Canceled, "")
+	if u := msgs[0].GetHeartbeat().GetUnreachable(); len(u) != 0 {
+		t.Errorf("first heartbeat: unreachable %v, want none yet", u)
+	}
+	hb := msgs[1].GetHeartbeat()
+	if want := []string{"tenants/" + tenantB}; !slices.Equal(hb.GetUnreachable(), want) {
+		t.Fatalf("second message %v, want a heartbeat with %v unreachable", msgs[1], want)
+	}
+	if d := hb.GetUnreachableDetails()[0]; d.GetCode() != code.Code_FAILED_PRECONDITION || d.GetMessage() != "consent revoked" {
+		t.Errorf("details %v", d)
+	}
+	states, err := svc.tokens.openWatchFanCursor(msgs[1].GetCursor(), fanoutFingerprintOf(ctx, defender.IncidentFilter{}, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(states) != 2 || states[1].Tenant != tenantB || time.Unix(0, states[1].Watermark).Before(baseTime) {
+		t.Errorf("cursor positions %+v, want both tenants at the watch's start", states)
+	}
+	// Resumed, the failed tenant is tried again, from its position: it
+	// fails at once (its catch-up round), and is reported from the start.
+	msgs, err = watchFan(t, ctx, svc, msgs[1].GetCursor(), 1)
+	wantCode(t, err, codes.Canceled, "")
+	if u := msgs[0].GetHeartbeat().GetUnreachable(); !slices.Equal(u, []string{"tenants/" + tenantB}) {
+		t.Errorf("resumed: unreachable %v, want tenant B", u)
+	}
+}
+
+// TestWatchAcrossExpiredPosition: a tenant whose position in the cursor is
+// older than the gateway keeps is unreachable with WATCH_CURSOR_EXPIRED,
+// keeps that position, and the others resume.
+func TestWatchAcrossExpiredPosition(t *testing.T) {
+	r := fanoutResolver{backends: map[string]defender.Backend{tenantA: watchedBackend([2]int{1, 3}), tenantB: watchedBackend([2]int{2, 3})}}
+	svc, _ := newWatchFanService(t, r, "default", tenantB)
+	ctx := context.Background()
+	fp := fanoutFingerprintOf(ctx, defender.IncidentFilter{}, false)
+	bind := func(tenant string) string {
+		target, err := r.Resolve(ctx, tenant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tenantBind(target)
+	}
+	old := baseTime.Add(-25 * time.Hour).UnixNano()
+	codec := cursorCodec{tokens: svc.tokens, digest: fp.watchFanDigest()}
+	cursor, err := codec.encode([]watchFanTenant{
+		{Tenant: tenantA, Bind: bind(tenantA), Watermark: baseTime.Add(-10 * time.Minute).UnixNano()},
+		{Tenant: tenantB, Bind: bind(tenantB), Watermark: old},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := watchFan(t, ctx, svc, cursor, 2)
+	wantCode(t, err, codes.Canceled, "")
+	hb := msgs[0].GetHeartbeat()
+	if !slices.Equal(hb.GetUnreachable(), []string{"tenants/" + tenantB}) || hb.GetUnreachableDetails()[0].GetReason() != ReasonWatchCursorExpired {
+		t.Fatalf("heartbeat %v, want tenant B unreachable with %s", hb, ReasonWatchCursorExpired)
+	}
+	if got := changeNames(msgs); !slices.Equal(got, []string{name(tenantA, 1)}) {
+		t.Errorf("changes %v, want tenant A's", got)
+	}
+	states, err := svc.tokens.openWatchFanCursor(msgs[1].GetCursor(), fp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(states) != 2 || states[1].Watermark != old {
+		t.Errorf("positions %+v, want tenant B's kept", states)
+	}
+	// A tenant served now by another auth context makes the cursor invalid.
+	moved, err := codec.encode([]watchFanTenant{{Tenant: tenantA, Bind: "elsewhere", Watermark: baseTime.UnixNano()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = watchFan(t, ctx, svc, moved, 1)
+	wantFieldError(t, err, "cursor")
+}
+
+// TestWatchFanCursorSize: the positions of a hundred tenants fit one
+// cursor, and a cursor opens to what was encoded.
+func TestWatchFanCursorSize(t *testing.T) {
+	svc := NewIncidentService(fanoutResolver{}, testCodec(t, 1), nil)
+	svc.tokens.now = func() time.Time { return baseTime }
+	fp := fanoutFingerprintOf(context.Background(), defender.IncidentFilter{}, false)
+	codec := cursorCodec{tokens: svc.tokens, digest: fp.watchFanDigest()}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var states []watchFanTenant
+	for i := range 100 {
+		states = append(states, watchFanTenant{
+			// Random GUIDs and binds, as incompressible as real ones.
+			Tenant:    fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", rng.Uint32(), rng.Uint32()&0xffff, rng.Uint32()&0xfff, rng.Uint32()&0xfff, rng.Uint64()&0xffffffffffff),
+			Bind:      tenantBind(authctx.Target{Backend: &fakeBackend{kind: defender.BackendGraph}, Context: authctx.Info{Name: fmt.Sprint(rng.Uint64())}}),
+			Watermark: baseTime.Add(-time.Duration(i)*time.Second - time.Duration(rng.IntN(1e9))).UnixNano(),
+		})
+	}
+	cursor, err := codec.encode(states)
+	if err != nil {
+		t.Fatalf("100 tenants: %v", err)
+	}
+	if len(cursor) > maxWatchCursorLen {
+		t.Fatalf("cursor of %d bytes", len(cursor))
+	}
+	t.Logf("a cursor of 100 tenants: %d bytes", len(cursor))
+	got, err := svc.tokens.openWatchFanCursor(cursor, fp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Positions are kept to the millisecond, never later.
+	for i := range states {
+		d := time.Duration(states[i].Watermark - got[i].Watermark)
+		if got[i].Tenant != states[i].Tenant || got[i].Bind != states[i].Bind || d < 0 || d >= time.Millisecond {
+			t.Fatalf("opened %+v, want %+v", got[i], states[i])
+		}
+	}
+	// Another caller's fingerprint does not open it.
+	other := fp
+	other.Caller = "api-key:other"
+	if _, err := svc.tokens.openWatchFanCursor(cursor, other); err == nil {
+		t.Error("another caller opened the cursor")
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"time"
 
 	"github.com/defender-gateway/gateway/internal/defender"
@@ -35,8 +36,10 @@ type watchFanTenant struct {
 	Tenant string `json:"n"`
 	// Bind is tenantBind of the target that served it.
 	Bind string `json:"b"`
-	// Watermark is the tenant's position, in Unix nanoseconds, relative
-	// to the cursor's Base (the compressed text then stays short).
+	// Watermark is the tenant's position, in Unix nanoseconds; in the
+	// cursor's text, in whole milliseconds after the payload's Base (the
+	// text then stays short; rounding down only moves a position back,
+	// which repeats rather than loses).
 	Watermark int64 `json:"w"`
 }
 
@@ -60,8 +63,9 @@ func (f fanoutFingerprint) watchFanDigest() string {
 	return base64.RawURLEncoding.EncodeToString(h.Sum(nil))
 }
 
-// watchFanPayload is the uncompressed text of a cursor: a base and the
-// tenants' positions relative to it.
+// watchFanPayload is the uncompressed text of a cursor: a base (the
+// earliest position, in Unix nanoseconds) and the tenants' positions after
+// it, in milliseconds.
 type watchFanPayload struct {
 	Base    int64            `json:"a"`
 	Tenants []watchFanTenant `json:"t"`
@@ -86,7 +90,7 @@ func (c *cursorCodec) encode(tenants []watchFanTenant) (string, error) {
 	rel := make([]watchFanTenant, len(tenants))
 	for i, t := range tenants {
 		rel[i] = t
-		rel[i].Watermark = t.Watermark - p.Base
+		rel[i].Watermark = (t.Watermark - p.Base) / int64(time.Millisecond)
 	}
 	p.Tenants = rel
 	raw, err := json.Marshal(p)
@@ -137,8 +141,11 @@ func (p pageTokens) openWatchFanCursor(token string, fp fanoutFingerprint) ([]wa
 	now := p.now()
 	for i := range pl.Tenants {
 		t := &pl.Tenants[i]
-		t.Watermark += pl.Base
-		if t.Tenant == "" || t.Watermark <= 0 || time.Unix(0, t.Watermark).Sub(now) > pageTokenSkew {
+		if t.Watermark < 0 || t.Watermark > (math.MaxInt64-pl.Base)/int64(time.Millisecond) {
+			return nil, invalid
+		}
+		t.Watermark = pl.Base + t.Watermark*int64(time.Millisecond)
+		if t.Tenant == "" || time.Unix(0, t.Watermark).Sub(now) > pageTokenSkew {
 			return nil, invalid
 		}
 	}
