@@ -184,10 +184,15 @@ func TestWatchAcrossFails(t *testing.T) {
 		r      fanoutResolver
 		caller *caller.Request
 		want   codes.Code
+		n      int // messages after which the test ends the watch
 	}{
-		{"no tenant resolves", fanoutResolver{errs: map[string]error{tenantA: consent, tenantB: consent}}, nil, codes.FailedPrecondition},
-		{"no tenant allowed", fanoutResolver{backends: map[string]defender.Backend{tenantA: watchedBackend(), tenantB: watchedBackend()}}, deny, codes.PermissionDenied},
-		{"one tenant down", fanoutResolver{backends: map[string]defender.Backend{tenantA: watchedBackend(), tenantB: down}}, nil, codes.Canceled},
+		{"no tenant resolves", fanoutResolver{errs: map[string]error{tenantA: consent, tenantB: consent}}, nil, codes.FailedPrecondition, 1},
+		{"no tenant allowed", fanoutResolver{backends: map[string]defender.Backend{tenantA: watchedBackend(), tenantB: watchedBackend()}}, deny, codes.PermissionDenied, 1},
+		{"one tenant down", fanoutResolver{backends: map[string]defender.Backend{tenantA: watchedBackend(), tenantB: down}}, nil, codes.Canceled, 1},
+		// A's poller fails for good after the first heartbeat; B never
+		// resolved: the stream ends with A's failure.
+		{"the last tenant fails later", fanoutResolver{backends: map[string]defender.Backend{tenantA: &fakeBackend{kind: defender.BackendGraph, err: consent}},
+			errs: map[string]error{tenantB: consent}}, nil, codes.FailedPrecondition, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -196,7 +201,7 @@ func TestWatchAcrossFails(t *testing.T) {
 			if tt.caller != nil {
 				ctx = caller.NewContext(ctx, tt.caller)
 			}
-			_, err := watchFan(t, ctx, svc, "", 1)
+			_, err := watchFan(t, ctx, svc, "", tt.n)
 			wantCode(t, err, tt.want, "")
 		})
 	}
