@@ -159,3 +159,35 @@ func TestWatchAcrossTenantsPolicy(t *testing.T) {
 		t.Errorf("the watch's audit record touched %v, want exactly %v", touched, want)
 	}
 }
+
+// TestWatchAcrossTenantsSharesPollers: watches of tenants/- ride the
+// tenants' own pollers: with a watch of the home tenant alone and three of
+// tenants/- open, the home tenant and fabrikam each have one poller, and a
+// change in the home tenant reaches every watch.
+func TestWatchAcrossTenantsSharesPollers(t *testing.T) {
+	emu, g := startWatchGateway(t, "graph", partnerWatchFlags()...)
+	home, fabrikam := identity.HomeTenantID, identity.SecondTenantID
+	single := watchGRPC(t, g.grpcAddr, &defenderv1.WatchIncidentsRequest{Parent: "tenants/default"})
+	single.heartbeat(t)
+	watchers := []*watchStream{single}
+	for range 3 {
+		w := watchGRPC(t, g.grpcAddr, &defenderv1.WatchIncidentsRequest{Parent: everyTenant})
+		w.heartbeat(t)
+		watchers = append(watchers, w)
+	}
+	metrics := scrape(t, "http://"+g.httpAddr+"/metrics")
+	for _, want := range []string{
+		`defender_gateway_watchers{tenant="` + home + `"} 4`,
+		`defender_gateway_watch_pollers{tenant="` + home + `"} 1`,
+		`defender_gateway_watchers{tenant="` + fabrikam + `"} 3`,
+		`defender_gateway_watch_pollers{tenant="` + fabrikam + `"} 1`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	name := createIn(t, emu, home, "for every watch")
+	for _, w := range watchers {
+		changesNamed(t, w, "the home tenant's change, on every watch", name)
+	}
+}
