@@ -44,7 +44,7 @@ type watchFanTenant struct {
 }
 
 // watchFanCursorKind is the Kind of the cursors across tenants.
-const watchFanCursorKind = "watch-" + "fanout"
+const watchFanCursorKind = "watch-fanout"
 
 // maxWatchCursorLen is the longest cursor WatchIncidentsRequest accepts.
 const maxWatchCursorLen = 8192
