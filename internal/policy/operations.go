@@ -57,7 +57,7 @@ var methodRules = map[string]Rule{
 	defenderv1.IncidentService_ListIncidents_FullMethodName:  {OpIncidentsRead, true, true},
 	defenderv1.IncidentService_GetIncident_FullMethodName:    {OpIncidentsRead, true, false},
 	defenderv1.IncidentService_UpdateIncident_FullMethodName: {OpIncidentsWrite, true, false},
-	defenderv1.IncidentService_WatchIncidents_FullMethodName: {OpIncidentsRead, true, false},
+	defenderv1.IncidentService_WatchIncidents_FullMethodName: {OpIncidentsRead, true, true},
 	defenderv1.HuntingService_RunQuery_FullMethodName:        {OpHuntingRun, true, true},
 	defenderv1.HuntingService_StreamQuery_FullMethodName:     {OpHuntingRun, true, true},
 	defenderv1.AuthService_GetConsentUrl_FullMethodName:      {OpAuthAdmin, true, false},

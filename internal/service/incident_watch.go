@@ -43,7 +43,8 @@ func WithWatch(hub *watch.Hub, heartbeat, cursorMaxAge, maxDuration time.Duratio
 	}
 }
 
-// WatchIncidents streams the changes of a tenant's incidents.
+// WatchIncidents streams the changes of a tenant's incidents; on tenants/-
+// those of every tenant the caller may use (incident_watch_fanout.go).
 func (s *IncidentService) WatchIncidents(req *defenderv1.WatchIncidentsRequest, stream defenderv1.IncidentService_WatchIncidentsServer) error {
 	if err := s.watchIncidents(req, stream); err != nil {
 		return s.errs.fail(stream.Context(), "WatchIncidents", err)
@@ -55,6 +56,9 @@ func (s *IncidentService) watchIncidents(req *defenderv1.WatchIncidentsRequest, 
 	ctx := stream.Context()
 	if s.watch.hub == nil {
 		return defender.Errorf(defender.KindUnimplemented, defender.ReasonUnsupportedByBackend, "this gateway does not serve incident watches")
+	}
+	if req.GetParent() == wildcardParent {
+		return s.watchAcross(req, stream)
 	}
 	tenant, err := parseTenantName("parent", req.GetParent())
 	if err != nil {

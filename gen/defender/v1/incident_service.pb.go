@@ -88,7 +88,9 @@ func (IncidentChange_ChangeType) EnumDescriptor() ([]byte, []int) {
 // to each incident as it is after the change.
 type WatchIncidentsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The tenant, `tenants/{tenant}`.
+	// The tenant, `tenants/{tenant}`, or `tenants/-` (AIP-159): every tenant
+	// the caller may use (as for ListIncidents), in one stream fed by each
+	// tenant's shared poller, every change named under its own tenant.
 	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
 	// Only incidents with one of these statuses. Empty means any status.
 	Statuses []IncidentStatus `protobuf:"varint,2,rep,packed,name=statuses,proto3,enum=defender.v1.IncidentStatus" json:"statuses,omitempty"`
@@ -106,7 +108,9 @@ type WatchIncidentsRequest struct {
 	// same parent, filters and view, by the same caller in the same auth
 	// context. Empty starts from now. Opaque and signed like page tokens: an
 	// altered cursor, or one from another request or caller, is rejected with
-	// INVALID_ARGUMENT.
+	// INVALID_ARGUMENT. On `tenants/-` the cursor holds every tenant's
+	// position; a cursor of one tenant's watch is refused there, and the
+	// reverse.
 	Cursor        string `protobuf:"bytes,7,opt,name=cursor,proto3" json:"cursor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -359,10 +363,18 @@ type WatchHeartbeat struct {
 	// When the gateway sent it.
 	Time *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=time,proto3" json:"time,omitempty"`
 	// Every change last updated from the watch's start until this time has
-	// been delivered.
-	Watermark     *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=watermark,proto3" json:"watermark,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// been delivered. On `tenants/-`, the earliest of the watched tenants'.
+	Watermark *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=watermark,proto3" json:"watermark,omitempty"`
+	// On `tenants/-`: the tenants (`tenants/{tenant id}`) that are not being
+	// watched (AIP-217), e.g. for want of consent; their changes are not in
+	// this stream. A tenant that fails during the watch is listed from the
+	// heartbeat sent when it fails; the cursor keeps its last position, so a
+	// watch resumed with it retries the tenant from there. Empty otherwise.
+	Unreachable []string `protobuf:"bytes,3,rep,name=unreachable,proto3" json:"unreachable,omitempty"`
+	// Why each tenant of `unreachable` is not watched, in the same order.
+	UnreachableDetails []*UnreachableTenant `protobuf:"bytes,4,rep,name=unreachable_details,json=unreachableDetails,proto3" json:"unreachable_details,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *WatchHeartbeat) Reset() {
@@ -405,6 +417,20 @@ func (x *WatchHeartbeat) GetTime() *timestamppb.Timestamp {
 func (x *WatchHeartbeat) GetWatermark() *timestamppb.Timestamp {
 	if x != nil {
 		return x.Watermark
+	}
+	return nil
+}
+
+func (x *WatchHeartbeat) GetUnreachable() []string {
+	if x != nil {
+		return x.Unreachable
+	}
+	return nil
+}
+
+func (x *WatchHeartbeat) GetUnreachableDetails() []*UnreachableTenant {
+	if x != nil {
+		return x.UnreachableDetails
 	}
 	return nil
 }
@@ -821,9 +847,9 @@ var File_defender_v1_incident_service_proto protoreflect.FileDescriptor
 
 const file_defender_v1_incident_service_proto_rawDesc = "" +
 	"\n" +
-	"\"defender/v1/incident_service.proto\x12\vdefender.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1adefender/v1/incident.proto\x1a\x1ddefender/v1/unreachable.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xef\x05\n" +
-	"\x15WatchIncidentsRequest\x12n\n" +
-	"\x06parent\x18\x01 \x01(\tBV\xe0A\x02\xfaA\x1b\x12\x19defender.gateway/Incident\xbaH2r0\x10\x01\x18\xac\x022)^tenants/[A-Za-z0-9][A-Za-z0-9.-]{0,252}$R\x06parent\x12O\n" +
+	"\"defender/v1/incident_service.proto\x12\vdefender.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1adefender/v1/incident.proto\x1a\x1ddefender/v1/unreachable.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf3\x05\n" +
+	"\x15WatchIncidentsRequest\x12r\n" +
+	"\x06parent\x18\x01 \x01(\tBZ\xe0A\x02\xfaA\x1b\x12\x19defender.gateway/Incident\xbaH6r4\x10\x01\x18\xac\x022-^tenants/(-|[A-Za-z0-9][A-Za-z0-9.-]{0,252})$R\x06parent\x12O\n" +
 	"\bstatuses\x18\x02 \x03(\x0e2\x1b.defender.v1.IncidentStatusB\x16\xe0A\x01\xbaH\x10\x92\x01\r\x10\b\"\t\x82\x01\x06\x10\x01 \x00 \x01R\bstatuses\x12K\n" +
 	"\n" +
 	"severities\x18\x03 \x03(\x0e2\x15.defender.v1.SeverityB\x14\xe0A\x01\xbaH\x0e\x92\x01\v\x10\b\"\a\x82\x01\x04\x10\x01 \x00R\n" +
@@ -833,7 +859,7 @@ const file_defender_v1_incident_service_proto_rawDesc = "" +
 	"assignedTo\x12G\n" +
 	"\x11create_time_range\x18\x05 \x01(\v2\x16.defender.v1.TimeRangeB\x03\xe0A\x01R\x0fcreateTimeRange\x12:\n" +
 	"\x04view\x18\x06 \x01(\x0e2\x19.defender.v1.IncidentViewB\v\xe0A\x01\xbaH\x05\x82\x01\x02\x10\x01R\x04view\x12#\n" +
-	"\x06cursor\x18\a \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\x10R\x06cursor\"\xad\x01\n" +
+	"\x06cursor\x18\a \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80@R\x06cursor\"\xad\x01\n" +
 	"\x16WatchIncidentsResponse\x125\n" +
 	"\x06change\x18\x01 \x01(\v2\x1b.defender.v1.IncidentChangeH\x00R\x06change\x12;\n" +
 	"\theartbeat\x18\x02 \x01(\v2\x1b.defender.v1.WatchHeartbeatH\x00R\theartbeat\x12\x16\n" +
@@ -848,10 +874,12 @@ const file_defender_v1_incident_service_proto_rawDesc = "" +
 	"\x17CHANGE_TYPE_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13CHANGE_TYPE_CREATED\x10\x01\x12\x17\n" +
 	"\x13CHANGE_TYPE_UPDATED\x10\x02\x12\x1a\n" +
-	"\x16CHANGE_TYPE_REDIRECTED\x10\x03\"z\n" +
+	"\x16CHANGE_TYPE_REDIRECTED\x10\x03\"\xed\x01\n" +
 	"\x0eWatchHeartbeat\x12.\n" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x128\n" +
-	"\twatermark\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\twatermark\"\x87\x01\n" +
+	"\twatermark\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\twatermark\x12 \n" +
+	"\vunreachable\x18\x03 \x03(\tR\vunreachable\x12O\n" +
+	"\x13unreachable_details\x18\x04 \x03(\v2\x1e.defender.v1.UnreachableTenantR\x12unreachableDetails\"\x87\x01\n" +
 	"\tTimeRange\x12>\n" +
 	"\n" +
 	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x01R\tstartTime\x12:\n" +
@@ -940,32 +968,33 @@ var file_defender_v1_incident_service_proto_depIdxs = []int32{
 	13, // 8: defender.v1.IncidentChange.target:type_name -> defender.v1.Incident
 	14, // 9: defender.v1.WatchHeartbeat.time:type_name -> google.protobuf.Timestamp
 	14, // 10: defender.v1.WatchHeartbeat.watermark:type_name -> google.protobuf.Timestamp
-	14, // 11: defender.v1.TimeRange.start_time:type_name -> google.protobuf.Timestamp
-	14, // 12: defender.v1.TimeRange.end_time:type_name -> google.protobuf.Timestamp
-	10, // 13: defender.v1.ListIncidentsRequest.statuses:type_name -> defender.v1.IncidentStatus
-	11, // 14: defender.v1.ListIncidentsRequest.severities:type_name -> defender.v1.Severity
-	5,  // 15: defender.v1.ListIncidentsRequest.create_time_range:type_name -> defender.v1.TimeRange
-	5,  // 16: defender.v1.ListIncidentsRequest.update_time_range:type_name -> defender.v1.TimeRange
-	12, // 17: defender.v1.ListIncidentsRequest.view:type_name -> defender.v1.IncidentView
-	13, // 18: defender.v1.ListIncidentsResponse.incidents:type_name -> defender.v1.Incident
-	15, // 19: defender.v1.ListIncidentsResponse.unreachable_details:type_name -> defender.v1.UnreachableTenant
-	12, // 20: defender.v1.GetIncidentRequest.view:type_name -> defender.v1.IncidentView
-	13, // 21: defender.v1.UpdateIncidentRequest.incident:type_name -> defender.v1.Incident
-	16, // 22: defender.v1.UpdateIncidentRequest.update_mask:type_name -> google.protobuf.FieldMask
-	14, // 23: defender.v1.UpdateIncidentRequest.expect_update_time:type_name -> google.protobuf.Timestamp
-	6,  // 24: defender.v1.IncidentService.ListIncidents:input_type -> defender.v1.ListIncidentsRequest
-	8,  // 25: defender.v1.IncidentService.GetIncident:input_type -> defender.v1.GetIncidentRequest
-	9,  // 26: defender.v1.IncidentService.UpdateIncident:input_type -> defender.v1.UpdateIncidentRequest
-	1,  // 27: defender.v1.IncidentService.WatchIncidents:input_type -> defender.v1.WatchIncidentsRequest
-	7,  // 28: defender.v1.IncidentService.ListIncidents:output_type -> defender.v1.ListIncidentsResponse
-	13, // 29: defender.v1.IncidentService.GetIncident:output_type -> defender.v1.Incident
-	13, // 30: defender.v1.IncidentService.UpdateIncident:output_type -> defender.v1.Incident
-	2,  // 31: defender.v1.IncidentService.WatchIncidents:output_type -> defender.v1.WatchIncidentsResponse
-	28, // [28:32] is the sub-list for method output_type
-	24, // [24:28] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	15, // 11: defender.v1.WatchHeartbeat.unreachable_details:type_name -> defender.v1.UnreachableTenant
+	14, // 12: defender.v1.TimeRange.start_time:type_name -> google.protobuf.Timestamp
+	14, // 13: defender.v1.TimeRange.end_time:type_name -> google.protobuf.Timestamp
+	10, // 14: defender.v1.ListIncidentsRequest.statuses:type_name -> defender.v1.IncidentStatus
+	11, // 15: defender.v1.ListIncidentsRequest.severities:type_name -> defender.v1.Severity
+	5,  // 16: defender.v1.ListIncidentsRequest.create_time_range:type_name -> defender.v1.TimeRange
+	5,  // 17: defender.v1.ListIncidentsRequest.update_time_range:type_name -> defender.v1.TimeRange
+	12, // 18: defender.v1.ListIncidentsRequest.view:type_name -> defender.v1.IncidentView
+	13, // 19: defender.v1.ListIncidentsResponse.incidents:type_name -> defender.v1.Incident
+	15, // 20: defender.v1.ListIncidentsResponse.unreachable_details:type_name -> defender.v1.UnreachableTenant
+	12, // 21: defender.v1.GetIncidentRequest.view:type_name -> defender.v1.IncidentView
+	13, // 22: defender.v1.UpdateIncidentRequest.incident:type_name -> defender.v1.Incident
+	16, // 23: defender.v1.UpdateIncidentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	14, // 24: defender.v1.UpdateIncidentRequest.expect_update_time:type_name -> google.protobuf.Timestamp
+	6,  // 25: defender.v1.IncidentService.ListIncidents:input_type -> defender.v1.ListIncidentsRequest
+	8,  // 26: defender.v1.IncidentService.GetIncident:input_type -> defender.v1.GetIncidentRequest
+	9,  // 27: defender.v1.IncidentService.UpdateIncident:input_type -> defender.v1.UpdateIncidentRequest
+	1,  // 28: defender.v1.IncidentService.WatchIncidents:input_type -> defender.v1.WatchIncidentsRequest
+	7,  // 29: defender.v1.IncidentService.ListIncidents:output_type -> defender.v1.ListIncidentsResponse
+	13, // 30: defender.v1.IncidentService.GetIncident:output_type -> defender.v1.Incident
+	13, // 31: defender.v1.IncidentService.UpdateIncident:output_type -> defender.v1.Incident
+	2,  // 32: defender.v1.IncidentService.WatchIncidents:output_type -> defender.v1.WatchIncidentsResponse
+	29, // [29:33] is the sub-list for method output_type
+	25, // [25:29] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_defender_v1_incident_service_proto_init() }

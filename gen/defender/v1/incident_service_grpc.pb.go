@@ -75,6 +75,10 @@ type IncidentServiceClient interface {
 	//
 	// REST: newline-delimited JSON, one message per line.
 	//
+	// On `tenants/-` a tenant that cannot be watched is reported in the
+	// heartbeats' `unreachable` rather than failing the stream, which fails
+	// only when no tenant can be watched.
+	//
 	// Errors: INVALID_ARGUMENT for a bad parent, filter or cursor;
 	// FAILED_PRECONDITION (WATCH_CURSOR_EXPIRED) for a cursor older than the
 	// gateway keeps; RESOURCE_EXHAUSTED with WATCH_LAGGING when the client
@@ -190,6 +194,10 @@ type IncidentServiceServer interface {
 	// DEFENDER_WATCH_MAX_DURATION; reconnect with the last cursor.
 	//
 	// REST: newline-delimited JSON, one message per line.
+	//
+	// On `tenants/-` a tenant that cannot be watched is reported in the
+	// heartbeats' `unreachable` rather than failing the stream, which fails
+	// only when no tenant can be watched.
 	//
 	// Errors: INVALID_ARGUMENT for a bad parent, filter or cursor;
 	// FAILED_PRECONDITION (WATCH_CURSOR_EXPIRED) for a cursor older than the
