@@ -46,7 +46,7 @@ func newFeed(h *Hub, key Key, src Source) *feed {
 	if h.o.Shared == nil {
 		f.markReady()
 	}
-	f.p = &poller{timing: h.o.Timing, withAlerts: key.Alerts, now: h.o.Now, onFallback: func(err error) {
+	f.p = &poller{timing: h.o.Timing, withAlerts: key.Alerts, subject: key.Subject, now: h.o.Now, onFallback: func(err error) {
 		h.log.Warn("watch: listing incidents with their alerts failed upstream; reading each changed incident's alerts on its own",
 			"tenant", key.Tenant, "retry_in", h.o.Timing.ExpandRetry.String(), "error", err)
 	}}

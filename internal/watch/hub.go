@@ -33,12 +33,30 @@ type Key struct {
 	Identity string
 	Backend  defender.BackendKind
 	Alerts   bool
+	// Subject is what the poller reads: incidents (the zero value) or
+	// alerts (Graph alerts_v2, AlertService.WatchAlerts).
+	Subject Subject
 }
+
+// Subject is what a poller watches.
+type Subject int
+
+// The subjects.
+const (
+	Incidents Subject = iota
+	AlertsSubject
+)
 
 // ID is a short, stable name of the key for shared stores: a hash, so it
 // reveals no identity.
 func (k Key) ID() string {
-	sum := sha256.Sum256(fmt.Appendf(nil, "v1 %q %q %q %q %t", k.Tenant, k.Context, k.Identity, k.Backend, k.Alerts))
+	format := "v1 %q %q %q %q %t"
+	if k.Subject == AlertsSubject {
+		// Its own namespace: an alert poller never shares an incident
+		// poller's lease, state or rounds.
+		format = "alerts v1 %q %q %q %q %t"
+	}
+	sum := sha256.Sum256(fmt.Appendf(nil, format, k.Tenant, k.Context, k.Identity, k.Backend, k.Alerts))
 	return hex.EncodeToString(sum[:16])
 }
 
@@ -154,7 +172,7 @@ func (h *Hub) Subscribe(ctx context.Context, key Key, src Source, since time.Tim
 		return sub, nil
 	}
 	sub.Start = since
-	p := &poller{timing: h.o.Timing, withAlerts: key.Alerts, now: h.o.Now}
+	p := &poller{timing: h.o.Timing, withAlerts: key.Alerts, subject: key.Subject, now: h.o.Now}
 	r, _, err := p.round(defender.WithFreshRead(ctx), src.Backend, State{Watermark: since})
 	if err != nil {
 		sub.Close()

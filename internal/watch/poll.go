@@ -25,13 +25,31 @@ const (
 	Redirected
 )
 
-// Event is one change.
+// Event is one change: of an incident, or, on an alert poller, of the
+// alert Alert.
 type Event struct {
 	Kind     Kind              `json:"k"`
 	Incident defender.Incident `json:"i"`
+	Alert    *defender.Alert   `json:"al,omitempty"`
 	// Target is, for Redirected, the incident it was merged into (only its
 	// ID when it could not be read).
 	Target *defender.Incident `json:"t,omitempty"`
+}
+
+// ID is the id of the changed incident or alert.
+func (e *Event) ID() string {
+	if e.Alert != nil {
+		return e.Alert.ID
+	}
+	return e.Incident.ID
+}
+
+// UpdateTime is the last update of the changed incident or alert.
+func (e *Event) UpdateTime() time.Time {
+	if e.Alert != nil {
+		return e.Alert.UpdateTime
+	}
+	return e.Incident.UpdateTime
 }
 
 // Round is what one poll found: its events, oldest update first, and the
@@ -81,6 +99,7 @@ var errRoundTooLarge = defender.Errorf(defender.KindResourceExhausted, "WATCH_RO
 type poller struct {
 	timing      Timing
 	withAlerts  bool
+	subject     Subject
 	now         func() time.Time
 	noExpandTil time.Time // list without alerts until then
 	onFallback  func(error)
@@ -97,14 +116,24 @@ func (p *poller) round(ctx context.Context, b defender.Backend, st State) (Round
 		st.Watermark = now.Add(-p.timing.Delay)
 	}
 	from := st.Watermark.Add(-p.timing.Overlap)
-	incidents, fetchAlerts, err := p.list(ctx, b, from, now)
-	p.fellBack = fetchAlerts
-	if err != nil {
-		return Round{}, st, err
-	}
-	events, next := diff(st, incidents, from)
-	if err := p.complete(ctx, b, events, fetchAlerts); err != nil {
-		return Round{}, st, err
+	var events []Event
+	var next State
+	if p.subject == AlertsSubject {
+		alerts, err := listAlertsSince(ctx, b, from)
+		if err != nil {
+			return Round{}, st, err
+		}
+		events, next = diff(st, alertItems(alerts), from)
+	} else {
+		incidents, fetchAlerts, err := p.list(ctx, b, from, now)
+		p.fellBack = fetchAlerts
+		if err != nil {
+			return Round{}, st, err
+		}
+		events, next = diff(st, incidentItems(incidents), from)
+		if err := p.complete(ctx, b, events, fetchAlerts); err != nil {
+			return Round{}, st, err
+		}
 	}
 	after := now.Add(-p.timing.Delay)
 	if after.Before(st.Watermark) {
@@ -164,44 +193,95 @@ func listSince(ctx context.Context, b defender.Backend, from time.Time, withAler
 	}
 }
 
-// diff returns the events of incidents (read from from on) that st has not
+// item is one listed incident or alert, as diff compares them.
+type item struct {
+	id             string
+	update, create time.Time
+	redirected     bool
+	event          Event
+}
+
+func incidentItems(incidents []defender.Incident) []item {
+	out := make([]item, len(incidents))
+	for i, inc := range incidents {
+		out[i] = item{id: inc.ID, update: inc.UpdateTime, create: inc.CreateTime,
+			redirected: inc.Status == defender.StatusRedirected, event: Event{Incident: inc}}
+	}
+	return out
+}
+
+func alertItems(alerts []defender.Alert) []item {
+	out := make([]item, len(alerts))
+	for i := range alerts {
+		a := &alerts[i]
+		out[i] = item{id: a.ID, update: a.UpdateTime, create: a.CreateTime, event: Event{Alert: a}}
+	}
+	return out
+}
+
+// diff returns the events of items (read from from on) that st has not
 // delivered, oldest update first, and the state that records them.
-func diff(st State, incidents []defender.Incident, from time.Time) ([]Event, State) {
-	slices.SortStableFunc(incidents, func(a, b defender.Incident) int {
-		if c := a.UpdateTime.Compare(b.UpdateTime); c != 0 {
+func diff(st State, items []item, from time.Time) ([]Event, State) {
+	slices.SortStableFunc(items, func(a, b item) int {
+		if c := a.update.Compare(b.update); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.ID, b.ID)
+		return cmp.Compare(a.id, b.id)
 	})
-	next := State{Watermark: st.Watermark, Seen: make(map[string]time.Time, len(st.Seen)+len(incidents))}
+	next := State{Watermark: st.Watermark, Seen: make(map[string]time.Time, len(st.Seen)+len(items))}
 	for id, t := range st.Seen {
 		next.Seen[id] = t
 	}
 	var events []Event
-	for _, inc := range incidents {
+	for _, it := range items {
 		// An upstream that filters at a coarser precision than from returns
 		// a little more: what is older was delivered by earlier rounds.
-		if inc.ID == "" || inc.UpdateTime.Before(from) {
+		if it.id == "" || it.update.Before(from) {
 			continue
 		}
-		seen, known := next.Seen[inc.ID]
-		if known && !inc.UpdateTime.After(seen) {
+		seen, known := next.Seen[it.id]
+		if known && !it.update.After(seen) {
 			continue
 		}
-		next.Seen[inc.ID] = inc.UpdateTime
-		events = append(events, Event{Kind: kindOf(inc, known, from), Incident: inc})
+		next.Seen[it.id] = it.update
+		ev := it.event
+		ev.Kind = kindOf(it, known, from)
+		events = append(events, ev)
 	}
 	return events, next
 }
 
-func kindOf(inc defender.Incident, known bool, from time.Time) Kind {
+func kindOf(it item, known bool, from time.Time) Kind {
 	switch {
-	case inc.Status == defender.StatusRedirected:
+	case it.redirected:
 		return Redirected
-	case !known && !inc.CreateTime.Before(from):
+	case !known && !it.create.Before(from):
 		return Created
 	}
 	return Updated
+}
+
+// listAlertsSince lists all pages of the alerts updated at or after from.
+func listAlertsSince(ctx context.Context, b defender.Backend, from time.Time) ([]defender.Alert, error) {
+	var out []defender.Alert
+	q := defender.AlertListQuery{Filter: defender.AlertFilter{UpdatedFrom: from}, PageSize: listPageSize}
+	for {
+		page, err := b.ListAlerts(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		if page == nil {
+			return out, nil
+		}
+		out = append(out, page.Alerts...)
+		if len(out) > maxRoundIncidents {
+			return nil, errRoundTooLarge
+		}
+		if page.NextCursor == "" {
+			return out, nil
+		}
+		q.Cursor = page.NextCursor
+	}
 }
 
 // complete reads what the events still need: each changed incident's

@@ -103,8 +103,8 @@ func delivered(r Round) map[string]time.Time {
 	}
 	seen := make(map[string]time.Time, len(r.Events))
 	for _, ev := range r.Events {
-		if t, ok := seen[ev.Incident.ID]; !ok || ev.Incident.UpdateTime.After(t) {
-			seen[ev.Incident.ID] = ev.Incident.UpdateTime
+		if t, ok := seen[ev.ID()]; !ok || ev.UpdateTime().After(t) {
+			seen[ev.ID()] = ev.UpdateTime()
 		}
 	}
 	return seen
@@ -118,7 +118,7 @@ func (s *Subscription) unseen(r Round) Round {
 	}
 	kept := make([]Event, 0, len(r.Events))
 	for _, ev := range r.Events {
-		if t, ok := s.seen[ev.Incident.ID]; ok && !ev.Incident.UpdateTime.After(t) {
+		if t, ok := s.seen[ev.ID()]; ok && !ev.UpdateTime().After(t) {
 			continue
 		}
 		kept = append(kept, ev)
