@@ -24,6 +24,336 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// The kind of a change.
+type AlertChange_ChangeType int32
+
+const (
+	// Not set.
+	AlertChange_CHANGE_TYPE_UNSPECIFIED AlertChange_ChangeType = 0
+	// The alert was created since the watch's position.
+	AlertChange_CHANGE_TYPE_CREATED AlertChange_ChangeType = 1
+	// The alert was updated (status, owner, classification,
+	// determination, comments, evidence).
+	AlertChange_CHANGE_TYPE_UPDATED AlertChange_ChangeType = 2
+)
+
+// Enum value maps for AlertChange_ChangeType.
+var (
+	AlertChange_ChangeType_name = map[int32]string{
+		0: "CHANGE_TYPE_UNSPECIFIED",
+		1: "CHANGE_TYPE_CREATED",
+		2: "CHANGE_TYPE_UPDATED",
+	}
+	AlertChange_ChangeType_value = map[string]int32{
+		"CHANGE_TYPE_UNSPECIFIED": 0,
+		"CHANGE_TYPE_CREATED":     1,
+		"CHANGE_TYPE_UPDATED":     2,
+	}
+)
+
+func (x AlertChange_ChangeType) Enum() *AlertChange_ChangeType {
+	p := new(AlertChange_ChangeType)
+	*p = x
+	return p
+}
+
+func (x AlertChange_ChangeType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AlertChange_ChangeType) Descriptor() protoreflect.EnumDescriptor {
+	return file_defender_v1_alert_service_proto_enumTypes[0].Descriptor()
+}
+
+func (AlertChange_ChangeType) Type() protoreflect.EnumType {
+	return &file_defender_v1_alert_service_proto_enumTypes[0]
+}
+
+func (x AlertChange_ChangeType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AlertChange_ChangeType.Descriptor instead.
+func (AlertChange_ChangeType) EnumDescriptor() ([]byte, []int) {
+	return file_defender_v1_alert_service_proto_rawDescGZIP(), []int{2, 0}
+}
+
+// The request of WatchAlerts. The filters are ListAlerts' and apply to each
+// alert as it is after the change.
+type WatchAlertsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant, `tenants/{tenant}`.
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// Only alerts with one of these statuses. Empty means any status.
+	Statuses []AlertStatus `protobuf:"varint,2,rep,packed,name=statuses,proto3,enum=defender.v1.AlertStatus" json:"statuses,omitempty"`
+	// Only alerts with one of these severities. Empty means any severity.
+	Severities []Severity `protobuf:"varint,3,rep,packed,name=severities,proto3,enum=defender.v1.Severity" json:"severities,omitempty"`
+	// Only alerts from one of these products (`serviceSource`, as
+	// ListAlerts). Empty means any.
+	ServiceSources []string `protobuf:"bytes,4,rep,name=service_sources,json=serviceSources,proto3" json:"service_sources,omitempty"`
+	// Only alerts from one of these detection technologies
+	// (`detectionSource`, as ListAlerts). Empty means any.
+	DetectionSources []string `protobuf:"bytes,5,rep,name=detection_sources,json=detectionSources,proto3" json:"detection_sources,omitempty"`
+	// Only alerts assigned to this owner (exact match). Empty means any.
+	AssignedTo string `protobuf:"bytes,6,opt,name=assigned_to,json=assignedTo,proto3" json:"assigned_to,omitempty"`
+	// Only alerts created in this range.
+	CreateTimeRange *TimeRange `protobuf:"bytes,7,opt,name=create_time_range,json=createTimeRange,proto3" json:"create_time_range,omitempty"`
+	// Only the alerts of this incident, `tenants/{tenant}/incidents/{incident}`,
+	// of the same tenant as `parent`.
+	Incident string `protobuf:"bytes,8,opt,name=incident,proto3" json:"incident,omitempty"`
+	// The `cursor` of a message of an earlier WatchAlerts with the same
+	// parent and filters, by the same caller: the watch resumes after it.
+	// Empty starts at the gateway's current position.
+	Cursor        string `protobuf:"bytes,9,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchAlertsRequest) Reset() {
+	*x = WatchAlertsRequest{}
+	mi := &file_defender_v1_alert_service_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchAlertsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchAlertsRequest) ProtoMessage() {}
+
+func (x *WatchAlertsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_defender_v1_alert_service_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchAlertsRequest.ProtoReflect.Descriptor instead.
+func (*WatchAlertsRequest) Descriptor() ([]byte, []int) {
+	return file_defender_v1_alert_service_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *WatchAlertsRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *WatchAlertsRequest) GetStatuses() []AlertStatus {
+	if x != nil {
+		return x.Statuses
+	}
+	return nil
+}
+
+func (x *WatchAlertsRequest) GetSeverities() []Severity {
+	if x != nil {
+		return x.Severities
+	}
+	return nil
+}
+
+func (x *WatchAlertsRequest) GetServiceSources() []string {
+	if x != nil {
+		return x.ServiceSources
+	}
+	return nil
+}
+
+func (x *WatchAlertsRequest) GetDetectionSources() []string {
+	if x != nil {
+		return x.DetectionSources
+	}
+	return nil
+}
+
+func (x *WatchAlertsRequest) GetAssignedTo() string {
+	if x != nil {
+		return x.AssignedTo
+	}
+	return ""
+}
+
+func (x *WatchAlertsRequest) GetCreateTimeRange() *TimeRange {
+	if x != nil {
+		return x.CreateTimeRange
+	}
+	return nil
+}
+
+func (x *WatchAlertsRequest) GetIncident() string {
+	if x != nil {
+		return x.Incident
+	}
+	return ""
+}
+
+func (x *WatchAlertsRequest) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+// One message of WatchAlerts.
+type WatchAlertsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What the message is.
+	//
+	// Types that are valid to be assigned to Event:
+	//
+	//	*WatchAlertsResponse_Change
+	//	*WatchAlertsResponse_Heartbeat
+	Event isWatchAlertsResponse_Event `protobuf_oneof:"event"`
+	// The position after this message: pass it as `cursor` to resume.
+	Cursor        string `protobuf:"bytes,3,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchAlertsResponse) Reset() {
+	*x = WatchAlertsResponse{}
+	mi := &file_defender_v1_alert_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchAlertsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchAlertsResponse) ProtoMessage() {}
+
+func (x *WatchAlertsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_defender_v1_alert_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchAlertsResponse.ProtoReflect.Descriptor instead.
+func (*WatchAlertsResponse) Descriptor() ([]byte, []int) {
+	return file_defender_v1_alert_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *WatchAlertsResponse) GetEvent() isWatchAlertsResponse_Event {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+func (x *WatchAlertsResponse) GetChange() *AlertChange {
+	if x != nil {
+		if x, ok := x.Event.(*WatchAlertsResponse_Change); ok {
+			return x.Change
+		}
+	}
+	return nil
+}
+
+func (x *WatchAlertsResponse) GetHeartbeat() *WatchHeartbeat {
+	if x != nil {
+		if x, ok := x.Event.(*WatchAlertsResponse_Heartbeat); ok {
+			return x.Heartbeat
+		}
+	}
+	return nil
+}
+
+func (x *WatchAlertsResponse) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+type isWatchAlertsResponse_Event interface {
+	isWatchAlertsResponse_Event()
+}
+
+type WatchAlertsResponse_Change struct {
+	// A change to an alert.
+	Change *AlertChange `protobuf:"bytes,1,opt,name=change,proto3,oneof"`
+}
+
+type WatchAlertsResponse_Heartbeat struct {
+	// Nothing changed; sent when the watch starts and then every
+	// DEFENDER_WATCH_HEARTBEAT_INTERVAL without a change.
+	Heartbeat *WatchHeartbeat `protobuf:"bytes,2,opt,name=heartbeat,proto3,oneof"`
+}
+
+func (*WatchAlertsResponse_Change) isWatchAlertsResponse_Event() {}
+
+func (*WatchAlertsResponse_Heartbeat) isWatchAlertsResponse_Event() {}
+
+// A change to an alert.
+type AlertChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The kind of change.
+	Type AlertChange_ChangeType `protobuf:"varint,1,opt,name=type,proto3,enum=defender.v1.AlertChange_ChangeType" json:"type,omitempty"`
+	// The alert as it is after the change.
+	Alert         *Alert `protobuf:"bytes,2,opt,name=alert,proto3" json:"alert,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AlertChange) Reset() {
+	*x = AlertChange{}
+	mi := &file_defender_v1_alert_service_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AlertChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AlertChange) ProtoMessage() {}
+
+func (x *AlertChange) ProtoReflect() protoreflect.Message {
+	mi := &file_defender_v1_alert_service_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AlertChange.ProtoReflect.Descriptor instead.
+func (*AlertChange) Descriptor() ([]byte, []int) {
+	return file_defender_v1_alert_service_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *AlertChange) GetType() AlertChange_ChangeType {
+	if x != nil {
+		return x.Type
+	}
+	return AlertChange_CHANGE_TYPE_UNSPECIFIED
+}
+
+func (x *AlertChange) GetAlert() *Alert {
+	if x != nil {
+		return x.Alert
+	}
+	return nil
+}
+
 // The request of ListAlerts.
 type ListAlertsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -67,7 +397,7 @@ type ListAlertsRequest struct {
 
 func (x *ListAlertsRequest) Reset() {
 	*x = ListAlertsRequest{}
-	mi := &file_defender_v1_alert_service_proto_msgTypes[0]
+	mi := &file_defender_v1_alert_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -79,7 +409,7 @@ func (x *ListAlertsRequest) String() string {
 func (*ListAlertsRequest) ProtoMessage() {}
 
 func (x *ListAlertsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_defender_v1_alert_service_proto_msgTypes[0]
+	mi := &file_defender_v1_alert_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -92,7 +422,7 @@ func (x *ListAlertsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAlertsRequest.ProtoReflect.Descriptor instead.
 func (*ListAlertsRequest) Descriptor() ([]byte, []int) {
-	return file_defender_v1_alert_service_proto_rawDescGZIP(), []int{0}
+	return file_defender_v1_alert_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ListAlertsRequest) GetParent() string {
@@ -185,7 +515,7 @@ type ListAlertsResponse struct {
 
 func (x *ListAlertsResponse) Reset() {
 	*x = ListAlertsResponse{}
-	mi := &file_defender_v1_alert_service_proto_msgTypes[1]
+	mi := &file_defender_v1_alert_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -197,7 +527,7 @@ func (x *ListAlertsResponse) String() string {
 func (*ListAlertsResponse) ProtoMessage() {}
 
 func (x *ListAlertsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_defender_v1_alert_service_proto_msgTypes[1]
+	mi := &file_defender_v1_alert_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -210,7 +540,7 @@ func (x *ListAlertsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAlertsResponse.ProtoReflect.Descriptor instead.
 func (*ListAlertsResponse) Descriptor() ([]byte, []int) {
-	return file_defender_v1_alert_service_proto_rawDescGZIP(), []int{1}
+	return file_defender_v1_alert_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ListAlertsResponse) GetAlerts() []*Alert {
@@ -238,7 +568,7 @@ type GetAlertRequest struct {
 
 func (x *GetAlertRequest) Reset() {
 	*x = GetAlertRequest{}
-	mi := &file_defender_v1_alert_service_proto_msgTypes[2]
+	mi := &file_defender_v1_alert_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -250,7 +580,7 @@ func (x *GetAlertRequest) String() string {
 func (*GetAlertRequest) ProtoMessage() {}
 
 func (x *GetAlertRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_defender_v1_alert_service_proto_msgTypes[2]
+	mi := &file_defender_v1_alert_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -263,7 +593,7 @@ func (x *GetAlertRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAlertRequest.ProtoReflect.Descriptor instead.
 func (*GetAlertRequest) Descriptor() ([]byte, []int) {
-	return file_defender_v1_alert_service_proto_rawDescGZIP(), []int{2}
+	return file_defender_v1_alert_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetAlertRequest) GetName() string {
@@ -294,7 +624,7 @@ type UpdateAlertRequest struct {
 
 func (x *UpdateAlertRequest) Reset() {
 	*x = UpdateAlertRequest{}
-	mi := &file_defender_v1_alert_service_proto_msgTypes[3]
+	mi := &file_defender_v1_alert_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -306,7 +636,7 @@ func (x *UpdateAlertRequest) String() string {
 func (*UpdateAlertRequest) ProtoMessage() {}
 
 func (x *UpdateAlertRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_defender_v1_alert_service_proto_msgTypes[3]
+	mi := &file_defender_v1_alert_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -319,7 +649,7 @@ func (x *UpdateAlertRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateAlertRequest.ProtoReflect.Descriptor instead.
 func (*UpdateAlertRequest) Descriptor() ([]byte, []int) {
-	return file_defender_v1_alert_service_proto_rawDescGZIP(), []int{3}
+	return file_defender_v1_alert_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *UpdateAlertRequest) GetAlert() *Alert {
@@ -347,7 +677,35 @@ var File_defender_v1_alert_service_proto protoreflect.FileDescriptor
 
 const file_defender_v1_alert_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1fdefender/v1/alert_service.proto\x12\vdefender.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1adefender/v1/incident.proto\x1a\"defender/v1/incident_service.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\"\xe3\b\n" +
+	"\x1fdefender/v1/alert_service.proto\x12\vdefender.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1adefender/v1/incident.proto\x1a\"defender/v1/incident_service.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\"\xe8\a\n" +
+	"\x12WatchAlertsRequest\x12k\n" +
+	"\x06parent\x18\x01 \x01(\tBS\xe0A\x02\xfaA\x18\x12\x16defender.gateway/Alert\xbaH2r0\x10\x01\x18\xac\x022)^tenants/[A-Za-z0-9][A-Za-z0-9.-]{0,252}$R\x06parent\x12L\n" +
+	"\bstatuses\x18\x02 \x03(\x0e2\x18.defender.v1.AlertStatusB\x16\xe0A\x01\xbaH\x10\x92\x01\r\x10\b\"\t\x82\x01\x06\x10\x01 \x00 \x01R\bstatuses\x12K\n" +
+	"\n" +
+	"severities\x18\x03 \x03(\x0e2\x15.defender.v1.SeverityB\x14\xe0A\x01\xbaH\x0e\x92\x01\v\x10\b\"\a\x82\x01\x04\x10\x01 \x00R\n" +
+	"severities\x12U\n" +
+	"\x0fservice_sources\x18\x04 \x03(\tB,\xe0A\x01\xbaH&\x92\x01#\x10\x10\"\x1fr\x1d2\x1b^[A-Za-z][A-Za-z0-9]{0,63}$R\x0eserviceSources\x12Y\n" +
+	"\x11detection_sources\x18\x05 \x03(\tB,\xe0A\x01\xbaH&\x92\x01#\x10\x10\"\x1fr\x1d2\x1b^[A-Za-z][A-Za-z0-9]{0,63}$R\x10detectionSources\x12\x9d\x02\n" +
+	"\vassigned_to\x18\x06 \x01(\tB\xfb\x01\xe0A\x01\xbaH\xf4\x01\xba\x01\xeb\x01\n" +
+	"\x12string.single_line\x12xmust not contain control characters (NUL included), line or paragraph separators, or bidirectional formatting characters\x1a[this.matches(r'^[^\\x00-\\x1f\\x7f-\\x9f\\x{2028}\\x{2029}\\x{202a}-\\x{202e}\\x{2066}-\\x{2069}]*$')r\x03\x18\x80\x02R\n" +
+	"assignedTo\x12G\n" +
+	"\x11create_time_range\x18\a \x01(\v2\x16.defender.v1.TimeRangeB\x03\xe0A\x01R\x0fcreateTimeRange\x12\x89\x01\n" +
+	"\bincident\x18\b \x01(\tBm\xe0A\x01\xfaA\x1b\n" +
+	"\x19defender.gateway/Incident\xbaHIrG\x18\xac\x022B^$|^tenants/[A-Za-z0-9][A-Za-z0-9.-]{0,252}/incidents/[0-9]{1,19}$R\bincident\x12#\n" +
+	"\x06cursor\x18\t \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80@R\x06cursor\"\xa7\x01\n" +
+	"\x13WatchAlertsResponse\x122\n" +
+	"\x06change\x18\x01 \x01(\v2\x18.defender.v1.AlertChangeH\x00R\x06change\x12;\n" +
+	"\theartbeat\x18\x02 \x01(\v2\x1b.defender.v1.WatchHeartbeatH\x00R\theartbeat\x12\x16\n" +
+	"\x06cursor\x18\x03 \x01(\tR\x06cursorB\a\n" +
+	"\x05event\"\xcd\x01\n" +
+	"\vAlertChange\x127\n" +
+	"\x04type\x18\x01 \x01(\x0e2#.defender.v1.AlertChange.ChangeTypeR\x04type\x12(\n" +
+	"\x05alert\x18\x02 \x01(\v2\x12.defender.v1.AlertR\x05alert\"[\n" +
+	"\n" +
+	"ChangeType\x12\x1b\n" +
+	"\x17CHANGE_TYPE_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13CHANGE_TYPE_CREATED\x10\x01\x12\x17\n" +
+	"\x13CHANGE_TYPE_UPDATED\x10\x02\"\xe3\b\n" +
 	"\x11ListAlertsRequest\x12k\n" +
 	"\x06parent\x18\x01 \x01(\tBS\xe0A\x02\xfaA\x18\x12\x16defender.gateway/Alert\xbaH2r0\x10\x01\x18\xac\x022)^tenants/[A-Za-z0-9][A-Za-z0-9.-]{0,252}$R\x06parent\x12*\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\r\xe0A\x01\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12*\n" +
@@ -378,12 +736,13 @@ const file_defender_v1_alert_service_proto_rawDesc = "" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x03\xe0A\x01R\n" +
 	"updateMask\x12\xa1\x02\n" +
 	"\acomment\x18\x03 \x01(\tB\x86\x02\xe0A\x01\xbaH\xff\x01\xba\x01\xf6\x01\n" +
-	"\vstring.text\x12\x88\x01must not contain control characters other than tab, line feed and carriage return (NUL included), or bidirectional formatting characters\x1a\\this.matches(r'^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\x{202a}-\\x{202e}\\x{2066}-\\x{2069}]*$')r\x03\x18\xa0\x1fR\acomment2\x86\x03\n" +
+	"\vstring.text\x12\x88\x01must not contain control characters other than tab, line feed and carriage return (NUL included), or bidirectional formatting characters\x1a\\this.matches(r'^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\x{202a}-\\x{202e}\\x{2066}-\\x{2069}]*$')r\x03\x18\xa0\x1fR\acomment2\x91\x04\n" +
 	"\fAlertService\x12}\n" +
 	"\n" +
 	"ListAlerts\x12\x1e.defender.v1.ListAlertsRequest\x1a\x1f.defender.v1.ListAlertsResponse\".\xdaA\x06parent\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/{parent=tenants/*}/alerts\x12j\n" +
 	"\bGetAlert\x12\x1c.defender.v1.GetAlertRequest\x1a\x12.defender.v1.Alert\",\xdaA\x04name\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/{name=tenants/*/alerts/*}\x12\x8a\x01\n" +
-	"\vUpdateAlert\x12\x1f.defender.v1.UpdateAlertRequest\x1a\x12.defender.v1.Alert\"F\xdaA\x11alert,update_mask\x82\xd3\xe4\x93\x02,:\x05alert2#/v1/{alert.name=tenants/*/alerts/*}B@Z>github.com/defender-gateway/gateway/gen/defender/v1;defenderv1b\x06proto3"
+	"\vUpdateAlert\x12\x1f.defender.v1.UpdateAlertRequest\x1a\x12.defender.v1.Alert\"F\xdaA\x11alert,update_mask\x82\xd3\xe4\x93\x02,:\x05alert2#/v1/{alert.name=tenants/*/alerts/*}\x12\x88\x01\n" +
+	"\vWatchAlerts\x12\x1f.defender.v1.WatchAlertsRequest\x1a .defender.v1.WatchAlertsResponse\"4\xdaA\x06parent\x82\xd3\xe4\x93\x02%\x12#/v1/{parent=tenants/*}/alerts:watch0\x01B@Z>github.com/defender-gateway/gateway/gen/defender/v1;defenderv1b\x06proto3"
 
 var (
 	file_defender_v1_alert_service_proto_rawDescOnce sync.Once
@@ -397,37 +756,52 @@ func file_defender_v1_alert_service_proto_rawDescGZIP() []byte {
 	return file_defender_v1_alert_service_proto_rawDescData
 }
 
-var file_defender_v1_alert_service_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_defender_v1_alert_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_defender_v1_alert_service_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_defender_v1_alert_service_proto_goTypes = []any{
-	(*ListAlertsRequest)(nil),     // 0: defender.v1.ListAlertsRequest
-	(*ListAlertsResponse)(nil),    // 1: defender.v1.ListAlertsResponse
-	(*GetAlertRequest)(nil),       // 2: defender.v1.GetAlertRequest
-	(*UpdateAlertRequest)(nil),    // 3: defender.v1.UpdateAlertRequest
-	(AlertStatus)(0),              // 4: defender.v1.AlertStatus
-	(Severity)(0),                 // 5: defender.v1.Severity
-	(*TimeRange)(nil),             // 6: defender.v1.TimeRange
-	(*Alert)(nil),                 // 7: defender.v1.Alert
-	(*fieldmaskpb.FieldMask)(nil), // 8: google.protobuf.FieldMask
+	(AlertChange_ChangeType)(0),   // 0: defender.v1.AlertChange.ChangeType
+	(*WatchAlertsRequest)(nil),    // 1: defender.v1.WatchAlertsRequest
+	(*WatchAlertsResponse)(nil),   // 2: defender.v1.WatchAlertsResponse
+	(*AlertChange)(nil),           // 3: defender.v1.AlertChange
+	(*ListAlertsRequest)(nil),     // 4: defender.v1.ListAlertsRequest
+	(*ListAlertsResponse)(nil),    // 5: defender.v1.ListAlertsResponse
+	(*GetAlertRequest)(nil),       // 6: defender.v1.GetAlertRequest
+	(*UpdateAlertRequest)(nil),    // 7: defender.v1.UpdateAlertRequest
+	(AlertStatus)(0),              // 8: defender.v1.AlertStatus
+	(Severity)(0),                 // 9: defender.v1.Severity
+	(*TimeRange)(nil),             // 10: defender.v1.TimeRange
+	(*WatchHeartbeat)(nil),        // 11: defender.v1.WatchHeartbeat
+	(*Alert)(nil),                 // 12: defender.v1.Alert
+	(*fieldmaskpb.FieldMask)(nil), // 13: google.protobuf.FieldMask
 }
 var file_defender_v1_alert_service_proto_depIdxs = []int32{
-	4,  // 0: defender.v1.ListAlertsRequest.statuses:type_name -> defender.v1.AlertStatus
-	5,  // 1: defender.v1.ListAlertsRequest.severities:type_name -> defender.v1.Severity
-	6,  // 2: defender.v1.ListAlertsRequest.create_time_range:type_name -> defender.v1.TimeRange
-	6,  // 3: defender.v1.ListAlertsRequest.update_time_range:type_name -> defender.v1.TimeRange
-	7,  // 4: defender.v1.ListAlertsResponse.alerts:type_name -> defender.v1.Alert
-	7,  // 5: defender.v1.UpdateAlertRequest.alert:type_name -> defender.v1.Alert
-	8,  // 6: defender.v1.UpdateAlertRequest.update_mask:type_name -> google.protobuf.FieldMask
-	0,  // 7: defender.v1.AlertService.ListAlerts:input_type -> defender.v1.ListAlertsRequest
-	2,  // 8: defender.v1.AlertService.GetAlert:input_type -> defender.v1.GetAlertRequest
-	3,  // 9: defender.v1.AlertService.UpdateAlert:input_type -> defender.v1.UpdateAlertRequest
-	1,  // 10: defender.v1.AlertService.ListAlerts:output_type -> defender.v1.ListAlertsResponse
-	7,  // 11: defender.v1.AlertService.GetAlert:output_type -> defender.v1.Alert
-	7,  // 12: defender.v1.AlertService.UpdateAlert:output_type -> defender.v1.Alert
-	10, // [10:13] is the sub-list for method output_type
-	7,  // [7:10] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	8,  // 0: defender.v1.WatchAlertsRequest.statuses:type_name -> defender.v1.AlertStatus
+	9,  // 1: defender.v1.WatchAlertsRequest.severities:type_name -> defender.v1.Severity
+	10, // 2: defender.v1.WatchAlertsRequest.create_time_range:type_name -> defender.v1.TimeRange
+	3,  // 3: defender.v1.WatchAlertsResponse.change:type_name -> defender.v1.AlertChange
+	11, // 4: defender.v1.WatchAlertsResponse.heartbeat:type_name -> defender.v1.WatchHeartbeat
+	0,  // 5: defender.v1.AlertChange.type:type_name -> defender.v1.AlertChange.ChangeType
+	12, // 6: defender.v1.AlertChange.alert:type_name -> defender.v1.Alert
+	8,  // 7: defender.v1.ListAlertsRequest.statuses:type_name -> defender.v1.AlertStatus
+	9,  // 8: defender.v1.ListAlertsRequest.severities:type_name -> defender.v1.Severity
+	10, // 9: defender.v1.ListAlertsRequest.create_time_range:type_name -> defender.v1.TimeRange
+	10, // 10: defender.v1.ListAlertsRequest.update_time_range:type_name -> defender.v1.TimeRange
+	12, // 11: defender.v1.ListAlertsResponse.alerts:type_name -> defender.v1.Alert
+	12, // 12: defender.v1.UpdateAlertRequest.alert:type_name -> defender.v1.Alert
+	13, // 13: defender.v1.UpdateAlertRequest.update_mask:type_name -> google.protobuf.FieldMask
+	4,  // 14: defender.v1.AlertService.ListAlerts:input_type -> defender.v1.ListAlertsRequest
+	6,  // 15: defender.v1.AlertService.GetAlert:input_type -> defender.v1.GetAlertRequest
+	7,  // 16: defender.v1.AlertService.UpdateAlert:input_type -> defender.v1.UpdateAlertRequest
+	1,  // 17: defender.v1.AlertService.WatchAlerts:input_type -> defender.v1.WatchAlertsRequest
+	5,  // 18: defender.v1.AlertService.ListAlerts:output_type -> defender.v1.ListAlertsResponse
+	12, // 19: defender.v1.AlertService.GetAlert:output_type -> defender.v1.Alert
+	12, // 20: defender.v1.AlertService.UpdateAlert:output_type -> defender.v1.Alert
+	2,  // 21: defender.v1.AlertService.WatchAlerts:output_type -> defender.v1.WatchAlertsResponse
+	18, // [18:22] is the sub-list for method output_type
+	14, // [14:18] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_defender_v1_alert_service_proto_init() }
@@ -437,18 +811,23 @@ func file_defender_v1_alert_service_proto_init() {
 	}
 	file_defender_v1_incident_proto_init()
 	file_defender_v1_incident_service_proto_init()
+	file_defender_v1_alert_service_proto_msgTypes[1].OneofWrappers = []any{
+		(*WatchAlertsResponse_Change)(nil),
+		(*WatchAlertsResponse_Heartbeat)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_defender_v1_alert_service_proto_rawDesc), len(file_defender_v1_alert_service_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   4,
+			NumEnums:      1,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_defender_v1_alert_service_proto_goTypes,
 		DependencyIndexes: file_defender_v1_alert_service_proto_depIdxs,
+		EnumInfos:         file_defender_v1_alert_service_proto_enumTypes,
 		MessageInfos:      file_defender_v1_alert_service_proto_msgTypes,
 	}.Build()
 	File_defender_v1_alert_service_proto = out.File

@@ -22,6 +22,7 @@ const (
 	AlertService_ListAlerts_FullMethodName  = "/defender.v1.AlertService/ListAlerts"
 	AlertService_GetAlert_FullMethodName    = "/defender.v1.AlertService/GetAlert"
 	AlertService_UpdateAlert_FullMethodName = "/defender.v1.AlertService/UpdateAlert"
+	AlertService_WatchAlerts_FullMethodName = "/defender.v1.AlertService/WatchAlerts"
 )
 
 // AlertServiceClient is the client API for AlertService service.
@@ -55,6 +56,24 @@ type AlertServiceClient interface {
 	// classification/determination pair the upstream does not accept;
 	// NOT_FOUND when the alert does not exist.
 	UpdateAlert(ctx context.Context, in *UpdateAlertRequest, opts ...grpc.CallOption) (*Alert, error)
+	// Watches a tenant's alerts: a stream of changes (created, updated) to
+	// the alerts matching the filters, as the gateway's shared alert poller
+	// sees them (Graph alerts_v2 by `lastUpdateDateTime`), with heartbeats
+	// while nothing changes. Every message carries a cursor; a watch started
+	// with the last cursor received resumes without losing a change. A
+	// cursor of WatchIncidents is not one of WatchAlerts (nor the reverse).
+	// Delivery is at least once: see docs/watch.md. The stream ends with OK
+	// after DEFENDER_WATCH_MAX_DURATION; reconnect with the last cursor.
+	//
+	// REST: newline-delimited JSON, one message per line.
+	//
+	// Errors: INVALID_ARGUMENT for a bad parent, filter or cursor;
+	// FAILED_PRECONDITION (WATCH_CURSOR_EXPIRED) for a cursor older than the
+	// gateway keeps; RESOURCE_EXHAUSTED with WATCH_LAGGING or
+	// TOO_MANY_WATCHERS; UNAVAILABLE (SHUTTING_DOWN) when the gateway drains;
+	// UNIMPLEMENTED (UNSUPPORTED_BY_BACKEND) on an XDR tenant; the upstream
+	// errors as for ListAlerts.
+	WatchAlerts(ctx context.Context, in *WatchAlertsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchAlertsResponse], error)
 }
 
 type alertServiceClient struct {
@@ -95,6 +114,25 @@ func (c *alertServiceClient) UpdateAlert(ctx context.Context, in *UpdateAlertReq
 	return out, nil
 }
 
+func (c *alertServiceClient) WatchAlerts(ctx context.Context, in *WatchAlertsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchAlertsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &AlertService_ServiceDesc.Streams[0], AlertService_WatchAlerts_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchAlertsRequest, WatchAlertsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AlertService_WatchAlertsClient = grpc.ServerStreamingClient[WatchAlertsResponse]
+
 // AlertServiceServer is the server API for AlertService service.
 // All implementations must embed UnimplementedAlertServiceServer
 // for forward compatibility.
@@ -126,6 +164,24 @@ type AlertServiceServer interface {
 	// classification/determination pair the upstream does not accept;
 	// NOT_FOUND when the alert does not exist.
 	UpdateAlert(context.Context, *UpdateAlertRequest) (*Alert, error)
+	// Watches a tenant's alerts: a stream of changes (created, updated) to
+	// the alerts matching the filters, as the gateway's shared alert poller
+	// sees them (Graph alerts_v2 by `lastUpdateDateTime`), with heartbeats
+	// while nothing changes. Every message carries a cursor; a watch started
+	// with the last cursor received resumes without losing a change. A
+	// cursor of WatchIncidents is not one of WatchAlerts (nor the reverse).
+	// Delivery is at least once: see docs/watch.md. The stream ends with OK
+	// after DEFENDER_WATCH_MAX_DURATION; reconnect with the last cursor.
+	//
+	// REST: newline-delimited JSON, one message per line.
+	//
+	// Errors: INVALID_ARGUMENT for a bad parent, filter or cursor;
+	// FAILED_PRECONDITION (WATCH_CURSOR_EXPIRED) for a cursor older than the
+	// gateway keeps; RESOURCE_EXHAUSTED with WATCH_LAGGING or
+	// TOO_MANY_WATCHERS; UNAVAILABLE (SHUTTING_DOWN) when the gateway drains;
+	// UNIMPLEMENTED (UNSUPPORTED_BY_BACKEND) on an XDR tenant; the upstream
+	// errors as for ListAlerts.
+	WatchAlerts(*WatchAlertsRequest, grpc.ServerStreamingServer[WatchAlertsResponse]) error
 	mustEmbedUnimplementedAlertServiceServer()
 }
 
@@ -144,6 +200,9 @@ func (UnimplementedAlertServiceServer) GetAlert(context.Context, *GetAlertReques
 }
 func (UnimplementedAlertServiceServer) UpdateAlert(context.Context, *UpdateAlertRequest) (*Alert, error) {
 	return nil, status.Error(codes.Unimplemented, "method UpdateAlert not implemented")
+}
+func (UnimplementedAlertServiceServer) WatchAlerts(*WatchAlertsRequest, grpc.ServerStreamingServer[WatchAlertsResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchAlerts not implemented")
 }
 func (UnimplementedAlertServiceServer) mustEmbedUnimplementedAlertServiceServer() {}
 func (UnimplementedAlertServiceServer) testEmbeddedByValue()                      {}
@@ -220,6 +279,17 @@ func _AlertService_UpdateAlert_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AlertService_WatchAlerts_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchAlertsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(AlertServiceServer).WatchAlerts(m, &grpc.GenericServerStream[WatchAlertsRequest, WatchAlertsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AlertService_WatchAlertsServer = grpc.ServerStreamingServer[WatchAlertsResponse]
+
 // AlertService_ServiceDesc is the grpc.ServiceDesc for AlertService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -240,6 +310,12 @@ var AlertService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _AlertService_UpdateAlert_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchAlerts",
+			Handler:       _AlertService_WatchAlerts_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "defender/v1/alert_service.proto",
 }
