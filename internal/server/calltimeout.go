@@ -12,13 +12,13 @@ import (
 
 // CallTimeouts are the deadlines the server gives an API call: Default for
 // every method, Hunting for HuntingService's (whose queries run up to 3
-// minutes upstream), Watch for WatchIncidents. StreamWrite is the longest one message of a stream
+// minutes upstream), Watch for WatchIncidents and WatchAlerts. StreamWrite is the longest one message of a stream
 // may wait on its client (streaming.go). Zero fields take config's
 // defaults.
 type CallTimeouts struct {
 	Default, Hunting time.Duration
 	StreamWrite      time.Duration
-	// Watch bounds WatchIncidents, which its handler ends by
+	// Watch bounds WatchIncidents and WatchAlerts, which its handler ends by
 	// DEFENDER_WATCH_MAX_DURATION; 0 leaves it to the handler.
 	Watch time.Duration
 }
@@ -28,7 +28,7 @@ var huntingPrefix = "/" + defenderv1.HuntingService_ServiceDesc.ServiceName + "/
 
 // timeoutOf is the deadline of a call of fullMethod.
 func (t CallTimeouts) timeoutOf(fullMethod string) time.Duration {
-	if fullMethod == defenderv1.IncidentService_WatchIncidents_FullMethodName {
+	if fullMethod == defenderv1.IncidentService_WatchIncidents_FullMethodName || fullMethod == defenderv1.AlertService_WatchAlerts_FullMethodName {
 		return t.Watch
 	}
 	if strings.HasPrefix(fullMethod, huntingPrefix) {

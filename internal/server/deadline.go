@@ -75,10 +75,12 @@ func isStreamingHuntingRoute(r *http.Request) bool {
 	return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, ":streamHuntingQuery")
 }
 
-// isWatchRoute reports the REST route of IncidentService.WatchIncidents,
-// GET /v1/{parent=tenants/*}/incidents:watch.
+// isWatchRoute reports the REST routes of IncidentService.WatchIncidents,
+// GET /v1/{parent=tenants/*}/incidents:watch, and AlertService.WatchAlerts,
+// GET /v1/{parent=tenants/*}/alerts:watch.
 func isWatchRoute(r *http.Request) bool {
-	return r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/incidents:watch")
+	return r.Method == http.MethodGet &&
+		(strings.HasSuffix(r.URL.Path, "/incidents:watch") || strings.HasSuffix(r.URL.Path, "/alerts:watch"))
 }
 
 // streamRoute marks a streaming route in routeWriteRules' mux.

@@ -19,6 +19,7 @@ type AlertService struct {
 	resolver Resolver
 	tokens   pageTokens
 	errs     errorReporter
+	watch    watchSettings // WatchAlerts (alert_watch.go)
 }
 
 var _ defenderv1.AlertServiceServer = (*AlertService)(nil)
@@ -26,15 +27,20 @@ var _ defenderv1.AlertServiceServer = (*AlertService)(nil)
 // NewAlertService returns the alert service. tokens signs page tokens (the
 // incident service's key may be shared: alert tokens are fingerprinted
 // apart); nil uses a random per-process key. log may be nil.
-func NewAlertService(r Resolver, tokens *pagetoken.Codec, log *slog.Logger) *AlertService {
+func NewAlertService(r Resolver, tokens *pagetoken.Codec, log *slog.Logger, opts ...AlertOption) *AlertService {
 	if tokens == nil {
 		tokens = pagetoken.NewRandom()
 	}
-	return &AlertService{
+	s := &AlertService{
 		resolver: r,
 		tokens:   pageTokens{codec: tokens, now: time.Now},
 		errs:     errorReporter{log: orDiscard(log)},
+		watch:    watchSettings{heartbeat: defaultWatchHeartbeat, cursorMaxAge: pageTokenTTL},
 	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // ListAlerts lists a tenant's alerts, one page per call.

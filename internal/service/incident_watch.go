@@ -1,6 +1,7 @@
 package service
 
 import (
+	"context"
 	"crypto/subtle"
 	"time"
 
@@ -119,14 +120,27 @@ type watcher struct {
 }
 
 func (w *watcher) run(sub *watch.Subscription) error {
-	ctx := w.stream.Context()
-	if err := w.heartbeat(); err != nil {
+	return runWatch(w.stream.Context(), w.s.watch, sub, w)
+}
+
+// watchSink is what runWatch sends a subscription's rounds and heartbeats
+// to: one watch's stream.
+type watchSink interface {
+	heartbeat() error
+	send(rounds []watch.Round) (bool, error)
+}
+
+// runWatch sends sub's rounds to sink, and a heartbeat when the watch
+// starts and every heartbeat interval without a change, until ctx ends,
+// the subscription fails or the watch ran its longest.
+func runWatch(ctx context.Context, ws watchSettings, sub *watch.Subscription, sink watchSink) error {
+	if err := sink.heartbeat(); err != nil {
 		return err
 	}
-	timer := time.NewTimer(w.s.watch.heartbeat)
+	timer := time.NewTimer(ws.heartbeat)
 	defer timer.Stop()
 	var end <-chan time.Time
-	if d := w.s.watch.maxDuration; d > 0 {
+	if d := ws.maxDuration; d > 0 {
 		t := time.NewTimer(d)
 		defer t.Stop()
 		end = t.C
@@ -138,9 +152,9 @@ func (w *watcher) run(sub *watch.Subscription) error {
 		case <-end:
 			// The watch ran its longest: it ends, and the client resumes
 			// with the last cursor (on any replica).
-			return w.heartbeat()
+			return sink.heartbeat()
 		case <-timer.C:
-			if err := w.heartbeat(); err != nil {
+			if err := sink.heartbeat(); err != nil {
 				return err
 			}
 		case <-sub.Ready():
@@ -148,7 +162,7 @@ func (w *watcher) run(sub *watch.Subscription) error {
 			if err != nil {
 				return err
 			}
-			sent, err := w.send(rounds)
+			sent, err := sink.send(rounds)
 			if err != nil {
 				return err
 			}
@@ -156,7 +170,7 @@ func (w *watcher) run(sub *watch.Subscription) error {
 				continue
 			}
 		}
-		timer.Reset(w.s.watch.heartbeat)
+		timer.Reset(ws.heartbeat)
 	}
 }
 

@@ -40,11 +40,17 @@ func (w *watcher) cursor(pos time.Time) (string, error) {
 // openCursor verifies a cursor's signature; the caller checks that it was
 // issued for this watch, and its age.
 func (s *IncidentService) openCursor(token string) (watchCursor, error) {
+	return s.tokens.openWatchCursor(token, watchCursorKind)
+}
+
+// openWatchCursor verifies a cursor's signature and that it is of kind (a
+// WatchIncidents cursor is not a WatchAlerts one, nor the reverse).
+func (p pageTokens) openWatchCursor(token, kind string) (watchCursor, error) {
 	var c watchCursor
-	if err := s.tokens.codec.Decode(token, &c); err != nil || c.Kind != watchCursorKind || c.Watermark <= 0 {
+	if err := p.codec.Decode(token, &c); err != nil || c.Kind != kind || c.Watermark <= 0 {
 		return c, fieldError("cursor", invalidPageToken)
 	}
-	if time.Unix(0, c.Watermark).Sub(s.tokens.now()) > pageTokenSkew {
+	if time.Unix(0, c.Watermark).Sub(p.now()) > pageTokenSkew {
 		return c, fieldError("cursor", invalidPageToken)
 	}
 	return c, nil
