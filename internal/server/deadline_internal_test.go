@@ -79,3 +79,23 @@ func TestStreamingWriteRule(t *testing.T) {
 		}
 	}
 }
+
+// TestIsWatchRoute: both watch routes, and nothing else, get the streaming
+// write-timeout rule.
+func TestIsWatchRoute(t *testing.T) {
+	for _, tc := range []struct {
+		method, path string
+		want         bool
+	}{
+		{http.MethodGet, "/v1/tenants/default/incidents:watch", true},
+		{http.MethodGet, "/v1/tenants/default/alerts:watch", true},
+		{http.MethodGet, "/v1/tenants/-/incidents:watch", true},
+		{http.MethodPost, "/v1/tenants/default/alerts:watch", false},
+		{http.MethodGet, "/v1/tenants/default/alerts", false},
+		{http.MethodGet, "/v1/tenants/default/alerts/watch", false},
+	} {
+		if got := isWatchRoute(httptest.NewRequest(tc.method, tc.path, nil)); got != tc.want {
+			t.Errorf("isWatchRoute(%s %s) = %t, want %t", tc.method, tc.path, got, tc.want)
+		}
+	}
+}
