@@ -1,7 +1,9 @@
 // Package watch turns the upstream's incident listings into a stream of
 // changes: one shared poller per (tenant, auth context, upstream identity,
 // view) serves every watcher of it, on one replica or, with Redis, across
-// all of them.
+// all of them. A key of the alerts subject (Key.Subject) polls the
+// upstream's alert listing (Graph alerts_v2) the same way, for
+// AlertService.WatchAlerts.
 //
 // A poller advances a last-update watermark, never $skip. Each round lists
 // the incidents updated since the watermark minus an overlap, so that
