@@ -2,6 +2,7 @@ package watch
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -149,5 +150,23 @@ func TestHubAlertSubscription(t *testing.T) {
 	}
 	if started, _ := fx.m.pollers(); started != 1 {
 		t.Fatalf("%d pollers started, want 1", started)
+	}
+}
+
+// TestAlertRoundJSON: an alert round survives the shared store's JSON.
+func TestAlertRoundJSON(t *testing.T) {
+	a := alert("x", 1, 2)
+	a.Comments = []defender.Comment{{Text: "seen", Author: "portal", CreateTime: at(2)}}
+	r := Round{Events: []Event{{Kind: Updated, Alert: &a}}, From: at(0), After: at(3)}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got Round
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(r, got); diff != "" {
+		t.Errorf("round after JSON (-want +got):\n%s", diff)
 	}
 }
