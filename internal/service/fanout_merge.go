@@ -8,7 +8,9 @@ import (
 	"github.com/defender-gateway/gateway/internal/defender"
 )
 
-// The merge of a listing across tenants (tenants/-).
+// The merge of a listing across tenants (tenants/-): ListIncidents and
+// ListAlerts, each through its fanoutList. Incidents are the example below;
+// alerts are the same with string ids.
 //
 // Each tenant's incidents come from its backend in the order its upstream
 // lists them: newest created first (XDR documents it; Graph's order is the
