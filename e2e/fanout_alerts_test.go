@@ -180,13 +180,14 @@ callers:
 
 // TestListAlertsAcrossTenantsPolicy: a caller allowed two tenants lists
 // exactly those two (northwind is not even tried), one allowed one tenant
-// lists one.
+// lists one, and the audit record lists the tenants touched.
 func TestListAlertsAcrossTenantsPolicy(t *testing.T) {
 	emu := startEmulator(t)
+	auditFile := t.TempDir() + "/audit.jsonl"
 	g := startGateway(t, emu, partnerConfig(t, emu, "graph",
 		"--partner-tenants", identity.SecondTenantID+"=Fabrikam,"+identity.ThirdTenantDomain+"=Northwind",
 		"--caller-auth", "api-key", "--api-keys-file", apiKeysFile(t),
-		"--policy-file", writeFile(t, "policy.yaml", twoTenantsAlertPolicy)))
+		"--policy-file", writeFile(t, "policy.yaml", twoTenantsAlertPolicy), "--audit-log-file", auditFile))
 	tests := []struct {
 		key  string
 		want []string
@@ -214,5 +215,30 @@ func TestListAlertsAcrossTenantsPolicy(t *testing.T) {
 				}
 			})
 		}
+	}
+	records := 0
+	for _, rec := range auditRecords(t, auditFile) {
+		if rec["resource"] != everyTenant {
+			continue
+		}
+		records++
+		touched, _ := rec["tenants"].([]any)
+		var names []string
+		for _, v := range touched {
+			s, _ := v.(string)
+			names = append(names, s)
+		}
+		slices.Sort(names)
+		want := []string{identity.HomeTenantID}
+		if rec["caller"] == "api-key:soc-bot" {
+			want = []string{identity.HomeTenantID, identity.SecondTenantID}
+			slices.Sort(want)
+		}
+		if !slices.Equal(names, want) || rec["tenant"] != "-" || rec["code"] != "OK" {
+			t.Errorf("audit record of %v: tenants %v tenant %v code %v, want %v, - and OK", rec["caller"], names, rec["tenant"], rec["code"], want)
+		}
+	}
+	if records == 0 {
+		t.Error("no audit record of a call on tenants/-")
 	}
 }
