@@ -19,6 +19,7 @@ type AlertService struct {
 	resolver Resolver
 	tokens   pageTokens
 	errs     errorReporter
+	fanout   fanoutSettings
 }
 
 var _ defenderv1.AlertServiceServer = (*AlertService)(nil)
@@ -26,18 +27,23 @@ var _ defenderv1.AlertServiceServer = (*AlertService)(nil)
 // NewAlertService returns the alert service. tokens signs page tokens (the
 // incident service's key may be shared: alert tokens are fingerprinted
 // apart); nil uses a random per-process key. log may be nil.
-func NewAlertService(r Resolver, tokens *pagetoken.Codec, log *slog.Logger) *AlertService {
+func NewAlertService(r Resolver, tokens *pagetoken.Codec, log *slog.Logger, opts ...AlertOption) *AlertService {
 	if tokens == nil {
 		tokens = pagetoken.NewRandom()
 	}
-	return &AlertService{
+	s := &AlertService{
 		resolver: r,
 		tokens:   pageTokens{codec: tokens, now: time.Now},
 		errs:     errorReporter{log: orDiscard(log)},
 	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
-// ListAlerts lists a tenant's alerts, one page per call.
+// ListAlerts lists a tenant's alerts, one page per call; on tenants/-
+// every tenant the caller may use, merged (alert_fanout.go).
 func (s *AlertService) ListAlerts(ctx context.Context, req *defenderv1.ListAlertsRequest) (*defenderv1.ListAlertsResponse, error) {
 	resp, err := s.listAlerts(ctx, req)
 	if err != nil {
@@ -47,6 +53,12 @@ func (s *AlertService) ListAlerts(ctx context.Context, req *defenderv1.ListAlert
 }
 
 func (s *AlertService) listAlerts(ctx context.Context, req *defenderv1.ListAlertsRequest) (*defenderv1.ListAlertsResponse, error) {
+	if err := checkSubset(req.GetParent(), req.GetTenants()); err != nil {
+		return nil, err
+	}
+	if req.GetParent() == wildcardParent {
+		return s.listAcross(ctx, req)
+	}
 	tenant, err := parseTenantName("parent", req.GetParent())
 	if err != nil {
 		return nil, err
