@@ -44,6 +44,9 @@ func (c *restClient) ListAlerts(ctx context.Context, r *defenderv1.ListAlertsReq
 	}
 	setIf(q, "assignedTo", r.GetAssignedTo())
 	setIf(q, "incident", r.GetIncident())
+	for _, t := range r.GetTenants() {
+		q.Add("tenants", t)
+	}
 	for prefix, tr := range map[string]*defenderv1.TimeRange{"createTimeRange": r.GetCreateTimeRange(), "updateTimeRange": r.GetUpdateTimeRange()} {
 		if tr.GetStartTime() != nil {
 			q.Set(prefix+".startTime", tr.GetStartTime().AsTime().Format("2006-01-02T15:04:05.999999999Z07:00"))

@@ -236,6 +236,7 @@ func Build(cfg *config.Config, deps Dependencies) (*Gateway, error) {
 			Auth:  service.NewAuthService(contexts, logins, logger),
 			Quota: service.NewQuotaService(contexts, quotaReader, logger),
 			Alerts: service.NewAlertService(gov, pageTokens, logger,
+				service.WithAlertFanout(contexts, cfg.Fanout.Concurrency),
 				service.WithAlertWatch(gw.watch, cfg.Watch.Heartbeat, 0, cfg.Watch.MaxDuration)),
 		},
 		Logger:          logger,

@@ -66,7 +66,7 @@ var methodRules = map[string]Rule{
 	defenderv1.AuthService_ListContexts_FullMethodName:       {OpAuthAdmin, false, false},
 	defenderv1.AuthService_WhoAmI_FullMethodName:             {"", true, false},
 	defenderv1.QuotaService_GetQuota_FullMethodName:          {OpQuotaRead, true, false},
-	defenderv1.AlertService_ListAlerts_FullMethodName:        {OpAlertsRead, true, false},
+	defenderv1.AlertService_ListAlerts_FullMethodName:        {OpAlertsRead, true, true},
 	defenderv1.AlertService_GetAlert_FullMethodName:          {OpAlertsRead, true, false},
 	defenderv1.AlertService_UpdateAlert_FullMethodName:       {OpAlertsWrite, true, false},
 	defenderv1.AlertService_WatchAlerts_FullMethodName:       {OpAlertsRead, true, false},

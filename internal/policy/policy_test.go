@@ -34,7 +34,7 @@ const goodPolicy = `
 callers:
   - identity: api-key:soc-bot
     tenants: [default, fabrikam.onmicrosoft.com]
-    operations: [incidents.read, incidents.write, hunting.run, auth.admin, quota.read]
+    operations: [incidents.read, incidents.write, hunting.run, auth.admin, quota.read, alerts.read]
   - identity: api-key:monitor
     tenants: [default]
     operations: [quota.read]
@@ -177,6 +177,12 @@ func TestAuthorize(t *testing.T) {
 			&defenderv1.WatchIncidentsRequest{Parent: "tenants/-"}, ""},
 		{"wildcard watch still needs the operation", apiKeyCaller("monitor"), defenderv1.IncidentService_WatchIncidents_FullMethodName,
 			&defenderv1.WatchIncidentsRequest{Parent: "tenants/-"}, defender.ReasonOperationNotAllowed},
+		{"wildcard alert list", apiKeyCaller("soc-bot"), defenderv1.AlertService_ListAlerts_FullMethodName,
+			&defenderv1.ListAlertsRequest{Parent: "tenants/-"}, ""},
+		{"wildcard alert list still needs the operation", apiKeyCaller("reader"), defenderv1.AlertService_ListAlerts_FullMethodName,
+			&defenderv1.ListAlertsRequest{Parent: "tenants/-"}, defender.ReasonOperationNotAllowed},
+		{"no wildcard for an alert get", apiKeyCaller("soc-bot"), defenderv1.AlertService_GetAlert_FullMethodName,
+			&defenderv1.GetAlertRequest{Name: "tenants/-/alerts/a1"}, defender.ReasonCallerTenantNotAllowed},
 		{"no wildcard for a get", apiKeyCaller("soc-bot"), defenderv1.IncidentService_GetIncident_FullMethodName, getIn("-"), defender.ReasonCallerTenantNotAllowed},
 		{"wildcard query", apiKeyCaller("soc-bot"), defenderv1.HuntingService_RunQuery_FullMethodName,
 			&defenderv1.RunQueryRequest{Tenant: "tenants/-", Query: "x"}, ""},

@@ -19,6 +19,7 @@ type AlertService struct {
 	resolver Resolver
 	tokens   pageTokens
 	errs     errorReporter
+	fanout   fanoutSettings
 	watch    watchSettings // WatchAlerts (alert_watch.go)
 }
 
@@ -43,7 +44,8 @@ func NewAlertService(r Resolver, tokens *pagetoken.Codec, log *slog.Logger, opts
 	return s
 }
 
-// ListAlerts lists a tenant's alerts, one page per call.
+// ListAlerts lists a tenant's alerts, one page per call; on tenants/-
+// every tenant the caller may use, merged (alert_fanout.go).
 func (s *AlertService) ListAlerts(ctx context.Context, req *defenderv1.ListAlertsRequest) (*defenderv1.ListAlertsResponse, error) {
 	resp, err := s.listAlerts(ctx, req)
 	if err != nil {
@@ -53,6 +55,12 @@ func (s *AlertService) ListAlerts(ctx context.Context, req *defenderv1.ListAlert
 }
 
 func (s *AlertService) listAlerts(ctx context.Context, req *defenderv1.ListAlertsRequest) (*defenderv1.ListAlertsResponse, error) {
+	if err := checkSubset(req.GetParent(), req.GetTenants()); err != nil {
+		return nil, err
+	}
+	if req.GetParent() == wildcardParent {
+		return s.listAcross(ctx, req)
+	}
 	tenant, err := parseTenantName("parent", req.GetParent())
 	if err != nil {
 		return nil, err

@@ -15,9 +15,6 @@ import (
 	"github.com/defender-gateway/gateway/internal/watch"
 )
 
-// AlertOption configures an AlertService.
-type AlertOption func(*AlertService)
-
 // WithAlertWatch serves WatchAlerts from hub (the incident watch's: its
 // alert pollers have their own keys), with WithWatch's settings.
 func WithAlertWatch(hub *watch.Hub, heartbeat, cursorMaxAge, maxDuration time.Duration) AlertOption {

@@ -54,10 +54,7 @@ type fanoutTenant struct {
 	configured string
 }
 
-// listAcross is ListIncidents on tenants/-: the tenants' pages merged in
-// one order (fanout_merge.go), each failing tenant reported in
-// unreachable. The call itself fails on bad input, when the caller may
-// use no tenant, or when every tenant fails on the first page.
+// listAcross is ListIncidents on tenants/- (fanoutCall.run).
 func (s *IncidentService) listAcross(ctx context.Context, req *defenderv1.ListIncidentsRequest) (*defenderv1.ListIncidentsResponse, error) {
 	size, err := pageSize(req.GetPageSize())
 	if err != nil {
@@ -71,23 +68,71 @@ func (s *IncidentService) listAcross(ctx context.Context, req *defenderv1.ListIn
 	if err != nil {
 		return nil, err
 	}
-	if s.fanout.tenants == nil {
-		return nil, fieldError("parent", "tenants/- is not served by this gateway")
-	}
 	fp := fanoutFingerprintOf(ctx, filter, alerts)
 	fp.Subset = req.GetTenants()
-	first := req.GetPageToken() == ""
+	call := fanoutCall[defender.Incident]{
+		resolver: s.resolver, settings: s.fanout, tokens: s.tokens, errs: s.errs,
+		list: incidentList(filter, alerts), fp: fp,
+		subset: req.GetTenants(), pageToken: req.GetPageToken(), size: size,
+	}
+	page, err := call.run(ctx)
+	if err != nil {
+		return nil, err
+	}
+	resp := &defenderv1.ListIncidentsResponse{
+		Incidents:          make([]*defenderv1.Incident, 0, len(page.items)),
+		NextPageToken:      page.nextToken,
+		Unreachable:        page.unreachable,
+		UnreachableDetails: page.details,
+	}
+	for i := range page.items {
+		resp.Incidents = append(resp.Incidents, incidentToProto(page.items[i].tenant, &page.items[i].item))
+	}
+	return resp, nil
+}
+
+// fanoutCall is one call of a listing of T across tenants (tenants/-).
+type fanoutCall[T any] struct {
+	resolver  Resolver
+	settings  fanoutSettings
+	tokens    pageTokens
+	errs      errorReporter
+	list      fanoutList[T]
+	fp        fanoutFingerprint
+	subset    []string // the request's tenants
+	pageToken string
+	size      int
+}
+
+// fanoutPage is one merged page of a listing across tenants.
+type fanoutPage[T any] struct {
+	items       []mergedItem[T]
+	unreachable []string
+	details     []*defenderv1.UnreachableTenant
+	nextToken   string
+}
+
+// run is the tenants' pages merged in one order (fanout_merge.go), each
+// failing tenant reported in unreachable. The call itself fails on bad
+// input, when the caller may use no tenant, or when every tenant fails on
+// the first page.
+func (c fanoutCall[T]) run(ctx context.Context) (*fanoutPage[T], error) {
+	if c.settings.tenants == nil {
+		return nil, fieldError("parent", "tenants/- is not served by this gateway")
+	}
+	first := c.pageToken == ""
 	var tenants []*fanoutTenant
+	var err error
 	if first {
-		if tenants, err = s.firstTenants(ctx, req.GetTenants()); err != nil {
+		if tenants, err = firstTenants(ctx, c.resolver, c.settings.tenants, c.subset); err != nil {
 			return nil, err
 		}
 	} else {
-		states, err := s.tokens.openFanout(req.GetPageToken(), fp)
+		states, err := c.tokens.openFanout(c.pageToken, c.fp)
 		if err != nil {
 			return nil, err
 		}
-		if tenants, err = s.resumeTenants(ctx, states); err != nil {
+		if tenants, err = resumeTenants(ctx, c.resolver, states); err != nil {
 			return nil, err
 		}
 	}
@@ -97,8 +142,8 @@ func (s *IncidentService) listAcross(ctx context.Context, req *defenderv1.ListIn
 			reading = append(reading, t.merge)
 		}
 	}
-	m := merger{filter: filter, withAlerts: alerts, concurrency: s.fanout.concurrency}
-	merged := m.page(ctx, reading, size)
+	m := merger[T]{list: c.list, concurrency: c.settings.concurrency}
+	merged := m.page(ctx, reading, c.size)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -115,7 +160,7 @@ func (s *IncidentService) listAcross(ctx context.Context, req *defenderv1.ListIn
 			return nil, err
 		}
 	}
-	return s.fanoutResponse(ctx, tenants, merged, fp)
+	return c.response(ctx, tenants, merged)
 }
 
 // firstTenants are the tenants of a new listing: each served tenant that
@@ -123,8 +168,8 @@ func (s *IncidentService) listAcross(ctx context.Context, req *defenderv1.ListIn
 // the request's tenants (fanout_subset.go). A user context serves only the
 // user's own tenant; the others are not the caller's to use and are left
 // out, as are those the policy denies.
-func (s *IncidentService) firstTenants(ctx context.Context, subset []string) ([]*fanoutTenant, error) {
-	out, err := fanoutSelect(ctx, s.resolver, s.fanout.tenants, subset)
+func firstTenants(ctx context.Context, resolver Resolver, lister TenantLister, subset []string) ([]*fanoutTenant, error) {
+	out, err := fanoutSelect(ctx, resolver, lister, subset)
 	if err != nil {
 		return nil, err
 	}
@@ -195,7 +240,7 @@ func noTenantError(r *caller.Request) error {
 // unreachable; the others are resolved again and continue at their
 // positions. A tenant the policy no longer allows is dropped; one served
 // now by another backend or auth context makes the token invalid.
-func (s *IncidentService) resumeTenants(ctx context.Context, states []fanoutTenantState) ([]*fanoutTenant, error) {
+func resumeTenants(ctx context.Context, resolver Resolver, states []fanoutTenantState) ([]*fanoutTenant, error) {
 	r := caller.FromContext(ctx)
 	out := make([]*fanoutTenant, 0, len(states))
 	for _, st := range states {
@@ -207,7 +252,7 @@ func (s *IncidentService) resumeTenants(ctx context.Context, states []fanoutTena
 			continue
 		}
 		touch(r, st.Tenant)
-		target, err := resolveTarget(ctx, s.resolver, st.Tenant)
+		target, err := resolveTarget(ctx, resolver, st.Tenant)
 		t := &fanoutTenant{state: st, target: target, err: err}
 		if err == nil {
 			if target.Tenant != st.Tenant || tenantBind(target) != st.Bind {
@@ -220,24 +265,21 @@ func (s *IncidentService) resumeTenants(ctx context.Context, states []fanoutTena
 	return out, nil
 }
 
-// fanoutResponse is the page, unreachable tenants and next token.
-func (s *IncidentService) fanoutResponse(ctx context.Context, tenants []*fanoutTenant, merged []mergedIncident, fp fanoutFingerprint) (*defenderv1.ListIncidentsResponse, error) {
-	resp := &defenderv1.ListIncidentsResponse{Incidents: make([]*defenderv1.Incident, 0, len(merged))}
-	for i := range merged {
-		resp.Incidents = append(resp.Incidents, incidentToProto(merged[i].tenant, &merged[i].incident))
-	}
+// response is the page, unreachable tenants and next token.
+func (c fanoutCall[T]) response(ctx context.Context, tenants []*fanoutTenant, merged []mergedItem[T]) (*fanoutPage[T], error) {
+	page := &fanoutPage[T]{items: merged}
 	var next []fanoutTenantState
 	more := false
 	for _, t := range tenants {
 		switch {
 		case t.state.Failure != nil:
-			resp.Unreachable = append(resp.Unreachable, tenantsCollection+"/"+t.state.Tenant)
-			resp.UnreachableDetails = append(resp.UnreachableDetails, storedUnreachable(t.state))
+			page.unreachable = append(page.unreachable, tenantsCollection+"/"+t.state.Tenant)
+			page.details = append(page.details, storedUnreachable(t.state))
 			next = append(next, t.state)
 		case t.err != nil:
-			u, f := unreachableOf(ctx, s.errs, t.state.Tenant, t.err)
-			resp.Unreachable = append(resp.Unreachable, u.GetTenant())
-			resp.UnreachableDetails = append(resp.UnreachableDetails, u)
+			u, f := unreachableOf(ctx, c.errs, t.state.Tenant, t.err)
+			page.unreachable = append(page.unreachable, u.GetTenant())
+			page.details = append(page.details, u)
 			next = append(next, fanoutTenantState{Tenant: t.state.Tenant, Failure: f})
 		case t.merge != nil && !t.merge.done:
 			next = append(next, fanoutTenantState{Tenant: t.state.Tenant, Bind: t.state.Bind, tenantPosition: t.merge.pos})
@@ -246,11 +288,11 @@ func (s *IncidentService) fanoutResponse(ctx context.Context, tenants []*fanoutT
 	}
 	if more {
 		var err error
-		if resp.NextPageToken, err = s.tokens.issueFanout(next, fp); err != nil {
+		if page.nextToken, err = c.tokens.issueFanout(next, c.fp); err != nil {
 			return nil, err
 		}
 	}
-	return resp, nil
+	return page, nil
 }
 
 // unreachableOf describes a tenant's failure as the call of that tenant alone

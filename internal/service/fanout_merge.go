@@ -8,7 +8,9 @@ import (
 	"github.com/defender-gateway/gateway/internal/defender"
 )
 
-// The merge of a listing across tenants (tenants/-).
+// The merge of a listing across tenants (tenants/-): ListIncidents and
+// ListAlerts, each through its fanoutList. Incidents are the example below;
+// alerts are the same with string ids.
 //
 // Each tenant's incidents come from its backend in the order its upstream
 // lists them: newest created first (XDR documents it; Graph's order is the
@@ -45,79 +47,94 @@ type tenantPosition struct {
 	Skip int `json:"k,omitempty"`
 }
 
-// mergeTenant is one tenant of a merged listing, during one call.
+// mergeTenant is one tenant of a merged listing, during one call. Its
+// fetched items are kept by the merger, which knows their type.
 type mergeTenant struct {
 	tenant  string // canonical
 	backend defender.Backend
 	pos     tenantPosition
 
-	buf     []defender.Incident // fetched at pos, not yet returned
-	next    string              // the fetched page's NextCursor
+	next    string // the fetched page's NextCursor
 	fetches int
 	done    bool  // listed to its end
-	stalled bool  // the fetch budget ran out before an incident was found
+	stalled bool  // the fetch budget ran out before an item was found
 	err     error // this call's failure
 }
 
 // active reports whether the tenant still takes part in this call's merge.
 func (t *mergeTenant) active() bool { return !t.done && t.err == nil }
 
+// fanoutList is what the merge needs of one kind of listing (incidents,
+// alerts): how to read a page of a tenant's items, and each item's merge
+// key. Items of every kind are merged in one order: creation time
+// descending, then tenant id ascending, then id descending by idAfter.
+type fanoutList[T any] struct {
+	// fetch reads up to size items of the tenant's listing from cursor.
+	fetch func(ctx context.Context, b defender.Backend, cursor string, size int) (items []T, next string, err error)
+	// key is the item's creation time and id.
+	key func(*T) (time.Time, string)
+	// idAfter reports whether id a comes before id b at equal time and
+	// tenant: the larger one, as the kind's ids compare.
+	idAfter func(a, b string) bool
+}
+
 // merger merges the tenants' listings into pages.
-type merger struct {
-	filter      defender.IncidentFilter
-	withAlerts  bool
+type merger[T any] struct {
+	list        fanoutList[T]
 	concurrency int
 }
 
-// mergedIncident is one incident of a merged page, with its tenant.
-type mergedIncident struct {
-	tenant   string
-	incident defender.Incident
+// mergedItem is one item of a merged page, with its tenant.
+type mergedItem[T any] struct {
+	tenant string
+	item   T
 }
 
-// page returns up to size incidents of the tenants in merge order, and
+// page returns up to size items of the tenants in merge order, and
 // leaves each tenant's position, done, stalled and err for the next token.
 // The first read of every tenant runs concurrently, at most m.concurrency
 // at once; later reads are made one at a time, as the merge needs them.
-func (m merger) page(ctx context.Context, tenants []*mergeTenant, size int) []mergedIncident {
+func (m merger[T]) page(ctx context.Context, tenants []*mergeTenant, size int) []mergedItem[T] {
 	ctx, cancel := tenantsContext(ctx)
 	defer cancel()
-	m.fillAll(ctx, tenants, size)
-	out := make([]mergedIncident, 0, size)
+	bufs := make([][]T, len(tenants)) // fetched at each tenant's pos, not yet returned
+	m.fillAll(ctx, tenants, bufs, size)
+	out := make([]mergedItem[T], 0, size)
 	for len(out) < size {
-		var best *mergeTenant
-		for _, t := range tenants {
+		best := -1
+		for i, t := range tenants {
 			if !t.active() {
 				continue
 			}
-			if len(t.buf) == 0 {
-				// Stalled, or not yet refilled: its next incident is unknown,
+			if len(bufs[i]) == 0 {
+				// Stalled, or not yet refilled: its next item is unknown,
 				// so nothing can be placed after it.
 				return out
 			}
-			if best == nil || mergeBefore(t, best) {
-				best = t
+			if best < 0 || m.before(t, &bufs[i][0], tenants[best], &bufs[best][0]) {
+				best = i
 			}
 		}
-		if best == nil {
+		if best < 0 {
 			break
 		}
-		out = append(out, mergedIncident{tenant: best.tenant, incident: best.buf[0]})
-		best.buf = best.buf[1:]
-		best.pos.Skip++
-		if len(best.buf) == 0 {
-			if best.next == "" {
-				best.done = true
+		t := tenants[best]
+		out = append(out, mergedItem[T]{tenant: t.tenant, item: bufs[best][0]})
+		bufs[best] = bufs[best][1:]
+		t.pos.Skip++
+		if len(bufs[best]) == 0 {
+			if t.next == "" {
+				t.done = true
 				continue
 			}
-			best.pos = tenantPosition{Cursor: best.next}
+			t.pos = tenantPosition{Cursor: t.next}
 			if len(out) < size {
 				if ctx.Err() != nil {
 					// The tenants' time is over: end the page here, and the
 					// next call reads on from this position.
 					return out
 				}
-				m.fill(ctx, best, size-len(out))
+				m.fill(ctx, t, &bufs[best], size-len(out))
 			}
 		}
 	}
@@ -143,10 +160,10 @@ func tenantsContext(ctx context.Context) (context.Context, context.CancelFunc) {
 }
 
 // fillAll reads every active tenant once, concurrently.
-func (m merger) fillAll(ctx context.Context, tenants []*mergeTenant, need int) {
+func (m merger[T]) fillAll(ctx context.Context, tenants []*mergeTenant, bufs [][]T, need int) {
 	sem := make(chan struct{}, max(m.concurrency, 1))
 	var wg sync.WaitGroup
-	for _, t := range tenants {
+	for i, t := range tenants {
 		if !t.active() {
 			continue
 		}
@@ -160,39 +177,29 @@ func (m merger) fillAll(ctx context.Context, tenants []*mergeTenant, need int) {
 				return
 			}
 			defer func() { <-sem }()
-			m.fill(ctx, t, need)
+			m.fill(ctx, t, &bufs[i], need)
 		}()
 	}
 	wg.Wait()
 }
 
-// fill reads t from its position until it has an incident to offer (need
-// more than its skip at most), reaches its end, fails or runs out of its
-// fetch budget.
-func (m merger) fill(ctx context.Context, t *mergeTenant, need int) {
+// fill reads t from its position into buf until it has an item to offer
+// (need more than its skip at most), reaches its end, fails or runs out of
+// its fetch budget.
+func (m merger[T]) fill(ctx context.Context, t *mergeTenant, buf *[]T, need int) {
 	for {
 		if t.fetches >= maxFanoutFetches {
 			t.stalled = true
 			return
 		}
 		t.fetches++
-		page, err := t.backend.ListIncidents(ctx, defender.ListQuery{
-			Filter:     m.filter,
-			PageSize:   min(t.pos.Skip+need, maxFanoutPageSize),
-			WithAlerts: m.withAlerts,
-			Cursor:     t.pos.Cursor,
-		})
+		items, next, err := m.list.fetch(ctx, t.backend, t.pos.Cursor, min(t.pos.Skip+need, maxFanoutPageSize))
 		if err != nil {
 			t.err = err
 			return
 		}
-		var items []defender.Incident
-		next := ""
-		if page != nil {
-			items, next = page.Incidents, page.NextCursor
-		}
 		if t.pos.Skip < len(items) {
-			t.buf, t.next = items[t.pos.Skip:], next
+			*buf, t.next = items[t.pos.Skip:], next
 			return
 		}
 		if next == "" {
@@ -207,17 +214,33 @@ func (m merger) fill(ctx context.Context, t *mergeTenant, need int) {
 // backends' own limit.
 const maxFanoutPageSize = 500
 
-// mergeBefore reports whether a's next incident comes before b's: created
-// later, then the smaller tenant id, then the larger incident id.
-func mergeBefore(a, b *mergeTenant) bool {
-	x, y := &a.buf[0], &b.buf[0]
-	if !x.CreateTime.Equal(y.CreateTime) {
-		return x.CreateTime.After(y.CreateTime)
+// before reports whether x, the next item of tenant a, comes before y, that
+// of b: created later, then the smaller tenant id, then the larger id.
+func (m merger[T]) before(a *mergeTenant, x *T, b *mergeTenant, y *T) bool {
+	xt, xid := m.list.key(x)
+	yt, yid := m.list.key(y)
+	if !xt.Equal(yt) {
+		return xt.After(yt)
 	}
 	if a.tenant != b.tenant {
 		return a.tenant < b.tenant
 	}
-	return idAfter(x.ID, y.ID)
+	return m.list.idAfter(xid, yid)
+}
+
+// incidentList is the merge of incidents: ids compare as numbers.
+func incidentList(filter defender.IncidentFilter, withAlerts bool) fanoutList[defender.Incident] {
+	return fanoutList[defender.Incident]{
+		fetch: func(ctx context.Context, b defender.Backend, cursor string, size int) ([]defender.Incident, string, error) {
+			page, err := b.ListIncidents(ctx, defender.ListQuery{Filter: filter, PageSize: size, WithAlerts: withAlerts, Cursor: cursor})
+			if err != nil || page == nil {
+				return nil, "", err
+			}
+			return page.Incidents, page.NextCursor, nil
+		},
+		key:     func(i *defender.Incident) (time.Time, string) { return i.CreateTime, i.ID },
+		idAfter: idAfter,
+	}
 }
 
 // idAfter compares incident ids as the numbers they are (no leading

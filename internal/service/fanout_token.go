@@ -65,6 +65,10 @@ type fanoutFingerprint struct {
 	Filter       defender.IncidentFilter
 	WithAlerts   bool
 	Subset       []string // the request's tenants, as named
+	// Alerts is set on a listing of alerts: the digest of its filter
+	// (alertFingerprint without tenant or binding); Filter and WithAlerts
+	// are then unused.
+	Alerts string
 }
 
 func fanoutFingerprintOf(ctx context.Context, filter defender.IncidentFilter, withAlerts bool) fanoutFingerprint {
@@ -78,6 +82,12 @@ func fanoutFingerprintOf(ctx context.Context, filter defender.IncidentFilter, wi
 func (f fanoutFingerprint) digest() string {
 	h := sha256.New()
 	q := f.Filter
+	if f.Alerts != "" {
+		// A prefix of its own: no incident token continues an alert
+		// listing, nor the reverse.
+		fmt.Fprintf(h, "fanout alerts v1 %q %q %q tenants %q", f.Caller, f.User, f.Alerts, f.Subset)
+		return base64.RawURLEncoding.EncodeToString(h.Sum(nil))
+	}
 	fmt.Fprintf(h, "fanout v1 %q %q %v %v %q %q %q %q %q %t",
 		f.Caller, f.User, q.Statuses, q.Severities, q.AssignedTo,
 		utc(q.CreatedFrom), utc(q.CreatedBefore), utc(q.UpdatedFrom), utc(q.UpdatedBefore),

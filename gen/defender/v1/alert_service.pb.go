@@ -357,7 +357,8 @@ func (x *AlertChange) GetAlert() *Alert {
 // The request of ListAlerts.
 type ListAlertsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The tenant, `tenants/{tenant}`.
+	// The tenant, `tenants/{tenant}`, or `tenants/-` for every tenant the
+	// caller may use.
 	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
 	// The most alerts to return. 0 means the default, 50; the maximum is
 	// 500. The gateway makes as many upstream calls as the page needs (Graph
@@ -389,8 +390,13 @@ type ListAlertsRequest struct {
 	UpdateTimeRange *TimeRange `protobuf:"bytes,10,opt,name=update_time_range,json=updateTimeRange,proto3" json:"update_time_range,omitempty"`
 	// Only the alerts of this incident, `tenants/{tenant}/incidents/{incident}`,
 	// of the same tenant as `parent`. Graph does not document this filter
-	// (the emulator serves it).
-	Incident      string `protobuf:"bytes,11,opt,name=incident,proto3" json:"incident,omitempty"`
+	// (the emulator serves it). Not allowed on `tenants/-`.
+	Incident string `protobuf:"bytes,11,opt,name=incident,proto3" json:"incident,omitempty"`
+	// On `tenants/-` only: list just these tenants rather than every tenant
+	// the caller may use, as ListIncidentsRequest.tenants. Every page of a
+	// listing must name the same. Setting it on a single tenant is
+	// INVALID_ARGUMENT.
+	Tenants       []string `protobuf:"bytes,12,rep,name=tenants,proto3" json:"tenants,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -502,15 +508,29 @@ func (x *ListAlertsRequest) GetIncident() string {
 	return ""
 }
 
+func (x *ListAlertsRequest) GetTenants() []string {
+	if x != nil {
+		return x.Tenants
+	}
+	return nil
+}
+
 // The response of ListAlerts.
 type ListAlertsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The alerts of this page.
 	Alerts []*Alert `protobuf:"bytes,1,rep,name=alerts,proto3" json:"alerts,omitempty"`
-	// A token for the next page, or empty on the last page.
+	// A token for the next page, or empty on the last page. On `tenants/-`
+	// it carries every tenant's position.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// On `tenants/-`: the tenants (`tenants/{tenant id}`) whose alerts could
+	// not be read (AIP-217), a tenant on the XDR backend included, so this
+	// page and the rest of the listing lack them. Empty otherwise.
+	Unreachable []string `protobuf:"bytes,3,rep,name=unreachable,proto3" json:"unreachable,omitempty"`
+	// Why each tenant of `unreachable` could not be read, in the same order.
+	UnreachableDetails []*UnreachableTenant `protobuf:"bytes,4,rep,name=unreachable_details,json=unreachableDetails,proto3" json:"unreachable_details,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *ListAlertsResponse) Reset() {
@@ -555,6 +575,20 @@ func (x *ListAlertsResponse) GetNextPageToken() string {
 		return x.NextPageToken
 	}
 	return ""
+}
+
+func (x *ListAlertsResponse) GetUnreachable() []string {
+	if x != nil {
+		return x.Unreachable
+	}
+	return nil
+}
+
+func (x *ListAlertsResponse) GetUnreachableDetails() []*UnreachableTenant {
+	if x != nil {
+		return x.UnreachableDetails
+	}
+	return nil
 }
 
 // The request of GetAlert.
@@ -677,7 +711,7 @@ var File_defender_v1_alert_service_proto protoreflect.FileDescriptor
 
 const file_defender_v1_alert_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1fdefender/v1/alert_service.proto\x12\vdefender.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1adefender/v1/incident.proto\x1a\"defender/v1/incident_service.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\"\xe8\a\n" +
+	"\x1fdefender/v1/alert_service.proto\x12\vdefender.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1adefender/v1/incident.proto\x1a\"defender/v1/incident_service.proto\x1a\x1ddefender/v1/unreachable.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\"\xe8\a\n" +
 	"\x12WatchAlertsRequest\x12k\n" +
 	"\x06parent\x18\x01 \x01(\tBS\xe0A\x02\xfaA\x18\x12\x16defender.gateway/Alert\xbaH2r0\x10\x01\x18\xac\x022)^tenants/[A-Za-z0-9][A-Za-z0-9.-]{0,252}$R\x06parent\x12L\n" +
 	"\bstatuses\x18\x02 \x03(\x0e2\x18.defender.v1.AlertStatusB\x16\xe0A\x01\xbaH\x10\x92\x01\r\x10\b\"\t\x82\x01\x06\x10\x01 \x00 \x01R\bstatuses\x12K\n" +
@@ -705,9 +739,9 @@ const file_defender_v1_alert_service_proto_rawDesc = "" +
 	"ChangeType\x12\x1b\n" +
 	"\x17CHANGE_TYPE_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13CHANGE_TYPE_CREATED\x10\x01\x12\x17\n" +
-	"\x13CHANGE_TYPE_UPDATED\x10\x02\"\xe3\b\n" +
-	"\x11ListAlertsRequest\x12k\n" +
-	"\x06parent\x18\x01 \x01(\tBS\xe0A\x02\xfaA\x18\x12\x16defender.gateway/Alert\xbaH2r0\x10\x01\x18\xac\x022)^tenants/[A-Za-z0-9][A-Za-z0-9.-]{0,252}$R\x06parent\x12*\n" +
+	"\x13CHANGE_TYPE_UPDATED\x10\x02\"\xc7\t\n" +
+	"\x11ListAlertsRequest\x12o\n" +
+	"\x06parent\x18\x01 \x01(\tBW\xe0A\x02\xfaA\x18\x12\x16defender.gateway/Alert\xbaH6r4\x10\x01\x18\xac\x022-^tenants/(-|[A-Za-z0-9][A-Za-z0-9.-]{0,252})$R\x06parent\x12*\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\r\xe0A\x01\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12*\n" +
 	"\n" +
 	"page_token\x18\x03 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80@R\tpageToken\x12L\n" +
@@ -724,10 +758,13 @@ const file_defender_v1_alert_service_proto_rawDesc = "" +
 	"\x11update_time_range\x18\n" +
 	" \x01(\v2\x16.defender.v1.TimeRangeB\x03\xe0A\x01R\x0fupdateTimeRange\x12\x89\x01\n" +
 	"\bincident\x18\v \x01(\tBm\xe0A\x01\xfaA\x1b\n" +
-	"\x19defender.gateway/Incident\xbaHIrG\x18\xac\x022B^$|^tenants/[A-Za-z0-9][A-Za-z0-9.-]{0,252}/incidents/[0-9]{1,19}$R\bincident\"h\n" +
+	"\x19defender.gateway/Incident\xbaHIrG\x18\xac\x022B^$|^tenants/[A-Za-z0-9][A-Za-z0-9.-]{0,252}/incidents/[0-9]{1,19}$R\bincident\x12^\n" +
+	"\atenants\x18\f \x03(\tBD\xe0A\x01\xbaH>\x92\x01;\x102\x18\x01\"5r3\x10\x01\x18\xac\x022,^(tenants/)?[A-Za-z0-9][A-Za-z0-9.-]{0,252}$R\atenants\"\xdb\x01\n" +
 	"\x12ListAlertsResponse\x12*\n" +
 	"\x06alerts\x18\x01 \x03(\v2\x12.defender.v1.AlertR\x06alerts\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa2\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12 \n" +
+	"\vunreachable\x18\x03 \x03(\tR\vunreachable\x12O\n" +
+	"\x13unreachable_details\x18\x04 \x03(\v2\x1e.defender.v1.UnreachableTenantR\x12unreachableDetails\"\xa2\x01\n" +
 	"\x0fGetAlertRequest\x12\x8e\x01\n" +
 	"\x04name\x18\x01 \x01(\tBz\xe0A\x02\xfaA\x18\n" +
 	"\x16defender.gateway/Alert\xbaHYrW\x10\x01\x18\x90\x032P^tenants/[A-Za-z0-9][A-Za-z0-9.-]{0,252}/alerts/[A-Za-z0-9][A-Za-z0-9_-]{0,127}$R\x04name\"\xaf\x03\n" +
@@ -772,7 +809,8 @@ var file_defender_v1_alert_service_proto_goTypes = []any{
 	(*TimeRange)(nil),             // 10: defender.v1.TimeRange
 	(*WatchHeartbeat)(nil),        // 11: defender.v1.WatchHeartbeat
 	(*Alert)(nil),                 // 12: defender.v1.Alert
-	(*fieldmaskpb.FieldMask)(nil), // 13: google.protobuf.FieldMask
+	(*UnreachableTenant)(nil),     // 13: defender.v1.UnreachableTenant
+	(*fieldmaskpb.FieldMask)(nil), // 14: google.protobuf.FieldMask
 }
 var file_defender_v1_alert_service_proto_depIdxs = []int32{
 	8,  // 0: defender.v1.WatchAlertsRequest.statuses:type_name -> defender.v1.AlertStatus
@@ -787,21 +825,22 @@ var file_defender_v1_alert_service_proto_depIdxs = []int32{
 	10, // 9: defender.v1.ListAlertsRequest.create_time_range:type_name -> defender.v1.TimeRange
 	10, // 10: defender.v1.ListAlertsRequest.update_time_range:type_name -> defender.v1.TimeRange
 	12, // 11: defender.v1.ListAlertsResponse.alerts:type_name -> defender.v1.Alert
-	12, // 12: defender.v1.UpdateAlertRequest.alert:type_name -> defender.v1.Alert
-	13, // 13: defender.v1.UpdateAlertRequest.update_mask:type_name -> google.protobuf.FieldMask
-	4,  // 14: defender.v1.AlertService.ListAlerts:input_type -> defender.v1.ListAlertsRequest
-	6,  // 15: defender.v1.AlertService.GetAlert:input_type -> defender.v1.GetAlertRequest
-	7,  // 16: defender.v1.AlertService.UpdateAlert:input_type -> defender.v1.UpdateAlertRequest
-	1,  // 17: defender.v1.AlertService.WatchAlerts:input_type -> defender.v1.WatchAlertsRequest
-	5,  // 18: defender.v1.AlertService.ListAlerts:output_type -> defender.v1.ListAlertsResponse
-	12, // 19: defender.v1.AlertService.GetAlert:output_type -> defender.v1.Alert
-	12, // 20: defender.v1.AlertService.UpdateAlert:output_type -> defender.v1.Alert
-	2,  // 21: defender.v1.AlertService.WatchAlerts:output_type -> defender.v1.WatchAlertsResponse
-	18, // [18:22] is the sub-list for method output_type
-	14, // [14:18] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	13, // 12: defender.v1.ListAlertsResponse.unreachable_details:type_name -> defender.v1.UnreachableTenant
+	12, // 13: defender.v1.UpdateAlertRequest.alert:type_name -> defender.v1.Alert
+	14, // 14: defender.v1.UpdateAlertRequest.update_mask:type_name -> google.protobuf.FieldMask
+	4,  // 15: defender.v1.AlertService.ListAlerts:input_type -> defender.v1.ListAlertsRequest
+	6,  // 16: defender.v1.AlertService.GetAlert:input_type -> defender.v1.GetAlertRequest
+	7,  // 17: defender.v1.AlertService.UpdateAlert:input_type -> defender.v1.UpdateAlertRequest
+	1,  // 18: defender.v1.AlertService.WatchAlerts:input_type -> defender.v1.WatchAlertsRequest
+	5,  // 19: defender.v1.AlertService.ListAlerts:output_type -> defender.v1.ListAlertsResponse
+	12, // 20: defender.v1.AlertService.GetAlert:output_type -> defender.v1.Alert
+	12, // 21: defender.v1.AlertService.UpdateAlert:output_type -> defender.v1.Alert
+	2,  // 22: defender.v1.AlertService.WatchAlerts:output_type -> defender.v1.WatchAlertsResponse
+	19, // [19:23] is the sub-list for method output_type
+	15, // [15:19] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_defender_v1_alert_service_proto_init() }
@@ -811,6 +850,7 @@ func file_defender_v1_alert_service_proto_init() {
 	}
 	file_defender_v1_incident_proto_init()
 	file_defender_v1_incident_service_proto_init()
+	file_defender_v1_unreachable_proto_init()
 	file_defender_v1_alert_service_proto_msgTypes[1].OneofWrappers = []any{
 		(*WatchAlertsResponse_Change)(nil),
 		(*WatchAlertsResponse_Heartbeat)(nil),

@@ -38,6 +38,16 @@ const (
 type AlertServiceClient interface {
 	// Lists the alerts of a tenant, newest created first, filtered and paged.
 	//
+	// The parent `tenants/-` (AIP-159) lists every tenant the caller may use,
+	// as ListIncidents does: the tenants' pages are merged by creation time,
+	// newest first, then by tenant id (ascending), then by alert id (as
+	// strings, descending: alert ids are not numbers). Every alert is named
+	// under its own tenant. A tenant that fails, a tenant on the XDR backend
+	// included (UNSUPPORTED_BY_BACKEND), is listed in `unreachable` rather
+	// than failing the call, and stays there for the rest of the listing; the
+	// call fails only for bad input or when every tenant fails. `incident`
+	// may not be set on `tenants/-`.
+	//
 	// Errors: INVALID_ARGUMENT for a bad parent, filter, page size or page
 	// token; PERMISSION_DENIED when the gateway may not use the tenant or the
 	// upstream denies the read; RESOURCE_EXHAUSTED with RetryInfo when the
@@ -145,6 +155,16 @@ type AlertService_WatchAlertsClient = grpc.ServerStreamingClient[WatchAlertsResp
 // UNSUPPORTED_BY_BACKEND): read the alerts inside the incidents instead.
 type AlertServiceServer interface {
 	// Lists the alerts of a tenant, newest created first, filtered and paged.
+	//
+	// The parent `tenants/-` (AIP-159) lists every tenant the caller may use,
+	// as ListIncidents does: the tenants' pages are merged by creation time,
+	// newest first, then by tenant id (ascending), then by alert id (as
+	// strings, descending: alert ids are not numbers). Every alert is named
+	// under its own tenant. A tenant that fails, a tenant on the XDR backend
+	// included (UNSUPPORTED_BY_BACKEND), is listed in `unreachable` rather
+	// than failing the call, and stays there for the rest of the listing; the
+	// call fails only for bad input or when every tenant fails. `incident`
+	// may not be set on `tenants/-`.
 	//
 	// Errors: INVALID_ARGUMENT for a bad parent, filter, page size or page
 	// token; PERMISSION_DENIED when the gateway may not use the tenant or the
