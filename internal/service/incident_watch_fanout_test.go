@@ -228,7 +228,7 @@ func TestWatchAcrossTenantFailsLater(t *testing.T) {
 	if d := hb.GetUnreachableDetails()[0]; d.GetCode() != code.Code_FAILED_PRECONDITION || d.GetMessage() != "consent revoked" {
 		t.Errorf("details %v", d)
 	}
-	states, err := svc.tokens.openWatchFanCursor(msgs[1].GetCursor(), fanoutFingerprintOf(ctx, defender.IncidentFilter{}, false))
+	states, err := svc.tokens.openWatchFanCursor(msgs[1].GetCursor(), watchFanCursorKind, fanoutFingerprintOf(ctx, defender.IncidentFilter{}, false).watchFanDigest())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +260,7 @@ func TestWatchAcrossExpiredPosition(t *testing.T) {
 		return tenantBind(target)
 	}
 	old := baseTime.Add(-25 * time.Hour).UnixNano()
-	codec := cursorCodec{tokens: svc.tokens, digest: fp.watchFanDigest()}
+	codec := cursorCodec{tokens: svc.tokens, kind: watchFanCursorKind, digest: fp.watchFanDigest()}
 	cursor, err := codec.encode([]watchFanTenant{
 		{Tenant: tenantA, Bind: bind(tenantA), Watermark: baseTime.Add(-10 * time.Minute).UnixNano()},
 		{Tenant: tenantB, Bind: bind(tenantB), Watermark: old},
@@ -277,7 +277,7 @@ func TestWatchAcrossExpiredPosition(t *testing.T) {
 	if got := changeNames(msgs); !slices.Equal(got, []string{name(tenantA, 1)}) {
 		t.Errorf("changes %v, want tenant A's", got)
 	}
-	states, err := svc.tokens.openWatchFanCursor(msgs[1].GetCursor(), fp)
+	states, err := svc.tokens.openWatchFanCursor(msgs[1].GetCursor(), watchFanCursorKind, fp.watchFanDigest())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +299,7 @@ func TestWatchFanCursorSize(t *testing.T) {
 	svc := NewIncidentService(fanoutResolver{}, testCodec(t, 1), nil)
 	svc.tokens.now = func() time.Time { return baseTime }
 	fp := fanoutFingerprintOf(context.Background(), defender.IncidentFilter{}, false)
-	codec := cursorCodec{tokens: svc.tokens, digest: fp.watchFanDigest()}
+	codec := cursorCodec{tokens: svc.tokens, kind: watchFanCursorKind, digest: fp.watchFanDigest()}
 	rng := rand.New(rand.NewPCG(1, 2))
 	var states []watchFanTenant
 	for i := range 100 {
@@ -318,7 +318,7 @@ func TestWatchFanCursorSize(t *testing.T) {
 		t.Fatalf("cursor of %d bytes", len(cursor))
 	}
 	t.Logf("a cursor of 100 tenants: %d bytes", len(cursor))
-	got, err := svc.tokens.openWatchFanCursor(cursor, fp)
+	got, err := svc.tokens.openWatchFanCursor(cursor, watchFanCursorKind, fp.watchFanDigest())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,7 +332,7 @@ func TestWatchFanCursorSize(t *testing.T) {
 	// Another caller's fingerprint does not open it.
 	other := fp
 	other.Caller = "api-key:other"
-	if _, err := svc.tokens.openWatchFanCursor(cursor, other); err == nil {
+	if _, err := svc.tokens.openWatchFanCursor(cursor, watchFanCursorKind, other.watchFanDigest()); err == nil {
 		t.Error("another caller opened the cursor")
 	}
 }

@@ -43,8 +43,13 @@ type watchFanTenant struct {
 	Watermark int64 `json:"w"`
 }
 
-// watchFanCursorKind is the Kind of the cursors across tenants.
-const watchFanCursorKind = "watch-fanout"
+// watchFanCursorKind is the Kind of the cursors of WatchIncidents across
+// tenants, alertWatchFanCursorKind of WatchAlerts': a cursor of one is
+// never one of the other.
+const (
+	watchFanCursorKind      = "watch-fanout"
+	alertWatchFanCursorKind = "alertwatch-fanout"
+)
 
 // maxWatchCursorLen is the longest cursor WatchIncidentsRequest accepts.
 const maxWatchCursorLen = 8192
@@ -74,6 +79,7 @@ type watchFanPayload struct {
 // cursorCodec encodes cursors across tenants, reusing one compressor.
 type cursorCodec struct {
 	tokens pageTokens
+	kind   string
 	digest string
 	w      *flate.Writer
 	buf    bytes.Buffer
@@ -111,7 +117,7 @@ func (c *cursorCodec) encode(tenants []watchFanTenant) (string, error) {
 	if err := c.w.Close(); err != nil {
 		return "", internalError(err)
 	}
-	token, err := c.tokens.codec.Encode(watchFanCursor{Tenants: bytes.Clone(c.buf.Bytes()), Request: c.digest, Kind: watchFanCursorKind})
+	token, err := c.tokens.codec.Encode(watchFanCursor{Tenants: bytes.Clone(c.buf.Bytes()), Request: c.digest, Kind: c.kind})
 	if errors.Is(err, pagetoken.ErrTooLarge) || len(token) > maxWatchCursorLen {
 		return "", errWatchCursorTooLarge
 	}
@@ -119,15 +125,16 @@ func (c *cursorCodec) encode(tenants []watchFanTenant) (string, error) {
 }
 
 // openWatchFanCursor verifies a cursor across tenants: signature, kind,
-// that it was issued for this request and caller, and that no position is
-// in the future. The caller checks each tenant's binding and age.
-func (p pageTokens) openWatchFanCursor(token string, fp fanoutFingerprint) ([]watchFanTenant, error) {
+// that it was issued for this request and caller (digest), and that no
+// position is in the future. The caller checks each tenant's binding and
+// age.
+func (p pageTokens) openWatchFanCursor(token, kind, digest string) ([]watchFanTenant, error) {
 	invalid := fieldError("cursor", invalidPageToken)
 	var c watchFanCursor
-	if err := p.codec.Decode(token, &c); err != nil || c.Kind != watchFanCursorKind || len(c.Tenants) == 0 {
+	if err := p.codec.Decode(token, &c); err != nil || c.Kind != kind || len(c.Tenants) == 0 {
 		return nil, invalid
 	}
-	if subtle.ConstantTimeCompare([]byte(c.Request), []byte(fp.watchFanDigest())) != 1 {
+	if subtle.ConstantTimeCompare([]byte(c.Request), []byte(digest)) != 1 {
 		return nil, invalid
 	}
 	raw, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(c.Tenants)), maxFanoutStates))
