@@ -69,7 +69,7 @@ var methodRules = map[string]Rule{
 	defenderv1.AlertService_ListAlerts_FullMethodName:        {OpAlertsRead, true, true},
 	defenderv1.AlertService_GetAlert_FullMethodName:          {OpAlertsRead, true, false},
 	defenderv1.AlertService_UpdateAlert_FullMethodName:       {OpAlertsWrite, true, false},
-	defenderv1.AlertService_WatchAlerts_FullMethodName:       {OpAlertsRead, true, false},
+	defenderv1.AlertService_WatchAlerts_FullMethodName:       {OpAlertsRead, true, true},
 }
 
 // MethodRule returns the rule of a full method name such as

@@ -34,7 +34,8 @@ func WithAlertWatch(hub *watch.Hub, heartbeat, cursorMaxAge, maxDuration time.Du
 // one (and from a page token).
 const alertWatchCursorKind = "alertwatch"
 
-// WatchAlerts streams the changes of a tenant's alerts.
+// WatchAlerts streams the changes of a tenant's alerts; on tenants/- those
+// of every tenant the caller may use (alert_watch_fanout.go).
 func (s *AlertService) WatchAlerts(req *defenderv1.WatchAlertsRequest, stream defenderv1.AlertService_WatchAlertsServer) error {
 	if err := s.watchAlerts(req, stream); err != nil {
 		return s.errs.fail(stream.Context(), "WatchAlerts", err)
@@ -46,6 +47,9 @@ func (s *AlertService) watchAlerts(req *defenderv1.WatchAlertsRequest, stream de
 	ctx := stream.Context()
 	if s.watch.hub == nil {
 		return defender.Errorf(defender.KindUnimplemented, defender.ReasonUnsupportedByBackend, "this gateway does not serve alert watches")
+	}
+	if req.GetParent() == wildcardParent {
+		return s.watchAcross(req, stream)
 	}
 	tenant, err := parseTenantName("parent", req.GetParent())
 	if err != nil {

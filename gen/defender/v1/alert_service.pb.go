@@ -82,7 +82,8 @@ func (AlertChange_ChangeType) EnumDescriptor() ([]byte, []int) {
 // alert as it is after the change.
 type WatchAlertsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The tenant, `tenants/{tenant}`.
+	// The tenant, `tenants/{tenant}`, or `tenants/-` (AIP-159): every tenant
+	// the caller may use, on one stream, each alert named under its tenant.
 	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
 	// Only alerts with one of these statuses. Empty means any status.
 	Statuses []AlertStatus `protobuf:"varint,2,rep,packed,name=statuses,proto3,enum=defender.v1.AlertStatus" json:"statuses,omitempty"`
@@ -99,11 +100,13 @@ type WatchAlertsRequest struct {
 	// Only alerts created in this range.
 	CreateTimeRange *TimeRange `protobuf:"bytes,7,opt,name=create_time_range,json=createTimeRange,proto3" json:"create_time_range,omitempty"`
 	// Only the alerts of this incident, `tenants/{tenant}/incidents/{incident}`,
-	// of the same tenant as `parent`.
+	// of the same tenant as `parent`. Not allowed on `tenants/-`.
 	Incident string `protobuf:"bytes,8,opt,name=incident,proto3" json:"incident,omitempty"`
 	// The `cursor` of a message of an earlier WatchAlerts with the same
 	// parent and filters, by the same caller: the watch resumes after it.
-	// Empty starts at the gateway's current position.
+	// Empty starts at the gateway's current position. On `tenants/-` the
+	// cursor holds every tenant's position; a cursor of one tenant's watch is
+	// refused there, and the reverse.
 	Cursor        string `protobuf:"bytes,9,opt,name=cursor,proto3" json:"cursor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -711,9 +714,9 @@ var File_defender_v1_alert_service_proto protoreflect.FileDescriptor
 
 const file_defender_v1_alert_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1fdefender/v1/alert_service.proto\x12\vdefender.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1adefender/v1/incident.proto\x1a\"defender/v1/incident_service.proto\x1a\x1ddefender/v1/unreachable.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\"\xe8\a\n" +
-	"\x12WatchAlertsRequest\x12k\n" +
-	"\x06parent\x18\x01 \x01(\tBS\xe0A\x02\xfaA\x18\x12\x16defender.gateway/Alert\xbaH2r0\x10\x01\x18\xac\x022)^tenants/[A-Za-z0-9][A-Za-z0-9.-]{0,252}$R\x06parent\x12L\n" +
+	"\x1fdefender/v1/alert_service.proto\x12\vdefender.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1adefender/v1/incident.proto\x1a\"defender/v1/incident_service.proto\x1a\x1ddefender/v1/unreachable.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a google/protobuf/field_mask.proto\"\xec\a\n" +
+	"\x12WatchAlertsRequest\x12o\n" +
+	"\x06parent\x18\x01 \x01(\tBW\xe0A\x02\xfaA\x18\x12\x16defender.gateway/Alert\xbaH6r4\x10\x01\x18\xac\x022-^tenants/(-|[A-Za-z0-9][A-Za-z0-9.-]{0,252})$R\x06parent\x12L\n" +
 	"\bstatuses\x18\x02 \x03(\x0e2\x18.defender.v1.AlertStatusB\x16\xe0A\x01\xbaH\x10\x92\x01\r\x10\b\"\t\x82\x01\x06\x10\x01 \x00 \x01R\bstatuses\x12K\n" +
 	"\n" +
 	"severities\x18\x03 \x03(\x0e2\x15.defender.v1.SeverityB\x14\xe0A\x01\xbaH\x0e\x92\x01\v\x10\b\"\a\x82\x01\x04\x10\x01 \x00R\n" +

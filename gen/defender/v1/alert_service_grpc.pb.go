@@ -83,6 +83,13 @@ type AlertServiceClient interface {
 	// TOO_MANY_WATCHERS; UNAVAILABLE (SHUTTING_DOWN) when the gateway drains;
 	// UNIMPLEMENTED (UNSUPPORTED_BY_BACKEND) on an XDR tenant; the upstream
 	// errors as for ListAlerts.
+	//
+	// On `tenants/-` the stream carries the alerts of every tenant the caller
+	// may use, each under its tenant's name; the cursor holds every tenant's
+	// position (a cursor of WatchIncidents on `tenants/-` is not one of it,
+	// nor the reverse); a tenant that cannot be watched (an XDR tenant:
+	// UNSUPPORTED_BY_BACKEND) is reported in the heartbeats' unreachable
+	// tenants, and the stream fails only when no tenant can be watched.
 	WatchAlerts(ctx context.Context, in *WatchAlertsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchAlertsResponse], error)
 }
 
@@ -201,6 +208,13 @@ type AlertServiceServer interface {
 	// TOO_MANY_WATCHERS; UNAVAILABLE (SHUTTING_DOWN) when the gateway drains;
 	// UNIMPLEMENTED (UNSUPPORTED_BY_BACKEND) on an XDR tenant; the upstream
 	// errors as for ListAlerts.
+	//
+	// On `tenants/-` the stream carries the alerts of every tenant the caller
+	// may use, each under its tenant's name; the cursor holds every tenant's
+	// position (a cursor of WatchIncidents on `tenants/-` is not one of it,
+	// nor the reverse); a tenant that cannot be watched (an XDR tenant:
+	// UNSUPPORTED_BY_BACKEND) is reported in the heartbeats' unreachable
+	// tenants, and the stream fails only when no tenant can be watched.
 	WatchAlerts(*WatchAlertsRequest, grpc.ServerStreamingServer[WatchAlertsResponse]) error
 	mustEmbedUnimplementedAlertServiceServer()
 }
