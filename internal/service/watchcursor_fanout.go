@@ -17,8 +17,8 @@ import (
 	"github.com/defender-gateway/gateway/internal/pagetoken"
 )
 
-// watchFanCursor is the signed payload of the cursors of WatchIncidents on
-// tenants/-: every watched tenant's position, bound to the caller and the
+// watchFanCursor is the signed payload of the cursors of WatchIncidents and
+// WatchAlerts on tenants/-: every watched tenant's position, bound to the caller and the
 // request like a fan-out page token, and each tenant to the backend and
 // auth context that served it.
 type watchFanCursor struct {
@@ -51,7 +51,8 @@ const (
 	alertWatchFanCursorKind = "alertwatch-fanout"
 )
 
-// maxWatchCursorLen is the longest cursor WatchIncidentsRequest accepts.
+// maxWatchCursorLen is the longest cursor WatchIncidentsRequest and
+// WatchAlertsRequest accept.
 const maxWatchCursorLen = 8192
 
 // errWatchCursorTooLarge is returned when the tenants' positions do not fit
