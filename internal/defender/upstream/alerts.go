@@ -31,29 +31,7 @@ func (w WireNames) AlertStatusNames(vs []defender.AlertStatus) ([]string, error)
 
 // AlertUpdateFields converts u's enums before any call, as UpdateFields.
 func (w WireNames) AlertUpdateFields(u defender.AlertUpdate) (UpdateFields, error) {
-	var f UpdateFields
-	if u.Status != nil {
-		s, err := w.alertStatusName(*u.Status)
-		if err != nil {
-			return f, err
-		}
-		f.Status = &s
-	}
-	if u.Classification != nil {
-		s, err := w.classificationName(*u.Classification)
-		if err != nil {
-			return f, err
-		}
-		f.Classification = &s
-	}
-	if u.Determination != nil {
-		s, err := w.determinationName(*u.Determination)
-		if err != nil {
-			return f, err
-		}
-		f.Determination = &s
-	}
-	return f, nil
+	return w.verdictFields(optionalName(u.Status, w.alertStatusName), u.Classification, u.Determination)
 }
 
 // maxAlertIDLen bounds an alert id (the service checks the same).

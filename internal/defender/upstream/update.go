@@ -18,27 +18,9 @@ type UpdateFields struct {
 // UpdateFields converts u's enums before any call, so a value the backend
 // cannot take fails without side effects.
 func (w WireNames) UpdateFields(u defender.IncidentUpdate) (UpdateFields, error) {
-	var f UpdateFields
-	if u.Status != nil {
-		s, err := w.statusName(*u.Status)
-		if err != nil {
-			return f, err
-		}
-		f.Status = &s
-	}
-	if u.Classification != nil {
-		s, err := w.classificationName(*u.Classification)
-		if err != nil {
-			return f, err
-		}
-		f.Classification = &s
-	}
-	if u.Determination != nil {
-		s, err := w.determinationName(*u.Determination)
-		if err != nil {
-			return f, err
-		}
-		f.Determination = &s
+	f, err := w.verdictFields(optionalName(u.Status, w.statusName), u.Classification, u.Determination)
+	if err != nil {
+		return f, err
 	}
 	if u.Tags != nil {
 		tags := *u.Tags
@@ -48,6 +30,38 @@ func (w WireNames) UpdateFields(u defender.IncidentUpdate) (UpdateFields, error)
 		f.Tags = &tags
 	}
 	return f, nil
+}
+
+// verdictFields converts the status (already named by its own enum's
+// converter), classification and determination an incident and an alert
+// update share.
+func (w WireNames) verdictFields(status func() (*string, error), c *defender.Classification, d *defender.Determination) (UpdateFields, error) {
+	var f UpdateFields
+	var err error
+	if f.Status, err = status(); err != nil {
+		return UpdateFields{}, err
+	}
+	if f.Classification, err = optionalName(c, w.classificationName)(); err != nil {
+		return UpdateFields{}, err
+	}
+	if f.Determination, err = optionalName(d, w.determinationName)(); err != nil {
+		return UpdateFields{}, err
+	}
+	return f, nil
+}
+
+// optionalName converts *v with name when v is set; nil stays nil.
+func optionalName[T any](v *T, name func(T) (string, error)) func() (*string, error) {
+	return func() (*string, error) {
+		if v == nil {
+			return nil, nil
+		}
+		s, err := name(*v)
+		if err != nil {
+			return nil, err
+		}
+		return &s, nil
+	}
 }
 
 // ValidateIncidentID accepts the ids both backends use: positive 64-bit
